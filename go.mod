@@ -1,0 +1,3 @@
+module github.com/tailguard/tailguard
+
+go 1.25
