@@ -1,0 +1,56 @@
+package pipeline
+
+import "net/http"
+
+// Pipeline is an [http.RoundTripper] made of stages over a base transport.
+type Pipeline struct {
+	rt   http.RoundTripper
+	base http.RoundTripper
+}
+
+// New chains stages over [http.DefaultTransport]; the first stage is the
+// outermost. With no stages it is the default transport.
+func New(stages ...Stage) *Pipeline {
+	return Wrap(http.DefaultTransport, stages...)
+}
+
+// Wrap chains stages over base; the first stage is the outermost. A nil base
+// means [http.DefaultTransport]. It panics if a stage is nil or returns a nil
+// transport, both programmer errors that would otherwise surface as a nil
+// dereference on the first request.
+func Wrap(base http.RoundTripper, stages ...Stage) *Pipeline {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	rt := base
+	for i := len(stages) - 1; i >= 0; i-- {
+		if stages[i] == nil {
+			panic("pipeline: stage is nil")
+		}
+		rt = stages[i].Wrap(rt)
+		if rt == nil {
+			panic("pipeline: stage returned a nil http.RoundTripper")
+		}
+	}
+	return &Pipeline{rt: rt, base: base}
+}
+
+// RoundTrip sends req through the stages.
+func (p *Pipeline) RoundTrip(req *http.Request) (*http.Response, error) {
+	return p.rt.RoundTrip(req)
+}
+
+// Client returns a new *http.Client whose Transport is p.
+func (p *Pipeline) Client() *http.Client {
+	return &http.Client{Transport: p}
+}
+
+// CloseIdleConnections closes the base transport's idle connections if it
+// supports that, so [http.Client.CloseIdleConnections] reaches through the
+// stages.
+func (p *Pipeline) CloseIdleConnections() {
+	type closeIdler interface{ CloseIdleConnections() }
+	if c, ok := p.base.(closeIdler); ok {
+		c.CloseIdleConnections()
+	}
+}
