@@ -50,9 +50,9 @@ const (
 //
 // Retries and hedges are the same cost to an upstream, so they should draw on
 // one budget: pass the same *Budget to the retry stage and the hedge stage,
-// and the pair together stays within the bound. Each stage must Deposit only
-// if it is the one that sees the logical request first (the outermost stage);
-// depositing in both would double the allowance.
+// and the pair together stays within the bound. Deposit exactly once per
+// logical request, in whichever stage sees it first (the outermost one):
+// depositing in both stages would double the allowance.
 //
 // # Concurrency
 //
