@@ -100,7 +100,8 @@ func TestReplayableBodyThatFailsOnRead(t *testing.T) {
 
 func TestAttemptBodies(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPut, "http://x/", bytes.NewReader([]byte("payload")))
-	ctx := context.WithValue(context.Background(), struct{}{}, 1)
+	type key struct{}
+	ctx := context.WithValue(context.Background(), key{}, 1)
 
 	first, err := Attempt(ctx, req, 1)
 	require.NoError(t, err)
