@@ -8,8 +8,9 @@
 // below; [WithStatus] adapts its status table to a particular API.
 //
 // The package only inspects: no function here reads, closes or modifies a
-// request, a response, or their bodies, and nothing here holds state, so
-// every exported function and [Default] are safe for concurrent use.
+// request, a response, or their bodies, and nothing here holds mutable state,
+// so every exported function, [Default] and the classifiers [WithStatus]
+// returns are safe for concurrent use.
 //
 // # Replayable requests
 //

@@ -37,7 +37,11 @@ func Key(h http.Header) string {
 // body, its body is [http.NoBody], or it has a GetBody to obtain a fresh
 // copy. [http.NewRequest] sets GetBody for *bytes.Buffer, *bytes.Reader and
 // *strings.Reader bodies. Stages never buffer a body to make it replayable.
+// A nil req reports false.
 func BodyReplayable(req *http.Request) bool {
+	if req == nil {
+		return false
+	}
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 

@@ -183,6 +183,9 @@ func TestReplayableNilRequest(t *testing.T) {
 	if Replayable(nil) {
 		t.Error("Replayable(nil) = true, want false")
 	}
+	if BodyReplayable(nil) {
+		t.Error("BodyReplayable(nil) = true, want false")
+	}
 }
 
 func TestReplayableNilHeader(t *testing.T) {
