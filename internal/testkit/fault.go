@@ -2,8 +2,10 @@ package testkit
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -162,8 +164,8 @@ func ParseFault(s string) (Fault, error) {
 // FaultSequence returns a script that plays faults in order, one per
 // request, and then answers 200 forever: FaultSequence(FaultStatus(503),
 // FaultStatus(503)) is "503, 503, then 200".
-func FaultSequence(faults ...Fault) func(n int) Fault {
-	return func(n int) Fault {
+func FaultSequence(faults ...Fault) func(n int, r *http.Request) Fault {
+	return func(n int, _ *http.Request) Fault {
 		if n-1 < len(faults) {
 			return faults[n-1]
 		}
@@ -171,9 +173,30 @@ func FaultSequence(faults ...Fault) func(n int) Fault {
 	}
 }
 
+// FaultSequenceBy is [FaultSequence] played separately for each value of
+// the request header named header: with a test setting "X-Call: 1",
+// "X-Call: 2", … on its logical requests, every logical request (and all
+// of its retries and hedges, which carry the same header) sees "503, 503,
+// then 200" on its own. Safe for concurrent use.
+func FaultSequenceBy(header string, faults ...Fault) func(n int, r *http.Request) Fault {
+	var mu sync.Mutex
+	seen := make(map[string]int)
+	return func(_ int, r *http.Request) Fault {
+		mu.Lock()
+		k := r.Header.Get(header)
+		seen[k]++
+		i := seen[k]
+		mu.Unlock()
+		if i-1 < len(faults) {
+			return faults[i-1]
+		}
+		return FaultOK()
+	}
+}
+
 // FaultAlways returns a script that answers every request with f.
-func FaultAlways(f Fault) func(n int) Fault {
-	return func(int) Fault { return f }
+func FaultAlways(f Fault) func(n int, r *http.Request) Fault {
+	return func(int, *http.Request) Fault { return f }
 }
 
 // RetryAfterForm is one way a server may write Retry-After, and what a

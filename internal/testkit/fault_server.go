@@ -20,10 +20,11 @@ import (
 type FaultServerOptions struct {
 	// Script chooses the fault for the n-th request (1-based, in arrival
 	// order, counted across connections) when the request carries no
-	// X-Fault header. Nil means [FaultOK] for every request. It is called
-	// from handler goroutines, one call per request, after the request
-	// body has been read.
-	Script func(n int) Fault
+	// X-Fault header; r lets a script keep one sequence per logical request
+	// (say, per value of a header the test sets). Nil means [FaultOK] for
+	// every request. It is called from handler goroutines, concurrently,
+	// once per request, after the request body has been read.
+	Script func(n int, r *http.Request) Fault
 	// HTTP2 serves TLS with HTTP/2 enabled (httptest's EnableHTTP2); use
 	// [FaultServer.Transport] for a client that trusts it and speaks h2.
 	HTTP2 bool
@@ -210,7 +211,7 @@ func (s *FaultServer) choose(n int, r *http.Request) Fault {
 		return FaultStatus(http.StatusBadRequest)
 	}
 	if s.opts.Script != nil {
-		return s.opts.Script(n)
+		return s.opts.Script(n, r)
 	}
 	return FaultOK()
 }

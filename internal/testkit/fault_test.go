@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -28,8 +29,17 @@ func TestFaultStringParseRoundTrip(t *testing.T) {
 
 func TestFaultSequenceAndAlways(t *testing.T) {
 	seq := FaultSequence(FaultStatus(503), FaultOf(FaultBlackHole))
-	assert.Equal(t, FaultStatus(503), seq(1))
-	assert.Equal(t, FaultOf(FaultBlackHole), seq(2))
-	assert.Equal(t, FaultOK(), seq(3))
-	assert.Equal(t, FaultStatus(502), FaultAlways(FaultStatus(502))(7))
+	assert.Equal(t, FaultStatus(503), seq(1, nil))
+	assert.Equal(t, FaultOf(FaultBlackHole), seq(2, nil))
+	assert.Equal(t, FaultOK(), seq(3, nil))
+	assert.Equal(t, FaultStatus(502), FaultAlways(FaultStatus(502))(7, nil))
+
+	by := FaultSequenceBy("X-Call", FaultStatus(503))
+	r1, _ := http.NewRequest("GET", "http://x/", nil)
+	r1.Header.Set("X-Call", "1")
+	r2 := r1.Clone(r1.Context())
+	r2.Header.Set("X-Call", "2")
+	assert.Equal(t, FaultStatus(503), by(1, r1))
+	assert.Equal(t, FaultStatus(503), by(2, r2), "a new sequence per header value")
+	assert.Equal(t, FaultOK(), by(3, r1))
 }
