@@ -1,0 +1,85 @@
+package lab
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestSchedule(t *testing.T) {
+	a := Schedule(20_000, 1000, 9)
+	b := Schedule(20_000, 1000, 9)
+	if !slices.Equal(a, b) {
+		t.Fatal("same seed, different schedule")
+	}
+	if !slices.IsSorted(a) || a[0] != 0 {
+		t.Fatalf("schedule not ascending from 0: %v…", a[:3])
+	}
+	// 20,000 arrivals at 1000/s span ≈ 20 s (Poisson: ±0.7%·√… ≈ ±1.5% at 2σ).
+	span := a[len(a)-1].Seconds()
+	if math.Abs(span-20) > 0.6 {
+		t.Errorf("span = %.2fs, want ≈ 20s", span)
+	}
+}
+
+func TestDriveOpenLoop(t *testing.T) {
+	// A server that takes 50 ms: 10 requests 5 ms apart must all be in
+	// flight together, so the run lasts ≈ 95 ms, not 500.
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond)
+	}))
+	defer s.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	sched := make([]time.Duration, 10)
+	for i := range sched {
+		sched[i] = time.Duration(i) * 5 * time.Millisecond
+	}
+	var done atomic.Int64
+	run := Drive(context.Background(), tr, s.URL, sched, 5*time.Second, func() { done.Add(1) })
+	if done.Load() != 10 {
+		t.Errorf("done called %d times, want 10", done.Load())
+	}
+	if run.Errors != 0 {
+		t.Fatalf("%d errors", run.Errors)
+	}
+	if run.Wall > 400*time.Millisecond {
+		t.Errorf("run took %v: requests were not sent open-loop", run.Wall)
+	}
+	for i, l := range run.Latencies {
+		if l < 50*time.Millisecond {
+			t.Errorf("latency[%d] = %v < server time 50ms", i, l)
+		}
+	}
+}
+
+func TestDriveCountsErrors(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer s.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	run := Drive(context.Background(), tr, s.URL, []time.Duration{0, time.Millisecond, 2 * time.Millisecond}, time.Second, nil)
+	if run.Errors != 3 || len(run.Latencies) != 3 {
+		t.Errorf("errors = %d of %d, want 3 of 3", run.Errors, len(run.Latencies))
+	}
+}
+
+func TestDriveStopsOnCancel(t *testing.T) {
+	s := NewServer(D1, 1, 0)
+	defer s.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	run := Drive(ctx, tr, s.URL(), []time.Duration{0, time.Hour}, time.Second, nil)
+	if len(run.Latencies) != 1 {
+		t.Errorf("got %d latencies, want 1 (the second was never due)", len(run.Latencies))
+	}
+}

@@ -1,0 +1,37 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWriteCDF(t *testing.T) {
+	fast := []time.Duration{time.Millisecond, 2 * time.Millisecond, 10 * time.Millisecond, time.Second}
+	var buf bytes.Buffer
+	err := WriteCDF(&buf, "d1 <test>", []Series{{Name: "bare", Sorted: fast}, {Name: "ideal", Sorted: fast, Dashed: true}, {Name: "empty"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	// Well-formed XML, so a browser renders it.
+	d := xml.NewDecoder(strings.NewReader(out))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("invalid SVG: %v", err)
+		}
+	}
+	for _, want := range []string{"<svg", "d1 &lt;test&gt;", ">1 ms<", ">1 s<", ">90%<", "stroke-dasharray", ">bare<", ">ideal<"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "<polyline"); n != 2 {
+		t.Errorf("%d polylines, want 2 (empty series skipped)", n)
+	}
+}
