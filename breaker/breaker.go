@@ -1,0 +1,173 @@
+package breaker
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// Breaker is a set of circuit breakers, one per key (by default one per
+// scheme and host:port), that stops sending requests to an upstream which
+// keeps failing and probes it again after a while. Each key's state machine
+// is a gobreaker TwoStepCircuitBreaker; Breaker adds the keying, the HTTP
+// meaning of success and failure, allocation-free refusals, bounded memory
+// and hooks that may read state.
+//
+// Each key is [Closed] at first: requests pass and their outcomes are
+// counted over a rolling window. When Config.ConsecutiveFailures failures
+// happen in a row, or the failure ratio over the window reaches
+// Config.FailureRatio with at least Config.MinRequests outcomes, the key
+// turns [Open]: for Config.OpenTimeout every request to it is refused at
+// once with an [*OpenError] (matching [ErrOpen]) and nothing is sent. Then
+// it is [HalfOpen]: up to Config.HalfOpenProbes requests go through as
+// probes while the others are refused; if the probes succeed the key closes,
+// if one fails it opens again. Canceled requests, lost hedges and throttled
+// responses are excluded: they never open a breaker nor fail a probe.
+//
+// Time-based transitions happen lazily, when a key is next used or queried:
+// a Breaker starts no goroutine and needs no Close.
+//
+// Create one with [New] and use it as a pipeline stage or alone through
+// [Breaker.Wrap]. Every Wrap of one Breaker shares its keys' states. A
+// Breaker is safe for concurrent use.
+type Breaker struct {
+	s          settings
+	epoch      time.Time // origin of the registry's int64 timestamps
+	touchEvery int64     // minimum ns between two lastUsed stores
+
+	mu        sync.RWMutex   // guards entries and lastSweep
+	entries   map[key]*entry // one breaker per key
+	lastSweep int64          // when idle entries were last swept, ns since epoch
+}
+
+// New returns a Breaker configured by c. It panics, naming the field, if a
+// Config value is invalid.
+func New(c Config) *Breaker {
+	s := c.normalize()
+	return &Breaker{
+		s:          s,
+		epoch:      time.Now(),
+		touchEvery: int64(min(time.Second, s.idleTTL/16)),
+		entries:    make(map[key]*entry),
+	}
+}
+
+// Wrap returns a transport that sends requests through next, each through
+// its key's breaker. A nil next means [http.DefaultTransport].
+func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &transport{b: b, next: next}
+}
+
+// State returns the state of key's breaker, such as
+// "https://api.example.com:443" (the form [OpenError.Key] and [StateChange]
+// use), or a string Config.Key returned. An unknown or evicted key is
+// [Closed], which is how its next request will be treated. A key whose open
+// period has passed reports HalfOpen.
+func (b *Breaker) State(key string) State {
+	k, ok := b.parseKey(key)
+	if !ok {
+		return Closed
+	}
+	b.mu.RLock()
+	e := b.entries[k]
+	b.mu.RUnlock()
+	if e == nil {
+		return Closed
+	}
+	st := fromGobreaker(e.cb.State()) // may turn Open into HalfOpen
+	b.flush(e)
+	return st
+}
+
+// Snapshot returns the state and counts of every tracked key, sorted by
+// key. Each key's state and counts are read together, but different keys
+// at slightly different instants.
+func (b *Breaker) Snapshot() []Status {
+	b.mu.RLock()
+	es := make([]*entry, 0, len(b.entries))
+	for _, e := range b.entries {
+		es = append(es, e)
+	}
+	b.mu.RUnlock()
+	out := make([]Status, len(es))
+	for i, e := range es {
+		st := fromGobreaker(e.cb.State())
+		out[i] = Status{Key: e.name, State: st, Counts: fromGobreakerCounts(e.cb.Counts())}
+		b.flush(e)
+	}
+	slices.SortFunc(out, func(x, y Status) int { return cmp.Compare(x.Key, y.Key) })
+	return out
+}
+
+// readyToTrip is gobreaker's ReadyToTrip: either configured rule. The ratio
+// is over settled outcomes only (gobreaker's Requests also counts requests
+// in flight and excluded ones), so that exclusions cannot dilute it.
+func (s *settings) readyToTrip(c gobreaker.Counts) bool {
+	if s.consecutive > 0 && c.ConsecutiveFailures >= s.consecutive {
+		return true
+	}
+	if s.ratio > 0 {
+		n := uint64(c.TotalSuccesses) + uint64(c.TotalFailures)
+		return n >= uint64(s.minRequests) && float64(c.TotalFailures) >= s.ratio*float64(n)
+	}
+	return false
+}
+
+// transport is the RoundTripper returned by Wrap.
+type transport struct {
+	b    *Breaker
+	next http.RoundTripper
+}
+
+// RoundTrip implements [http.RoundTripper]: ask the key's breaker, send or
+// refuse, then report the outcome.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	b := t.b
+	if req.URL == nil && b.s.key == nil {
+		return t.next.RoundTrip(req) // let net/http report the malformed request
+	}
+	e := b.lookup(b.requestKey(req))
+	done, err := e.cb.Allow()
+	b.flush(e) // Allow may have turned Open into HalfOpen
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // RoundTripper contract, even when nothing is sent
+		}
+		return nil, e.refusal(err)
+	}
+	settled := false
+	defer func() {
+		if !settled {
+			// next panicked. Report the attempt as excluded so a
+			// half-open probe slot is not held forever, then let the
+			// panic continue.
+			done(errExcluded)
+			b.flush(e)
+		}
+	}()
+	resp, err := t.next.RoundTrip(req)
+	settled = true
+	done(b.s.judge(req, resp, err).gobreakerErr())
+	b.flush(e)
+	return resp, err
+}
+
+// refusal maps gobreaker's refusal to e's preallocated *OpenError.
+func (e *entry) refusal(err error) error {
+	if err == gobreaker.ErrTooManyRequests {
+		return e.busy
+	}
+	if oe := e.open.Load(); oe != nil {
+		return oe
+	}
+	// Unreachable: gobreaker opens only through OnStateChange, which sets
+	// e.open first. Kept so a change upstream degrades to an allocation.
+	return &OpenError{Key: e.name, State: Open}
+}

@@ -1,0 +1,209 @@
+package breaker
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// Defaults used for zero [Config] fields. The README section "breaker"
+// compares them with Polly, resilience4j and gobreaker.
+const (
+	// DefaultConsecutiveFailures trips a breaker after 5 failures in a row:
+	// a dead host fails every request, so a low-traffic client learns it
+	// after five calls instead of waiting for a ratio's minimum volume.
+	DefaultConsecutiveFailures = 5
+	// DefaultFailureRatio trips a breaker when half of the settled
+	// requests in the window failed (resilience4j's 50%). Lower ratios
+	// (Polly's 10%) turn errors a retry stage would absorb into a full
+	// outage of the host for OpenTimeout.
+	DefaultFailureRatio = 0.5
+	// DefaultMinRequests is the number of settled requests the window must
+	// hold before the ratio rule may trip, so that 1 failure out of 2 does
+	// not open the breaker.
+	DefaultMinRequests = 20
+	// DefaultWindow is how far back outcomes are counted (Polly's sampling
+	// duration).
+	DefaultWindow = 30 * time.Second
+	// DefaultOpenTimeout is how long an open breaker refuses requests
+	// before it lets a probe through (Polly's break duration; gobreaker's
+	// 60 s keeps a recovered host unused for a long time).
+	DefaultOpenTimeout = 5 * time.Second
+	// DefaultHalfOpenProbes is how many probes may be in flight at once in
+	// the half-open state (Polly and gobreaker: 1).
+	DefaultHalfOpenProbes = 1
+	// DefaultIdleTTL is how long a key's breaker may go unused before it
+	// may be evicted. It is twice DefaultWindow: by then every outcome the
+	// breaker counted has left the window, so evicting it forgets nothing.
+	DefaultIdleTTL = time.Minute
+	// DefaultMaxKeys bounds how many keys are tracked (about 1 KB each).
+	DefaultMaxKeys = 10000
+)
+
+// windowBuckets is how many buckets the rolling window is split into
+// (gobreaker's BucketPeriod = Window / windowBuckets): an outcome stops
+// counting between 0.9 × Window and Window after its request started.
+const windowBuckets = 10
+
+// Config configures a [Breaker]. The zero value is the recommended setup:
+// per-host breakers that open after 5 consecutive failures or 50% failures
+// over at least 20 requests in 30 s, stay open 5 s, then send 1 probe.
+//
+// The breaker trips when either rule is met; set one rule's field to a
+// negative value to disable that rule. New panics, naming the field, on a
+// value it cannot honour.
+type Config struct {
+	// ConsecutiveFailures trips the breaker after this many failures in a
+	// row, all within Window. If zero, DefaultConsecutiveFailures; negative
+	// disables the rule.
+	ConsecutiveFailures int
+
+	// FailureRatio trips the breaker when failures / (successes +
+	// failures) reaches it over Window, once MinRequests outcomes are in
+	// the window. Excluded outcomes count in neither. If zero,
+	// DefaultFailureRatio; negative disables the rule. New panics if it is
+	// above 1 or NaN.
+	FailureRatio float64
+
+	// MinRequests is the number of settled (successful or failed) requests
+	// Window must hold before FailureRatio applies. If zero,
+	// DefaultMinRequests. New panics if it is negative.
+	MinRequests int
+
+	// Window is the rolling window over which both rules count, split
+	// into 10 buckets. If zero, DefaultWindow. New panics if it is
+	// negative or below 10ns.
+	Window time.Duration
+
+	// OpenTimeout is how long a breaker stays open before it turns
+	// half-open and lets probes through. If zero, DefaultOpenTimeout. New
+	// panics if it is negative.
+	OpenTimeout time.Duration
+
+	// HalfOpenProbes is how many probes may be in flight at once while
+	// half-open; that many consecutive successful probes close the
+	// breaker, and one failed probe re-opens it. If zero,
+	// DefaultHalfOpenProbes. New panics if it is negative.
+	HalfOpenProbes int
+
+	// CountThrottled makes throttled outcomes (429, or 503 with
+	// Retry-After) count as failures. By default they are excluded: a
+	// throttle is the upstream deliberately shaping this client's rate,
+	// not a sign that it is broken, and opening the breaker would turn a
+	// rate limit into a full outage; the retry stage already honours
+	// Retry-After.
+	CountThrottled bool
+
+	// Classifier says what each response or error means. If nil,
+	// idempotency.Default.
+	Classifier idempotency.Classifier
+
+	// Key returns the key of the breaker a request goes through. If nil,
+	// the key is the request URL's scheme and host:port, with the port
+	// defaulted for http (80) and https (443), such as
+	// "https://api.example.com:443". Key is called once per request, on
+	// the request's goroutine, and must be safe for concurrent use.
+	Key func(*http.Request) string
+
+	// IdleTTL is how long a key's breaker may go unused before it may be
+	// evicted. Eviction is lazy, when a new key is added, and never
+	// removes a breaker during its open period. If zero, DefaultIdleTTL.
+	// New panics if it is negative.
+	IdleTTL time.Duration
+
+	// MaxKeys bounds how many keys are tracked. When a new key would
+	// exceed it, the least recently used of a few sampled evictable
+	// breakers is dropped first. Open breakers are never dropped, so the
+	// bound can be exceeded while more than MaxKeys keys are open at once.
+	// If zero, DefaultMaxKeys. New panics if it is negative.
+	MaxKeys int
+
+	// OnStateChange, if non-nil, is called once for every state change of
+	// every key, in order per key, never while the breaker holds a lock:
+	// it may call [Breaker.State] and [Breaker.Snapshot]. See
+	// [StateChange] for which goroutine calls it.
+	OnStateChange func(StateChange)
+}
+
+// settings is a validated Config with defaults applied.
+type settings struct {
+	consecutive    uint32  // 0: rule disabled
+	ratio          float64 // 0: rule disabled
+	minRequests    uint32
+	window         time.Duration
+	openTimeout    time.Duration
+	probes         uint32
+	countThrottled bool
+	classifier     idempotency.Classifier
+	key            func(*http.Request) string
+	idleTTL        time.Duration
+	maxKeys        int
+	onStateChange  func(StateChange)
+}
+
+// normalize validates c and applies defaults. A misconfigured breaker is a
+// programming error, so it panics rather than guess.
+func (c Config) normalize() settings {
+	s := settings{
+		countThrottled: c.CountThrottled,
+		classifier:     c.Classifier,
+		key:            c.Key,
+		onStateChange:  c.OnStateChange,
+	}
+	switch {
+	case c.ConsecutiveFailures == 0:
+		s.consecutive = DefaultConsecutiveFailures
+	case c.ConsecutiveFailures > 0:
+		s.consecutive = uint32(positive("ConsecutiveFailures", c.ConsecutiveFailures, 0, math.MaxUint32))
+	}
+	switch {
+	case math.IsNaN(c.FailureRatio) || c.FailureRatio > 1:
+		panic(fmt.Sprintf("breaker: FailureRatio must be at most 1 (negative disables it), got %v", c.FailureRatio))
+	case c.FailureRatio == 0:
+		s.ratio = DefaultFailureRatio
+	case c.FailureRatio > 0:
+		s.ratio = c.FailureRatio
+	}
+	if s.consecutive == 0 && s.ratio == 0 {
+		panic("breaker: ConsecutiveFailures and FailureRatio are both disabled; the breaker could never open")
+	}
+	s.minRequests = uint32(positive("MinRequests", c.MinRequests, DefaultMinRequests, math.MaxUint32))
+	s.probes = uint32(positive("HalfOpenProbes", c.HalfOpenProbes, DefaultHalfOpenProbes, math.MaxUint32))
+	s.maxKeys = positive("MaxKeys", c.MaxKeys, DefaultMaxKeys, math.MaxInt)
+	s.window = duration("Window", c.Window, DefaultWindow)
+	if s.window < windowBuckets {
+		panic(fmt.Sprintf("breaker: Window must be at least %dns, got %v", windowBuckets, c.Window))
+	}
+	s.openTimeout = duration("OpenTimeout", c.OpenTimeout, DefaultOpenTimeout)
+	s.idleTTL = duration("IdleTTL", c.IdleTTL, DefaultIdleTTL)
+	if s.classifier == nil {
+		s.classifier = idempotency.Default
+	}
+	return s
+}
+
+// positive returns v, or def when v is zero; it panics when v is negative
+// or above limit.
+func positive(field string, v, def int, limit int64) int {
+	if v < 0 || int64(v) > limit {
+		panic(fmt.Sprintf("breaker: %s must be between 0 and %d, got %d", field, limit, v))
+	}
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// duration returns d, or def when d is zero; it panics when d is negative.
+func duration(field string, d, def time.Duration) time.Duration {
+	if d < 0 {
+		panic(fmt.Sprintf("breaker: %s must not be negative, got %v", field, d))
+	}
+	if d == 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,58 @@
+// Package breaker stops sending HTTP requests to an upstream that keeps
+// failing, per host, and probes it again after a pause.
+//
+// [New] returns a [*Breaker], a stage for pipeline.New that also works alone
+// through [Breaker.Wrap]. The transport it returns:
+//
+//   - keeps one breaker per key, by default the request URL's scheme and
+//     host:port ("https://api.example.com:443"), so one sick host never
+//     blocks another; Config.Key changes the keying;
+//   - refuses a request whose key is [Open], or [HalfOpen] with every probe
+//     slot taken, without any network I/O and without allocating: it closes
+//     the request body, as the RoundTripper contract requires, and returns
+//     a nil response and an [*OpenError] that matches [ErrOpen] with
+//     [errors.Is] and implements [idempotency.Rejection];
+//   - otherwise passes the request to the next transport unmodified and
+//     returns its response and error untouched: it never reads or closes a
+//     response body and never retries;
+//   - departs from a plain RoundTripper in one way: it interprets status
+//     codes, through Config.Classifier, to decide whether the upstream is
+//     healthy.
+//
+// # What counts
+//
+// Each attempt is a success, a failure, or excluded (neither):
+//
+//   - success: 1xx–3xx, and final 4xx such as 404 — the upstream answered
+//     deliberately; also 501 and 505, which describe the request;
+//   - failure: transient outcomes — 5xx in the classifier's transient set,
+//     408, connection refusals and resets, TLS certificate errors, and
+//     timeouts, including a per-attempt deadline;
+//   - excluded: a canceled caller context, a hedge canceled because another
+//     attempt won, a refusal by an inner stage ([idempotency.Rejection]),
+//     and throttled responses (429, or 503 with Retry-After) unless
+//     Config.CountThrottled is set.
+//
+// Excluded attempts never open a breaker and never fail a half-open probe:
+// an excluded probe frees its slot for the next one.
+//
+// # Trip rules
+//
+// A key opens when either rule of [Config] holds over the rolling
+// Config.Window: Config.ConsecutiveFailures failures in a row, or a failure
+// ratio of at least Config.FailureRatio over at least Config.MinRequests
+// successes and failures. It stays open for Config.OpenTimeout, then lets
+// Config.HalfOpenProbes probes through: that many successes close it, one
+// failure re-opens it.
+//
+// # Hooks
+//
+// Config.OnStateChange is called after the breaker has released its locks,
+// so it may call [Breaker.State] and [Breaker.Snapshot]; see [StateChange].
+//
+// # Memory
+//
+// Keys are created on first use and evicted lazily, when new keys arrive:
+// after Config.IdleTTL without requests, or, above Config.MaxKeys, least
+// recently used first. A key in its open period is never evicted.
+package breaker

@@ -1,0 +1,71 @@
+package breaker
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestRequestKey(t *testing.T) {
+	b := New(Config{})
+	cases := []struct {
+		url  string
+		want key
+		str  string
+	}{
+		{"http://example.com/x", key{"http", "example.com", 80}, "http://example.com:80"},
+		{"https://example.com/x", key{"https", "example.com", 443}, "https://example.com:443"},
+		{"https://example.com:443/x", key{"https", "example.com", 443}, "https://example.com:443"},
+		{"http://example.com:8080", key{"http", "example.com", 8080}, "http://example.com:8080"},
+		{"https://[::1]:8443/", key{"https", "::1", 8443}, "https://[::1]:8443"},
+		{"http://[::1]/", key{"http", "::1", 80}, "http://[::1]:80"},
+		{"ftp://files.example.com/", key{"ftp", "files.example.com", 0}, "ftp://files.example.com"},
+		{"ftp://[::1]/", key{"ftp", "::1", 0}, "ftp://[::1]"},
+	}
+	for _, tc := range cases {
+		req, err := http.NewRequest(http.MethodGet, tc.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := b.requestKey(req)
+		if k != tc.want {
+			t.Errorf("%s: key %+v, want %+v", tc.url, k, tc.want)
+		}
+		if got := k.String(); got != tc.str {
+			t.Errorf("%s: String %q, want %q", tc.url, got, tc.str)
+		}
+		if back, ok := b.parseKey(tc.str); !ok || back != k {
+			t.Errorf("parseKey(%q) = %+v, %v; want %+v", tc.str, back, ok, k)
+		}
+	}
+}
+
+func TestParseKeyInvalid(t *testing.T) {
+	b := New(Config{})
+	for _, s := range []string{"", "example.com:80", "://example.com:80", "http://example.com:http", "http://example.com:0", "http://example.com:70000"} {
+		if k, ok := b.parseKey(s); ok {
+			t.Errorf("parseKey(%q) = %+v, true; want false", s, k)
+		}
+	}
+}
+
+func TestCustomKey(t *testing.T) {
+	b := New(Config{Key: func(r *http.Request) string { return r.Header.Get("Tenant") }})
+	req, _ := http.NewRequest(http.MethodGet, "https://example.com/", nil)
+	req.Header.Set("Tenant", "acme")
+	k := b.requestKey(req)
+	if k != (key{host: "acme"}) || k.String() != "acme" {
+		t.Errorf("key = %+v (%q)", k, k.String())
+	}
+	if back, ok := b.parseKey("acme"); !ok || back != k {
+		t.Errorf("parseKey = %+v, %v", back, ok)
+	}
+}
+
+// The default key must not cost an allocation per request.
+func TestRequestKeyAllocs(t *testing.T) {
+	b := New(Config{})
+	req, _ := http.NewRequest(http.MethodGet, "https://example.com/x", nil)
+	if n := testing.AllocsPerRun(100, func() { _ = b.requestKey(req) }); n != 0 {
+		t.Errorf("requestKey allocates %v times, want 0", n)
+	}
+}

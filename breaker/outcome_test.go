@@ -1,0 +1,124 @@
+package breaker
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+func resp(status int, header ...string) *http.Response {
+	r := &http.Response{StatusCode: status, Header: http.Header{}}
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	return r
+}
+
+// rejection is what an inner stage (another breaker, a budget) returns
+// when it refuses an attempt.
+type rejection struct{}
+
+func (rejection) Error() string             { return "inner: refused" }
+func (rejection) Rejected() bool            { return true }
+func (rejection) RetryAfter() time.Duration { return 0 }
+
+func TestJudge(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	cases := []struct {
+		name      string
+		resp      *http.Response
+		err       error
+		throttled bool // CountThrottled
+		want      verdict
+	}{
+		{"200", resp(200), nil, false, success},
+		{"304", resp(304), nil, false, success},
+		{"404 final", resp(404), nil, false, success},
+		{"409 final", resp(409), nil, false, success},
+		{"408 transient", resp(408), nil, false, failure},
+		{"500", resp(500), nil, false, failure},
+		{"502", resp(502), nil, false, failure},
+		{"503", resp(503), nil, false, failure},
+		{"504", resp(504), nil, false, failure},
+		{"501 fatal status: upstream answered", resp(501), nil, false, success},
+		{"505 fatal status", resp(505), nil, false, success},
+		{"429 excluded by default", resp(429), nil, false, excluded},
+		{"429 counted", resp(429), nil, true, failure},
+		{"503 Retry-After excluded", resp(503, "Retry-After", "3"), nil, false, excluded},
+		{"503 Retry-After counted", resp(503, "Retry-After", "3"), nil, true, failure},
+		{"connection refused", nil, refused, false, failure},
+		{"connection reset", nil, reset, false, failure},
+		{"deadline", nil, context.DeadlineExceeded, false, failure},
+		{"TLS certificate", nil, x509.UnknownAuthorityError{}, false, failure},
+		{"canceled", nil, context.Canceled, false, excluded},
+		{"inner rejection", nil, rejection{}, false, excluded},
+		{"both nil", nil, nil, false, failure},
+	}
+	for _, tc := range cases {
+		s := Config{CountThrottled: tc.throttled}.normalize()
+		req, _ := http.NewRequest(http.MethodGet, "http://a/", nil)
+		if got := s.judge(req, tc.resp, tc.err); got != tc.want {
+			t.Errorf("%s: verdict %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A canceled request context excludes a would-be failure whatever the
+// classifier says, since transports report cancellation with arbitrary
+// errors ("use of closed network connection").
+func TestJudgeCanceledContext(t *testing.T) {
+	always := idempotency.WithStatus(nil, map[int]idempotency.Kind{200: idempotency.Success})
+	transientAll := classifierFunc(func(*http.Request, *http.Response, error) idempotency.Outcome {
+		return idempotency.Outcome{Kind: idempotency.Transient}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://a/", nil)
+	closed := errors.New("use of closed network connection")
+	for i, c := range []idempotency.Classifier{idempotency.Default, always, transientAll} {
+		s := Config{Classifier: c}.normalize()
+		if got := s.judge(req, nil, closed); got != excluded {
+			t.Errorf("%T: canceled ctx gave %v, want excluded", c, got)
+		}
+		// A response that arrived is evidence even if the caller gave up
+		// right after.
+		if i < 2 {
+			if got := s.judge(req, resp(200), nil); got != success {
+				t.Errorf("%T: 200 with canceled ctx gave %v, want success", c, got)
+			}
+		}
+	}
+	// A deadline is not a cancellation.
+	dctx, dcancel := context.WithTimeout(context.Background(), 0)
+	defer dcancel()
+	<-dctx.Done()
+	req, _ = http.NewRequestWithContext(dctx, http.MethodGet, "http://a/", nil)
+	s := Config{}.normalize()
+	if got := s.judge(req, nil, dctx.Err()); got != failure {
+		t.Errorf("deadline: %v, want failure", got)
+	}
+}
+
+type classifierFunc func(*http.Request, *http.Response, error) idempotency.Outcome
+
+func (classifierFunc) Replayable(*http.Request) bool { return true }
+func (f classifierFunc) Classify(req *http.Request, resp *http.Response, err error) idempotency.Outcome {
+	return f(req, resp, err)
+}
+
+func TestVerdictGobreakerErr(t *testing.T) {
+	for v, want := range map[verdict][2]bool{success: {true, false}, failure: {false, false}, excluded: {false, true}} {
+		err := v.gobreakerErr()
+		if isSuccessful(err) != want[0] || isExcluded(err) != want[1] {
+			t.Errorf("verdict %d: successful %v excluded %v", v, isSuccessful(err), isExcluded(err))
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package breaker
+
+import (
+	"strconv"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// State is the state of one key's breaker.
+//
+// The zero State is [Closed], which is also the state of a key the breaker
+// has never seen (or has evicted): its first request is let through.
+type State uint8
+
+const (
+	// Closed lets every request through and counts outcomes.
+	Closed State = iota
+	// HalfOpen lets at most Config.HalfOpenProbes requests through as
+	// probes and rejects the rest with an [*OpenError].
+	HalfOpen
+	// Open rejects every request with an [*OpenError] until
+	// Config.OpenTimeout has passed since the breaker opened.
+	Open
+)
+
+var stateNames = [...]string{Closed: "closed", HalfOpen: "half-open", Open: "open"}
+
+// String returns "closed", "half-open" or "open", or "State(n)" for a
+// value outside the defined constants.
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// fromGobreaker maps gobreaker's state. gobreaker's constants happen to be
+// in the same order as ours, but the mapping is spelled out so that a
+// reordering upstream cannot silently swap Open and HalfOpen.
+func fromGobreaker(s gobreaker.State) State {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return HalfOpen
+	case gobreaker.StateOpen:
+		return Open
+	default:
+		return Closed
+	}
+}
+
+// Counts are the outcomes a breaker has recorded in its current window (in
+// the closed state) or since it turned half-open. They reset on every state
+// change.
+type Counts struct {
+	// Requests is how many requests were let through, including those still
+	// in flight and those later excluded.
+	Requests uint32
+	// Successes and Failures count settled outcomes; see the package
+	// documentation for what counts as which.
+	Successes, Failures uint32
+	// Excluded counts outcomes that were neither: canceled callers, lost
+	// hedges, rejections by inner stages and, unless Config.CountThrottled,
+	// throttled responses.
+	Excluded uint32
+	// ConsecutiveSuccesses and ConsecutiveFailures are the current runs.
+	ConsecutiveSuccesses, ConsecutiveFailures uint32
+}
+
+func fromGobreakerCounts(c gobreaker.Counts) Counts {
+	return Counts{
+		Requests:             c.Requests,
+		Successes:            c.TotalSuccesses,
+		Failures:             c.TotalFailures,
+		Excluded:             c.TotalExclusions,
+		ConsecutiveSuccesses: c.ConsecutiveSuccesses,
+		ConsecutiveFailures:  c.ConsecutiveFailures,
+	}
+}
+
+// Status is one key's state, as reported by [Breaker.Snapshot].
+type Status struct {
+	Key    string
+	State  State
+	Counts Counts
+}
