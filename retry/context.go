@@ -1,0 +1,21 @@
+package retry
+
+import (
+	"context"
+
+	"github.com/tailguard/tailguard/internal/attempt"
+)
+
+// AttemptFrom returns which attempt of the innermost enclosing retry stage
+// ctx belongs to: 1 for the first, 2 for the first retry, and so on. It
+// returns 0 when ctx does not come from a retry stage, so "not under a
+// retry stage" and "first attempt" stay distinguishable.
+//
+// Inner stages and transports call it with req.Context(); it allocates
+// nothing.
+func AttemptFrom(ctx context.Context) int {
+	if m := attempt.Retry(ctx); m != nil {
+		return m.N
+	}
+	return 0
+}

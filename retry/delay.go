@@ -1,0 +1,102 @@
+package retry
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// stopReason says why a request is not retried.
+type stopReason uint8
+
+const (
+	stopNone      stopReason = iota // retry
+	stopPolicy                      // the outcome or the request is not retryable
+	stopExhausted                   // MaxAttempts reached (or the policy said backoff.Stop)
+	stopBudget                      // the budget refused
+	stopDeadline                    // the wait would end at or past the context deadline
+	stopTooLong                     // the requested wait exceeds MaxRetryAfter
+)
+
+// verdict is the decision taken after one attempt.
+type verdict struct {
+	stop   stopReason
+	delay  time.Duration
+	server bool // delay was asked for by the upstream or a rejecting stage
+}
+
+// decide says whether attempt n, classified as out, is retried and after
+// how long. It withdraws from the budget last, only when every other check
+// passed, so no budget is spent on a retry that will not be sent. *policy
+// is built on first use: a request that never backs off allocates none.
+func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.Outcome,
+	resp *http.Response, err error, policy *backoff.BackOff) verdict {
+	var hint time.Duration // a rejecting stage's RetryAfter, if any
+	switch {
+	case out.Kind == idempotency.Rejected:
+		// Nothing was sent, but a blind backoff would only hit the same
+		// open breaker again: wait for its hint or stop at once.
+		if rej, ok := idempotency.AsRejection(err); ok {
+			hint = rej.RetryAfter()
+		}
+		if hint <= 0 || rp == replayNone {
+			return verdict{stop: stopPolicy}
+		}
+	case !out.Kind.Retryable():
+		return verdict{stop: stopPolicy}
+	case rp == replayAll, rp == replayNeverSent && out.NeverSent:
+	default:
+		return verdict{stop: stopPolicy}
+	}
+	if n >= r.cfg.maxAttempts {
+		return verdict{stop: stopExhausted}
+	}
+
+	v := verdict{delay: hint, server: hint > 0}
+	if !v.server && err == nil {
+		// Retry-After is honoured on any retryable response, not only on
+		// 429 and 503: a server that names a time knows better than our
+		// backoff. It is never shortened or jittered below.
+		v.delay, v.server = idempotency.RetryAfter(resp)
+	}
+	if !v.server {
+		if *policy == nil {
+			*policy = r.cfg.jitter(r.cfg.baseDelay, r.cfg.maxDelay)
+		}
+		v.delay = (*policy).NextBackOff()
+		if v.delay < 0 { // backoff.Stop from a custom policy
+			return verdict{stop: stopExhausted}
+		}
+	}
+	if v.server && v.delay > r.cfg.maxRetryAfter {
+		// go-retryablehttp #247 slept for whatever the server said; the
+		// caller is better served by the response now.
+		return verdict{stop: stopTooLong}
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(v.delay).Before(deadline) {
+		return verdict{stop: stopDeadline}
+	}
+	if !r.cfg.budget.Withdraw() {
+		return verdict{stop: stopBudget}
+	}
+	return v
+}
+
+// wait sleeps for d unless ctx ends first, in which case it returns
+// ctx.Err() at once. The timer is stopped either way.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,75 @@
+// Package retry is an [http.RoundTripper] stage that repeats a request
+// after a transient failure or a throttling response, only when repeating
+// it is safe, and never past the caller's deadline.
+//
+// Use it alone or in a pipeline:
+//
+//	client := &http.Client{Transport: retry.New(retry.Config{}).Wrap(http.DefaultTransport)}
+//	client := pipeline.New(hedge.New(...), retry.New(retry.Config{}), breaker.New(...)).Client()
+//
+// # Contract
+//
+// The transport returned by [Retrier.Wrap]:
+//
+//   - retries only requests the [idempotency.Classifier] calls replayable
+//     (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any method with an
+//     Idempotency-Key), and only after a Transient or Throttled outcome. A
+//     failure that proves the request never left the process (a dial or
+//     DNS error) is retried for any method, POST included, when the body
+//     can be produced again. Final 4xx (400, 401, 403, 404, …), 501, 505
+//     and fatal errors are never retried;
+//   - never mutates the caller's request: every attempt is a clone with a
+//     fresh, identical body (from GetBody; a body without GetBody is copied
+//     once, up to [Config.MaxBufferedBody], and only if the request is
+//     replayable; a larger one is sent once, whole, never truncated);
+//   - closes the caller's body exactly once, also when nothing is sent;
+//   - drains (up to 256 KiB) and closes every response it discards, so
+//     retried error responses keep their keep-alive connection;
+//   - returns the last response as a response, body unread, when it stops
+//     on a status: a final 503 is a 503, not an error;
+//   - returns an [*Error] wrapping the last error, with the number of
+//     attempts, when it gives up on a transport error;
+//   - returns ctx.Err() untouched when the caller cancels during a wait,
+//     within a timer tick, and leaves nothing running;
+//   - never starts a wait that would end at or after the context deadline:
+//     it returns the last outcome instead;
+//   - exposes the attempt number to inner stages through the request's
+//     context ([AttemptFrom]).
+//
+// Unlike the RoundTripper contract, which says a transport should not
+// interpret the response, this stage reads status codes and the
+// Retry-After header; retrying on a 503 is its purpose.
+//
+// # Delays
+//
+// Between attempts the stage waits, in order of precedence:
+//
+//  1. the delay an inner stage's [idempotency.Rejection] names (e.g. an
+//     open breaker's remaining open time); a rejection with no hint is
+//     returned at once, since a blind backoff would only hit it again;
+//  2. the response's Retry-After (delay-seconds or HTTP-date), exactly:
+//     never shortened and never jittered;
+//  3. the next draw of the [Config.Jitter] policy ([FullJitter] by
+//     default) over an exponential envelope from BaseDelay doubling to
+//     MaxDelay.
+//
+// A delay of kinds 1 or 2 longer than [Config.MaxRetryAfter] is not waited
+// for: the response or error is returned at once (go-retryablehttp #247
+// slept for "484289h"). Any delay that would end at or past the context
+// deadline likewise returns the last outcome at once.
+//
+// # Budget
+//
+// Every retry needs a withdrawal from a [budget.Budget] (by default a
+// private one: 20% of requests plus 10/s over 10 s). When it is refused,
+// the last outcome is returned and [Stats].BudgetDenied counts it. Share
+// one budget with a hedge stage to bound their combined extra load; each
+// caller request is deposited once even then.
+//
+// # Attempt timeout
+//
+// [Config.AttemptTimeout] bounds the wait for each attempt's response
+// headers. An attempt that runs out of it is canceled and classified
+// Transient, and its error wraps [ErrAttemptTimeout]; the body of a
+// response that arrived in time stays readable until the caller closes it.
+package retry

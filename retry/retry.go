@@ -1,0 +1,139 @@
+package retry
+
+import (
+	"net/http"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/httpx"
+)
+
+// Retrier is a retry stage: [Retrier.Wrap] returns an [http.RoundTripper]
+// that sends a request again, after a jittered exponential backoff or the
+// wait the upstream asked for, when an attempt fails transiently and the
+// request may safely be repeated.
+//
+// # Algorithm
+//
+// For each request, the stage deposits once into the budget (unless an
+// enclosing stage sharing it already did), asks the [idempotency.Classifier]
+// whether the request is replayable, and sends attempt 1. After each
+// attempt it stops and returns that attempt's response or error unless all
+// of these hold:
+//
+//   - the outcome is Transient or Throttled, and the request is replayable
+//     or the failure proves it was never sent (a dial or DNS error);
+//   - fewer than MaxAttempts attempts were made;
+//   - the wait (Retry-After if the response has one, else the next backoff
+//     draw) is at most MaxRetryAfter when the server chose it, and ends
+//     before the context's deadline;
+//   - the budget grants a withdrawal.
+//
+// An inner stage's rejection ([idempotency.Rejection], e.g. an open
+// breaker) is retried only after exactly the wait it names, under the same
+// rules; without a hint it is returned at once.
+//
+// # Concurrency
+//
+// A Retrier is safe for concurrent use, and so is the transport Wrap
+// returns; one Retrier may wrap several transports, which then share its
+// budget and [Stats].
+type Retrier struct {
+	cfg   settings
+	marks []attempt.Mark // attempt i+1's context mark; read-only after New
+	stats counters
+}
+
+// New returns a Retrier configured by cfg; zero fields take the defaults
+// documented on [Config]. It panics if a field is out of range, with a
+// message naming the field.
+func New(cfg Config) *Retrier {
+	r := &Retrier{cfg: cfg.normalize()}
+	r.marks = attempt.Marks(r.cfg.maxAttempts, r.cfg.budget)
+	return r
+}
+
+// Wrap returns a transport that sends requests through next with retries.
+// A nil next means http.DefaultTransport. Wrap makes Retrier a
+// pipeline.Stage.
+func (r *Retrier) Wrap(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &transport{r: r, next: next}
+}
+
+// Stats returns the cumulative counters since New.
+func (r *Retrier) Stats() Stats { return r.stats.load() }
+
+type transport struct {
+	r    *Retrier
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper. Unlike the interface's usual
+// contract it interprets status codes: a retryable status is retried, and
+// only the last response is returned. That response always comes back as
+// a response, with its body unread, never as an error (go-retryablehttp
+// #46 threw it away).
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := t.r
+	ctx := req.Context()
+	r.stats.requests.Add(1)
+	if !attempt.Charged(ctx, r.cfg.budget) {
+		r.cfg.budget.Deposit()
+	}
+	send, rp, err := r.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	var policy backoff.BackOff // built on the first backoff only
+	for n := 1; ; n++ {
+		res := t.try(ctx, send, n)
+		if res.req == nil {
+			// GetBody failed for a retry: nothing was sent this time.
+			return nil, &Error{Attempts: n - 1, Err: res.err}
+		}
+		if ctx.Err() != nil {
+			// The caller gave up: hand back what this attempt got, which
+			// for an error is (or wraps) the context's error.
+			return res.resp, res.err
+		}
+		out := idempotency.Outcome{Kind: idempotency.Transient}
+		if !res.timedOut {
+			out = r.cfg.classifier.Classify(res.req, res.resp, res.err)
+		}
+		v := r.decide(ctx, n, rp, out, res.resp, res.err, &policy)
+		if v.stop != stopNone {
+			r.stats.stop(v.stop)
+			return finish(n, v.stop, res)
+		}
+		if hook := r.cfg.onRetry; hook != nil {
+			info := RetryInfo{Request: req, Attempt: n, Delay: v.delay, ServerDelay: v.server,
+				Outcome: out, Err: res.err}
+			if res.resp != nil && res.err == nil {
+				info.StatusCode = res.resp.StatusCode
+			}
+			httpx.Discard(res.resp)
+			hook(info)
+		} else {
+			httpx.Discard(res.resp)
+		}
+		if err := wait(ctx, v.delay); err != nil {
+			return nil, err
+		}
+		r.stats.retries.Add(1)
+	}
+}
+
+// finish returns the outcome of the last attempt. A response is returned
+// as it is. An error is wrapped in *Error when the stage gave up on it, or
+// after more than one attempt; an error it would never retry, on the first
+// attempt, is returned untouched.
+func finish(n int, why stopReason, res result) (*http.Response, error) {
+	if res.err == nil || (n == 1 && why == stopPolicy) {
+		return res.resp, res.err
+	}
+	return res.resp, &Error{Attempts: n, Err: res.err}
+}

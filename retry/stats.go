@@ -1,0 +1,49 @@
+package retry
+
+import "sync/atomic"
+
+// Stats are cumulative counters since [New]; they never decrease. The four
+// stop counters count requests returned with an outcome that would
+// otherwise have been retried; their sum is every request the stage gave
+// up on.
+type Stats struct {
+	Requests uint64 // caller requests seen
+	Retries  uint64 // extra attempts sent
+
+	Exhausted     uint64 // stopped: MaxAttempts reached
+	BudgetDenied  uint64 // stopped: the budget refused a retry
+	DeadlineStops uint64 // stopped: the wait would have ended past the context deadline
+	ThrottleStops uint64 // stopped: Retry-After (or a rejection's hint) exceeded MaxRetryAfter
+}
+
+// counters holds Stats as atomics, so that requests update them without a
+// lock.
+type counters struct {
+	requests, retries                       atomic.Uint64
+	exhausted, budgetDenied, deadline, slow atomic.Uint64
+}
+
+func (c *counters) load() Stats {
+	return Stats{
+		Requests:      c.requests.Load(),
+		Retries:       c.retries.Load(),
+		Exhausted:     c.exhausted.Load(),
+		BudgetDenied:  c.budgetDenied.Load(),
+		DeadlineStops: c.deadline.Load(),
+		ThrottleStops: c.slow.Load(),
+	}
+}
+
+// stop counts a request given up on for reason.
+func (c *counters) stop(reason stopReason) {
+	switch reason {
+	case stopExhausted:
+		c.exhausted.Add(1)
+	case stopBudget:
+		c.budgetDenied.Add(1)
+	case stopDeadline:
+		c.deadline.Add(1)
+	case stopTooLong:
+		c.slow.Add(1)
+	}
+}
