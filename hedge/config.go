@@ -1,0 +1,222 @@
+package hedge
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// Defaults used for zero [Config] fields.
+const (
+	// DefaultQuantile is the latency quantile adaptive hedging waits for
+	// before sending a hedge: the Tail at Scale's recommendation, which
+	// costs about 1 − 0.95 = 5% extra requests.
+	DefaultQuantile = 0.95
+	// DefaultDelay is the hedge delay adaptive hedging uses for a host until
+	// it has seen [MinSamples] latencies. It errs on the late side: a hedge
+	// that fires too early doubles load, one that fires late only helps less.
+	DefaultDelay = 100 * time.Millisecond
+	// DefaultMaxHedges is the number of hedges per request: one backup, as
+	// the Tail at Scale and Polly do.
+	DefaultMaxHedges = 1
+	// DefaultMinDelay is the smallest adaptive delay. Below about a
+	// millisecond a hedge races scheduler noise rather than a slow server.
+	DefaultMinDelay = time.Millisecond
+	// DefaultMaxDelay is the largest adaptive delay.
+	DefaultMaxDelay = 10 * time.Second
+	// DefaultBudgetRatio is the Ratio of the private [budget.Budget] a
+	// stage uses when [Config.Budget] is nil: hedges may add at most 10% to
+	// the request rate (plus the budget's per-second floor), twice the ~5%
+	// that p95 hedging needs, so a slow upstream cannot be hedged into
+	// overload.
+	DefaultBudgetRatio = 0.1
+)
+
+// maxHedgesLimit bounds MaxHedges: more than ten copies of one request is
+// a load amplifier, not tail-latency insurance.
+const maxHedgesLimit = 10
+
+// Config configures a [Hedger]. The zero value is the recommended setup:
+// adaptive hedging at the observed p95 latency of each host, one hedge per
+// request, under a private budget of 10% extra requests.
+//
+// When hedges fire is chosen by exactly one of three modes:
+//
+//   - schedule: Delays is set; hedge k fires Delays[k-1] after the request
+//     started (see [SLO]);
+//   - fixed: Delay is set and Quantile, MinDelay and MaxDelay are zero;
+//     hedge k fires at k × Delay;
+//   - adaptive (otherwise): hedge k fires at k × d, where d is the Quantile
+//     of recent latencies to the request's host, clamped to
+//     [MinDelay, MaxDelay], and Delay until the host has [MinSamples]
+//     latencies.
+//
+// [New] panics, with a message naming the field, when fields contradict
+// each other or are out of range.
+type Config struct {
+	// Delay is, in fixed mode, the interval between hedges: hedge k fires
+	// k × Delay after the request started. In adaptive mode it is the
+	// warm-up delay used until a host has enough samples; if zero,
+	// DefaultDelay. It must be zero when Delays is set, and not negative.
+	Delay time.Duration
+
+	// Delays, when set, is the schedule: hedge k fires Delays[k-1] after
+	// the request started, and len(Delays) is the number of hedges (at most
+	// 10). The values must be positive and strictly increasing. [SLO]
+	// builds a schedule from an SLO target.
+	Delays []time.Duration
+
+	// Quantile selects adaptive mode and the latency quantile, in (0, 1),
+	// to wait for before hedging. If zero (and no other mode is selected),
+	// DefaultQuantile.
+	Quantile float64
+
+	// MinDelay and MaxDelay clamp the adaptive delay. If zero,
+	// DefaultMinDelay and DefaultMaxDelay. Setting either selects adaptive
+	// mode; they must be zero with Delays.
+	MinDelay, MaxDelay time.Duration
+
+	// MaxHedges is the number of hedges per request, 1 to 10, in fixed and
+	// adaptive mode. If zero, DefaultMaxHedges. It must be zero when Delays
+	// is set: the schedule's length already says how many hedges there are.
+	MaxHedges int
+
+	// Budget limits hedges to a fraction of requests; share one with a
+	// retry stage so that hedges and retries together stay within it. A
+	// hedge the budget denies is not sent, and the request sends no further
+	// hedges. If nil, the stage uses a private budget with Ratio
+	// DefaultBudgetRatio and the budget package's other defaults.
+	Budget *budget.Budget
+
+	// Classifier decides which requests may be hedged and which outcomes
+	// win the race. If nil, idempotency.Default.
+	Classifier idempotency.Classifier
+
+	// Skip, if set, is asked about every request; when it reports true the
+	// request passes straight through, unhedged. It must be safe for
+	// concurrent use and must not modify the request.
+	Skip func(*http.Request) bool
+
+	// OnHedge, if set, is called each time a hedge fires; see [HedgeInfo].
+	OnHedge func(HedgeInfo)
+
+	// OnComplete, if set, is called once per hedgeable request when its
+	// race is decided; see [CompleteInfo].
+	OnComplete func(CompleteInfo)
+}
+
+// mode is how a stage decides when hedges fire.
+type mode uint8
+
+const (
+	modeAdaptive mode = iota
+	modeFixed
+	modeSchedule
+)
+
+// settings is a validated Config with defaults applied.
+type settings struct {
+	sched      schedule
+	budget     *budget.Budget
+	classifier idempotency.Classifier
+	skip       func(*http.Request) bool
+	onHedge    func(HedgeInfo)
+	onComplete func(CompleteInfo)
+}
+
+// normalize validates c and applies defaults. A misconfigured hedge stage
+// is a programming error that would silently multiply load, so it panics
+// rather than clamp.
+func (c Config) normalize() settings {
+	s := settings{
+		budget:     c.Budget,
+		classifier: c.Classifier,
+		skip:       c.Skip,
+		onHedge:    c.OnHedge,
+		onComplete: c.OnComplete,
+	}
+	if s.budget == nil {
+		s.budget = budget.New(budget.Config{Ratio: DefaultBudgetRatio})
+	}
+	if s.classifier == nil {
+		s.classifier = idempotency.Default
+	}
+	s.sched = c.schedule()
+	return s
+}
+
+// schedule validates the timing fields and picks the mode.
+func (c Config) schedule() schedule {
+	if c.Delay < 0 {
+		panic(fmt.Sprintf("hedge: Delay must not be negative, got %v", c.Delay))
+	}
+	if c.MaxHedges < 0 || c.MaxHedges > maxHedgesLimit {
+		panic(fmt.Sprintf("hedge: MaxHedges must be between 1 and %d (or 0 for %d), got %d",
+			maxHedgesLimit, DefaultMaxHedges, c.MaxHedges))
+	}
+	if !(c.Quantile >= 0 && c.Quantile < 1) { // also rejects NaN
+		panic(fmt.Sprintf("hedge: Quantile must be in (0, 1) (or 0 for %v), got %v", DefaultQuantile, c.Quantile))
+	}
+	if c.MinDelay < 0 || c.MaxDelay < 0 {
+		panic(fmt.Sprintf("hedge: MinDelay and MaxDelay must not be negative, got %v and %v", c.MinDelay, c.MaxDelay))
+	}
+
+	if c.Delays != nil {
+		switch {
+		case c.Delay != 0:
+			panic("hedge: Delay must be zero when Delays is set")
+		case c.Quantile != 0 || c.MinDelay != 0 || c.MaxDelay != 0:
+			panic("hedge: Quantile, MinDelay and MaxDelay must be zero when Delays is set")
+		case c.MaxHedges != 0:
+			panic(fmt.Sprintf("hedge: MaxHedges must be zero when Delays is set (len(Delays) is the number of hedges), got %d", c.MaxHedges))
+		}
+		checkDelays("Delays", c.Delays)
+		return schedule{mode: modeSchedule, delays: append([]time.Duration(nil), c.Delays...), hedges: len(c.Delays)}
+	}
+
+	hedges := c.MaxHedges
+	if hedges == 0 {
+		hedges = DefaultMaxHedges
+	}
+	if c.Delay > 0 && c.Quantile == 0 && c.MinDelay == 0 && c.MaxDelay == 0 {
+		return schedule{mode: modeFixed, step: c.Delay, hedges: hedges}
+	}
+
+	s := schedule{mode: modeAdaptive, hedges: hedges, quantile: c.Quantile,
+		step: c.Delay, min: c.MinDelay, max: c.MaxDelay}
+	if s.quantile == 0 {
+		s.quantile = DefaultQuantile
+	}
+	if s.step == 0 {
+		s.step = DefaultDelay
+	}
+	if s.min == 0 {
+		s.min = DefaultMinDelay
+	}
+	if s.max == 0 {
+		s.max = DefaultMaxDelay
+	}
+	if s.min > s.max {
+		panic(fmt.Sprintf("hedge: MinDelay (%v) must not exceed MaxDelay (%v)", s.min, s.max))
+	}
+	return s
+}
+
+// checkDelays panics, naming arg, unless ds is a non-empty, strictly
+// increasing list of at most maxHedgesLimit positive durations.
+func checkDelays(arg string, ds []time.Duration) {
+	if len(ds) == 0 || len(ds) > maxHedgesLimit {
+		panic(fmt.Sprintf("hedge: %s must hold 1 to %d delays, got %d", arg, maxHedgesLimit, len(ds)))
+	}
+	for i, d := range ds {
+		if d <= 0 {
+			panic(fmt.Sprintf("hedge: %s[%d] must be positive, got %v", arg, i, d))
+		}
+		if i > 0 && d <= ds[i-1] {
+			panic(fmt.Sprintf("hedge: %s must be strictly increasing, got %v after %v", arg, d, ds[i-1]))
+		}
+	}
+}

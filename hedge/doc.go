@@ -1,0 +1,57 @@
+// Package hedge sends backup copies of slow HTTP requests and returns
+// whichever copy answers first: the hedged requests of Dean and Barroso's
+// "The Tail at Scale" (CACM, 2013), as an [http.RoundTripper] stage.
+//
+// [New] builds a [Hedger] from a [Config]; [Hedger.Wrap] puts it over a
+// transport, alone or as a stage of a tailguard pipeline. The zero Config
+// hedges once, at each host's observed p95 latency, under a budget of 10%
+// extra requests.
+//
+// # Contract
+//
+// A hedge stage:
+//
+//   - sends more than once only requests its [idempotency.Classifier] calls
+//     replayable, and not those [Config.Skip] excludes; every other request
+//     passes straight through, untouched;
+//   - never mutates the caller's request: each attempt is a clone with its
+//     own context and its own copy of the body, so no two attempts share a
+//     reader (hedgedhttp's shared body truncated uploads);
+//   - interprets outcomes, which a RoundTripper normally does not: a
+//     success or final client error wins, a transient failure (a 503, a
+//     connection reset) never beats an attempt still pending, and an inner
+//     stage's rejection never cancels one;
+//   - returns exactly one result, a response or an error, and drains and
+//     closes every other response, including those arriving after it
+//     returned;
+//   - cancels losing attempts at once, and keeps the winner's context
+//     alive until the caller closes the response body;
+//   - returns the caller's context error, untouched, if that context ends
+//     before an attempt wins;
+//   - leaves no goroutine, timer or connection behind once the losers'
+//     transports have returned.
+//
+// The transport it wraps must return promptly once a request's context is
+// canceled (net/http's does): the original attempt runs on the caller's
+// goroutine, and RoundTrip returns only after it has.
+//
+// # Choosing a mode
+//
+// Fixed hedging ([Config.Delay]) suits an upstream whose latency is known
+// and stable. A schedule ([Config.Delays], usually built by [SLO]) hedges
+// against a latency objective: SLO(time.Second, 0.95) sends one hedge at
+// 950 ms, SLO(time.Second, 0.5, 0.75, 0.95) three. Adaptive hedging
+// ([Config.Quantile], the default) follows each host's recent latency
+// distribution and needs no tuning.
+//
+// # Inner stages
+//
+// Inner stages and base transports learn which attempt they are sending
+// from [AttemptFrom] and [IsHedge]. A retry stage sharing [Config.Budget]
+// sees the hedge stage's mark and does not count the request twice.
+//
+// # Statistics and hooks
+//
+// [Hedger.Stats] returns cumulative counters; [Config.OnHedge] and
+// [Config.OnComplete] report each hedge and each decided race.
+package hedge

@@ -1,0 +1,192 @@
+package hedge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/httpx"
+)
+
+// Hedger is a hedging stage: it sends a backup copy of a slow request and
+// returns whichever copy answers first. [New] builds one from a [Config];
+// [Hedger.Wrap] puts it over a transport, alone or in a pipeline.
+//
+// # When hedges fire
+//
+// The original attempt is sent at once. Hedge k (k = 1..MaxHedges) is sent
+// when its delay after the start of the request has elapsed with no attempt
+// won yet: k × Delay (fixed), Delays[k-1] (schedule, see [SLO]) or k × the
+// host's recent latency quantile (adaptive; see [Config]). An attempt that
+// fails with a transient or throttled response or a transport error fires
+// the next hedge at once instead of waiting for its delay. Every hedge must
+// first be granted by the budget; a denied hedge is not sent and ends
+// hedging for that request.
+//
+// # Who wins
+//
+// The first attempt whose outcome is a success or a final client error (see
+// [idempotency.Kind]) wins, and every other attempt is canceled at once. No
+// failure ever beats an attempt still pending: a fast 503 waits for a slower
+// 200, and an inner stage's rejection (an open breaker: [idempotency.Rejected])
+// neither cancels nor beats anything. When no attempt can win any more, the
+// most useful failure is returned: the latest response (with its body), else
+// the latest transport error, else the latest rejection. Responses that are
+// not returned are drained (at most [httpx.DrainLimit] bytes) and closed,
+// including ones that arrive after the decision.
+//
+// The winning attempt's context stays alive until the caller closes the
+// response body, so reading it never fails with "context canceled"
+// (hedgedhttp #1; failsafe-go #65).
+//
+// # Never hedged
+//
+// A request passes straight through, as if the stage were absent (no mark
+// in its context, no budget deposit), when [Config.Skip] reports true or the
+// classifier does not call it replayable: POST and PATCH without an
+// Idempotency-Key, or a body that cannot be produced again. A body without
+// GetBody, on a request that would otherwise be hedged, is buffered up to
+// [httpx.DefaultMaxBufferedBody] (1 MiB); a larger one is sent once, whole.
+//
+// # Adaptive delay
+//
+// In adaptive mode each host (req.URL.Host; at most 256 are tracked) has a
+// streaming histogram of the original attempt's time to response headers,
+// over the last 10 to 20 seconds. An original canceled because a hedge won
+// counts as its elapsed time then: a lower bound that still lands in the
+// tail where it belongs, so hedging does not hide the slowness it cures.
+// Hedges' own latencies are not counted: they are biased towards the fast
+// (they count only when they win). Until a host has [MinSamples] samples,
+// Delay is used.
+//
+// # Cost when idle
+//
+// The original attempt runs on the caller's goroutine; a goroutine is
+// started only for each hedge actually sent. An idle hedge costs a context,
+// a request clone and a small record (4 allocations), and a pooled timer.
+// In exchange, the base transport must return promptly once a request's
+// context is canceled, as net/http's does: a losing original is still
+// running on the caller's goroutine, so RoundTrip returns only once it has.
+//
+// # Concurrency
+//
+// A Hedger is safe for concurrent use, and so are the transports it wraps;
+// one Hedger may wrap several transports, which then share its statistics,
+// budget and latency estimates.
+type Hedger struct {
+	cfg      settings
+	marks    []attempt.Mark    // attempt i+1's mark at index i
+	markCtxs []context.Context // a context holding only marks[i]
+	hosts    hosts             // adaptive estimators by host
+	timers   timerPool
+	stats    counters
+}
+
+// New returns a Hedger configured by cfg. It panics, with a message naming
+// the field, if cfg is invalid (see [Config]).
+func New(cfg Config) *Hedger {
+	h := &Hedger{cfg: cfg.normalize()}
+	h.marks = attempt.Marks(h.cfg.sched.hedges+1, h.cfg.budget)
+	h.markCtxs = markContexts(h.marks)
+	return h
+}
+
+// Wrap returns a transport that hedges requests sent to next; a nil next
+// means [http.DefaultTransport]. It implements [pipeline.Stage].
+func (h *Hedger) Wrap(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &transport{h: h, next: next}
+}
+
+// Stats returns the counters accumulated since New, over every transport
+// the Hedger wrapped.
+func (h *Hedger) Stats() Stats { return h.stats.snapshot() }
+
+// transport is a Hedger over one next transport.
+type transport struct {
+	h    *Hedger
+	next http.RoundTripper
+}
+
+// RoundTrip implements [http.RoundTripper]; see [Hedger] for the rules.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h := t.h
+	h.stats.requests.Add(1)
+	if h.cfg.skip != nil && h.cfg.skip(req) {
+		h.stats.skipped.Add(1)
+		return t.next.RoundTrip(req)
+	}
+	r, ok, err := h.replayable(req)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		h.stats.passThrough.Add(1)
+		return t.next.RoundTrip(r)
+	}
+	return t.race(r, req)
+}
+
+// CloseIdleConnections closes next's idle connections if it can, so that
+// [http.Client.CloseIdleConnections] reaches through the stage.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// replayable returns the request attempts are cloned from, and whether it
+// may be hedged. A body without GetBody is buffered (up to the limit) only
+// when the classifier would hedge the request if its body were replayable,
+// so a POST without a key is never read into memory for nothing.
+func (h *Hedger) replayable(req *http.Request) (*http.Request, bool, error) {
+	c := h.cfg.classifier
+	if idempotency.BodyReplayable(req) {
+		return req, c.Replayable(req), nil
+	}
+	probe := *req
+	probe.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	if !c.Replayable(&probe) {
+		return req, false, nil
+	}
+	r, ok, err := httpx.Replayable(req, 0)
+	if err != nil {
+		return nil, false, fmt.Errorf("hedge: %w", err)
+	}
+	return r, ok, nil
+}
+
+// race sends req's original attempt on the caller's goroutine, with the
+// first hedge's timer armed, and returns the race's result. caller is the
+// request as the caller passed it, for hooks.
+func (t *transport) race(req, caller *http.Request) (*http.Response, error) {
+	h := t.h
+	parent := req.Context()
+	if !attempt.Charged(parent, h.cfg.budget) {
+		h.cfg.budget.Deposit()
+	}
+	now := time.Now()
+	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, next: 1, pending: 1}
+	if h.cfg.sched.mode == modeAdaptive {
+		r.est = h.hosts.get(req.URL.Host, now)
+	}
+	r.unit = h.cfg.sched.base(r.est, now)
+
+	ctx, cancel := context.WithCancel(parent)
+	r.ctx1 = markedCtx{Context: ctx, mark: h.markCtxs[0]}
+	r.cancels[0] = cancel
+	r.mu.Lock() // the timer's callback reads r.timer under mu
+	r.timer = h.timers.arm(r, h.cfg.sched.at(1, r.unit))
+	r.mu.Unlock()
+
+	areq, _ := httpx.Attempt(&r.ctx1, req, 1) // cannot fail for the first attempt
+	resp, err := t.next.RoundTrip(areq)
+	r.report(1, areq, resp, err)
+	return r.wait()
+}

@@ -1,0 +1,66 @@
+package hedge
+
+import (
+	"net/http"
+	"time"
+)
+
+// Reason says why a hedge fired.
+type Reason uint8
+
+const (
+	// ReasonDelay means the hedge's delay elapsed with no attempt won.
+	ReasonDelay Reason = iota
+	// ReasonFailure means an attempt failed with a transient or throttled
+	// response or a transport error, which fires the next hedge at once.
+	ReasonFailure
+)
+
+// String returns "delay" or "failure".
+func (r Reason) String() string {
+	if r == ReasonFailure {
+		return "failure"
+	}
+	return "delay"
+}
+
+// HedgeInfo describes a hedge as it fires, for [Config.OnHedge].
+//
+// OnHedge is called once per hedge sent (never for a hedge the budget
+// denied), just before the hedge's goroutine starts, from the goroutine
+// that fired it: the timer's goroutine for [ReasonDelay], the failed
+// attempt's goroutine for [ReasonFailure]. It is never called while the
+// stage holds a lock, but it delays the hedge, so keep it short.
+type HedgeInfo struct {
+	// Request is the caller's request. It must not be modified.
+	Request *http.Request
+	// Attempt is the hedge's attempt number: 2 for the first hedge.
+	Attempt int
+	// Elapsed is the time since the request started.
+	Elapsed time.Duration
+	// Reason says why the hedge fired.
+	Reason Reason
+}
+
+// CompleteInfo describes a decided race, for [Config.OnComplete].
+//
+// OnComplete is called once per request the stage may hedge (never for a
+// pass-through), after the winner is chosen and before RoundTrip returns,
+// from the goroutine that decided the race: the caller's, or the goroutine
+// of the hedge that won. It is never called while the stage holds a lock.
+type CompleteInfo struct {
+	// Request is the caller's request. It must not be modified.
+	Request *http.Request
+	// Winner is the attempt number of the winning attempt (1 for the
+	// original), or 0 when no attempt won: every attempt failed, or the
+	// caller's context ended.
+	Winner int
+	// Sent is how many attempts were sent, the original included.
+	Sent int
+	// Duration is the time from the start of the request to the decision.
+	Duration time.Duration
+	// StatusCode is the status of the response returned, 0 if an error is.
+	StatusCode int
+	// Err is the error returned, nil if a response is.
+	Err error
+}

@@ -1,0 +1,326 @@
+package hedge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/testkit"
+)
+
+// The original answers first, before the hedge's delay: no hedge is sent.
+func TestOriginalWinsBeforeDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			return after(req, 5*time.Millisecond, 200, nil)
+		}}
+		h := New(Config{Delay: 10 * time.Millisecond})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, "OK", readAll(t, resp))
+		assert.Equal(t, 1, stub.Calls())
+		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1}, h.Stats())
+	})
+}
+
+// A slow original is beaten by the hedge; the original's context is
+// canceled at once, and the winner arrives at Delay + the hedge's latency.
+func TestHedgeWinsAndLoserIsCanceled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var loserErr error
+		loserDone := make(chan struct{})
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if n == 1 {
+				_, err := after(req, time.Second, 200, nil)
+				loserErr = err
+				close(loserDone)
+				return nil, err
+			}
+			return after(req, 5*time.Millisecond, 200, nil)
+		}}
+		h := New(Config{Delay: 10 * time.Millisecond})
+		start := time.Now()
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 15*time.Millisecond, time.Since(start))
+		<-loserDone
+		assert.ErrorIs(t, loserErr, context.Canceled, "the loser saw its cancellation")
+		assert.Equal(t, 15*time.Millisecond, time.Since(start), "canceled at once, not after its 1 s")
+		assert.Equal(t, "OK", readAll(t, resp))
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, h.Stats())
+	})
+}
+
+// A fast 503 never beats a pending attempt: the slower 200 wins, and the
+// 503's body is drained and closed.
+func TestFast503DoesNotWin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr testkit.Tracker
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if n == 1 {
+				return after(req, 50*time.Millisecond, 200, &tr)
+			}
+			return after(req, time.Millisecond, 503, &tr)
+		}}
+		h := New(Config{Delay: 10 * time.Millisecond})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		synctest.Wait()
+		assert.Equal(t, 1, tr.Open(), "only the winner is open")
+		readAll(t, resp)
+		assert.Zero(t, tr.Open())
+		assert.Equal(t, 2, stub.Calls())
+		assert.Equal(t, uint64(1), h.Stats().OriginalWins)
+	})
+}
+
+// A 503 from the original fires the hedge at once, not at its delay.
+func TestFailureFiresNextHedgeAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(req *http.Request) (*http.Response, error)
+	}{
+		{"503", func(req *http.Request) (*http.Response, error) { return after(req, 2*time.Millisecond, 503, nil) }},
+		{"429", func(req *http.Request) (*http.Response, error) { return after(req, 2*time.Millisecond, 429, nil) }},
+		{"transport error", func(req *http.Request) (*http.Response, error) {
+			testkit.Sleep(req.Context(), 2*time.Millisecond)
+			return nil, errors.New("connection reset by peer")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var fired []HedgeInfo
+				stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+					if n == 1 {
+						return tc.answer(req)
+					}
+					return after(req, 5*time.Millisecond, 200, nil)
+				}}
+				h := New(Config{Delay: time.Second, OnHedge: func(i HedgeInfo) { fired = append(fired, i) }})
+				start := time.Now()
+				resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+				require.NoError(t, err)
+				assert.Equal(t, 200, resp.StatusCode)
+				assert.Equal(t, 7*time.Millisecond, time.Since(start))
+				readAll(t, resp)
+				require.Len(t, fired, 1)
+				assert.Equal(t, HedgeInfo{Request: fired[0].Request, Attempt: 2, Elapsed: 2 * time.Millisecond, Reason: ReasonFailure}, fired[0])
+			})
+		})
+	}
+}
+
+// When every attempt fails, the last response is returned with a readable
+// body, and every other response is closed.
+func TestAllFailReturnsLastResponse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr testkit.Tracker
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if err := testkit.Sleep(req.Context(), time.Duration(n)*time.Millisecond); err != nil {
+				return nil, err
+			}
+			resp := testkit.Respond(req, []int{500, 502, 504}[n-1], "attempt "+string(rune('0'+n)), &tr)
+			return resp, nil
+		}}
+		var info CompleteInfo
+		h := New(Config{Delay: time.Second, MaxHedges: 2, OnComplete: func(i CompleteInfo) { info = i }})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 504, resp.StatusCode)
+		synctest.Wait() // losers are drained after the result is handed over
+		assert.Equal(t, 1, tr.Open())
+		assert.Equal(t, "attempt 3", readAll(t, resp))
+		assert.Zero(t, tr.Open())
+		assert.Equal(t, 3, tr.Made())
+		assert.Equal(t, 0, info.Winner)
+		assert.Equal(t, 3, info.Sent)
+		assert.Equal(t, 504, info.StatusCode)
+		assert.Equal(t, uint64(1), h.Stats().Failed)
+	})
+}
+
+// A response is more useful than an error, whichever came last.
+func TestAllFailPrefersResponseOverError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if n == 1 {
+				return after(req, time.Millisecond, 502, nil)
+			}
+			testkit.Sleep(req.Context(), time.Millisecond)
+			return nil, errors.New("connection refused")
+		}}
+		resp, err := New(Config{Delay: time.Second}).Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 502, resp.StatusCode)
+		readAll(t, resp)
+	})
+}
+
+// rejection is what an inner breaker returns without sending.
+type rejection struct{}
+
+func (rejection) Error() string             { return "breaker: open" }
+func (rejection) Rejected() bool            { return true }
+func (rejection) RetryAfter() time.Duration { return 0 }
+
+// An inner stage that rejects the hedge (a half-open breaker with its one
+// probe in flight) neither cancels nor beats the pending original.
+func TestRejectionNeverBeatsPendingAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var originalErr error
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if IsHedge(req.Context()) {
+				return nil, rejection{}
+			}
+			resp, err := after(req, 50*time.Millisecond, 200, nil)
+			originalErr = err
+			return resp, err
+		}}
+		h := New(Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.NoError(t, originalErr, "the original was not canceled")
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, 3, stub.Calls(), "a rejection does not fire the next hedge early, the timer does")
+		readAll(t, resp)
+	})
+}
+
+// When only rejections are left, the rejection is returned as it is.
+func TestOnlyRejection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) { return nil, rejection{} }}
+		resp, err := New(Config{}).Wrap(stub).RoundTrip(newGet(t))
+		assert.Nil(t, resp)
+		assert.Equal(t, rejection{}, err)
+		assert.Equal(t, 1, stub.Calls(), "no hedge waits on the timer after a rejection")
+	})
+}
+
+// The winner's context outlives RoundTrip: the body is read after return,
+// under a context that is canceled only when the body is closed.
+func TestWinnerBodyReadableAfterReturn(t *testing.T) {
+	for _, winner := range []int{1, 2} {
+		t.Run([]string{"", "original", "hedge"}[winner], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var winCtx context.Context
+				stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+					d := 50 * time.Millisecond
+					if n == winner {
+						d = 15 * time.Millisecond
+					}
+					if err := testkit.Sleep(req.Context(), d); err != nil {
+						return nil, err
+					}
+					winCtx = req.Context()
+					resp := testkit.Respond(req, 200, "", nil)
+					resp.Body = newCtxBody(req.Context(), "payload")
+					return resp, nil
+				}}
+				resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t))
+				require.NoError(t, err)
+				synctest.Wait()
+				assert.Equal(t, "payload", readAll(t, resp))
+				assert.ErrorIs(t, winCtx.Err(), context.Canceled, "closing the body releases the context")
+			})
+		})
+	}
+}
+
+// A late response from a loser is drained and closed by its own goroutine.
+func TestLateLoserResponseIsClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr testkit.Tracker
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if n == 2 {
+				// Ignores cancellation, like a transport that already had
+				// the headers in hand.
+				time.Sleep(100 * time.Millisecond)
+				return testkit.Respond(req, 200, "late", &tr), nil
+			}
+			return after(req, 20*time.Millisecond, 200, &tr)
+		}}
+		resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		readAll(t, resp)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, 2, tr.Made())
+		assert.Zero(t, tr.Open())
+	})
+}
+
+// The caller's cancellation cancels every attempt and returns ctx.Err()
+// untouched.
+func TestCallerCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var errs []error
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			_, err := after(req, time.Hour, 200, nil)
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return nil, err
+		}}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(30*time.Millisecond, cancel)
+		var info CompleteInfo
+		h := New(Config{Delay: 10 * time.Millisecond, MaxHedges: 2, OnComplete: func(i CompleteInfo) { info = i }})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t).WithContext(ctx))
+		assert.Nil(t, resp)
+		assert.Equal(t, context.Canceled, err)
+		synctest.Wait()
+		assert.Len(t, errs, 3)
+		for _, e := range errs {
+			assert.ErrorIs(t, e, context.Canceled)
+		}
+		assert.Equal(t, CompleteInfo{Request: info.Request, Sent: 3, Duration: 30 * time.Millisecond, Err: context.Canceled}, info)
+	})
+}
+
+// A deadline on the caller's context is returned as it is, and no hedge
+// fires after it.
+func TestCallerDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			return after(req, time.Hour, 200, nil)
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		defer cancel()
+		resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t).WithContext(ctx))
+		assert.Nil(t, resp)
+		assert.Equal(t, context.DeadlineExceeded, err)
+		time.Sleep(time.Second)
+		assert.Equal(t, 1, stub.Calls())
+	})
+}
+
+// Fatal outcomes neither fire the next hedge early nor beat a pending one.
+func TestFatalIsAFailureWithoutEarlyHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			return after(req, time.Millisecond, http.StatusNotImplemented, nil)
+		}}
+		resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 501, resp.StatusCode)
+		assert.Equal(t, 1, stub.Calls())
+		readAll(t, resp)
+	})
+}
+
+func TestWinsAndFiresNext(t *testing.T) {
+	for k := range idempotency.Rejected + 1 {
+		assert.Equal(t, k == idempotency.Success || k == idempotency.Final, wins(k), k.String())
+		assert.Equal(t, k.Retryable(), firesNext(k), k.String())
+	}
+}

@@ -1,0 +1,53 @@
+package hedge
+
+import "sync/atomic"
+
+// Stats are cumulative counters of a [Hedger] since [New]. They never
+// decrease. Each is read atomically, but a Stats value is not a snapshot of
+// one instant: counters of requests in flight may be mid-update.
+type Stats struct {
+	// Requests counts every request the stage received.
+	Requests uint64
+	// Hedged counts requests that sent at least one hedge.
+	Hedged uint64
+	// Hedges counts hedges sent (not counting original attempts).
+	Hedges uint64
+	// OriginalWins counts requests won by the original attempt: it was
+	// the first success or final client error.
+	OriginalWins uint64
+	// HedgeWins counts requests won by a hedge.
+	HedgeWins uint64
+	// Failed counts hedgeable requests that no attempt won (every attempt
+	// failed, or the caller gave up); the most useful outcome is returned.
+	Failed uint64
+	// BudgetDenied counts hedges not sent because the budget refused them.
+	BudgetDenied uint64
+	// PassThrough counts requests sent unhedged because the classifier
+	// does not call them replayable (POST without Idempotency-Key, a body
+	// that cannot be replayed or is above the buffering limit).
+	PassThrough uint64
+	// Skipped counts requests sent unhedged because [Config.Skip] said so.
+	Skipped uint64
+}
+
+// counters is the live form of Stats. Each counter is written once or twice
+// per request; false sharing between them costs less than the padding
+// would in memory for the rare contended case.
+type counters struct {
+	requests, hedged, hedges, originalWins, hedgeWins, failed,
+	budgetDenied, passThrough, skipped atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Requests:     c.requests.Load(),
+		Hedged:       c.hedged.Load(),
+		Hedges:       c.hedges.Load(),
+		OriginalWins: c.originalWins.Load(),
+		HedgeWins:    c.hedgeWins.Load(),
+		Failed:       c.failed.Load(),
+		BudgetDenied: c.budgetDenied.Load(),
+		PassThrough:  c.passThrough.Load(),
+		Skipped:      c.skipped.Load(),
+	}
+}
