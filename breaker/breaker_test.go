@@ -1,0 +1,451 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tailguard/tailguard/internal/testkit"
+)
+
+// statusStub answers every request with the status in *status, or with err
+// when that is non-nil, after sleeping *delay (honouring the context).
+type statusStub struct {
+	testkit.Stub
+	status atomic.Int64
+	delay  atomic.Int64
+	err    atomic.Pointer[error]
+}
+
+func newStatusStub(status int) *statusStub {
+	s := &statusStub{}
+	s.status.Store(int64(status))
+	s.Respond = func(_ int, req *http.Request) (*http.Response, error) {
+		if d := time.Duration(s.delay.Load()); d > 0 {
+			if err := testkit.Sleep(req.Context(), d); err != nil {
+				return nil, err
+			}
+		}
+		if p := s.err.Load(); p != nil {
+			return nil, *p
+		}
+		return testkit.Respond(req, int(s.status.Load()), "", nil), nil
+	}
+	return s
+}
+
+func (s *statusStub) fail(err error) { s.err.Store(&err) }
+
+// send does a GET of url through rt and returns the status, or the error.
+func send(ctx context.Context, rt http.RoundTripper, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+const hostA = "http://a.test:80"
+
+// TestConsecutiveFailures walks one key through the consecutive rule: a
+// success or a final 4xx resets the run; the third failure in a row opens
+// the breaker; while open nothing is sent; after OpenTimeout one probe is.
+func TestConsecutiveFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		b := New(Config{ConsecutiveFailures: 3, FailureRatio: -1, OpenTimeout: 5 * time.Second})
+		rt := b.Wrap(stub)
+		steps := []struct {
+			sleep  time.Duration
+			status int
+			sent   bool // the stub saw the request
+			want   State
+		}{
+			{0, 500, true, Closed},
+			{0, 503, true, Closed},
+			{0, 404, true, Closed}, // final: the upstream answered; resets the run
+			{0, 500, true, Closed},
+			{0, 502, true, Closed},
+			{0, 200, true, Closed}, // success resets the run
+			{0, 500, true, Closed},
+			{0, 500, true, Closed},
+			{0, 504, true, Open}, // third in a row
+			{0, 200, false, Open},
+			{4 * time.Second, 200, false, Open},
+			{time.Second, 200, false, Open}, // exactly OpenTimeout: still open
+			{time.Nanosecond, 500, true, Open}, // the probe fails: open again
+			{5*time.Second + time.Nanosecond, 200, true, Closed}, // the probe succeeds
+			{0, 200, true, Closed},
+		}
+		for i, s := range steps {
+			time.Sleep(s.sleep)
+			stub.status.Store(int64(s.status))
+			before := stub.Calls()
+			status, err := send(t.Context(), rt, "http://a.test/")
+			sent := stub.Calls() > before
+			if sent != s.sent {
+				t.Fatalf("step %d: sent %v, want %v", i, sent, s.sent)
+			}
+			if sent && (err != nil || status != s.status) {
+				t.Fatalf("step %d: got %d, %v; want %d", i, status, err, s.status)
+			}
+			if !sent && !errors.Is(err, ErrOpen) {
+				t.Fatalf("step %d: got %v, want ErrOpen", i, err)
+			}
+			if got := b.State(hostA); got != s.want {
+				t.Fatalf("step %d: state %v, want %v", i, got, s.want)
+			}
+		}
+	})
+}
+
+// TestFailureRatio walks the ratio rule: it needs MinRequests settled
+// outcomes, and outcomes older than Window no longer count.
+func TestFailureRatio(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		b := New(Config{ConsecutiveFailures: -1, FailureRatio: 0.5, MinRequests: 4, Window: 10 * time.Second})
+		rt := b.Wrap(stub)
+		steps := []struct {
+			sleep  time.Duration
+			status int
+			want   State
+		}{
+			// Three failures of three: too few to judge.
+			{0, 500, Closed}, {0, 500, Closed}, {0, 500, Closed},
+			// They all leave the window.
+			{10 * time.Second, 200, Closed},
+			{0, 200, Closed}, {0, 200, Closed}, {0, 500, Closed}, // 1 of 4
+			{0, 500, Closed}, // 2 of 5
+			{0, 500, Open},   // 3 of 6 = 0.5
+		}
+		for i, s := range steps {
+			time.Sleep(s.sleep)
+			stub.status.Store(int64(s.status))
+			if _, err := send(t.Context(), rt, "http://a.test/"); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			if got := b.State(hostA); got != s.want {
+				t.Fatalf("step %d: state %v, want %v (counts %+v)", i, got, s.want, b.Snapshot())
+			}
+		}
+	})
+}
+
+// TestRefusal checks the open path: no I/O, the body closed, one shared
+// *OpenError per open period telling when to come back.
+func TestRefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(500)
+		b := New(Config{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Second})
+		rt := b.Wrap(stub)
+		send(t.Context(), rt, "http://a.test/")
+		time.Sleep(2 * time.Second)
+
+		body := &testkit.FailingReader{N: 10}
+		req, _ := http.NewRequest(http.MethodPost, "http://a.test/", body)
+		resp, err := rt.RoundTrip(req)
+		if resp != nil || !errors.Is(err, ErrOpen) {
+			t.Fatalf("got %v, %v; want nil, ErrOpen", resp, err)
+		}
+		if !body.Closed() {
+			t.Error("the request body of a refused request was not closed")
+		}
+		if stub.Calls() != 1 {
+			t.Errorf("stub saw %d requests, want 1", stub.Calls())
+		}
+		var oe *OpenError
+		if !errors.As(err, &oe) || oe.Key != hostA || oe.State != Open || oe.RetryAfter() != 3*time.Second {
+			t.Errorf("OpenError %+v, RetryAfter %v; want key %s, open, 3s", oe, oe.RetryAfter(), hostA)
+		}
+		_, err2 := send(t.Context(), rt, "http://a.test/other")
+		if err2 != err {
+			t.Error("refusals in one open period must share one error value")
+		}
+		if !strings.Contains(err.Error(), "next probe in 3s") {
+			t.Errorf("message %q", err.Error())
+		}
+	})
+}
+
+// TestKeysIsolated: one failing host never blocks another.
+func TestKeysIsolated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		stub.Respond = func(_ int, req *http.Request) (*http.Response, error) {
+			if req.URL.Host == "sick.test" {
+				return testkit.Respond(req, 503, "", nil), nil
+			}
+			return testkit.Respond(req, 200, "", nil), nil
+		}
+		b := New(Config{})
+		rt := b.Wrap(stub)
+		for range DefaultConsecutiveFailures {
+			send(t.Context(), rt, "http://sick.test/")
+		}
+		if _, err := send(t.Context(), rt, "http://sick.test/"); !errors.Is(err, ErrOpen) {
+			t.Fatalf("sick host: %v, want ErrOpen", err)
+		}
+		// Another host, and the same host name on another scheme or port,
+		// are other keys: they are still sent.
+		for _, u := range []string{"http://ok.test/", "https://sick.test/", "http://sick.test:8080/"} {
+			if _, err := send(t.Context(), rt, u); err != nil {
+				t.Errorf("%s: %v; want it sent", u, err)
+			}
+		}
+		got := b.Snapshot()
+		want := []string{"http://ok.test:80 closed", "http://sick.test:80 open", "http://sick.test:8080 closed", "https://sick.test:443 closed"}
+		if len(got) != len(want) {
+			t.Fatalf("snapshot %+v", got)
+		}
+		for i, s := range got {
+			if s.Key+" "+s.State.String() != want[i] {
+				t.Errorf("snapshot[%d] = %s %v, want %s", i, s.Key, s.State, want[i])
+			}
+		}
+	})
+}
+
+// TestHalfOpenProbeLimit: of 64 concurrent callers in the half-open state,
+// exactly HalfOpenProbes are sent; the rest are refused as busy.
+func TestHalfOpenProbeLimit(t *testing.T) {
+	for _, probes := range []int{1, 3} {
+		for _, probeStatus := range []int{200, 500} {
+			synctest.Test(t, func(t *testing.T) {
+				stub := newStatusStub(500)
+				b := New(Config{ConsecutiveFailures: 1, HalfOpenProbes: probes, OpenTimeout: time.Second})
+				rt := b.Wrap(stub)
+				send(t.Context(), rt, "http://a.test/")
+				time.Sleep(time.Second + time.Nanosecond)
+
+				stub.status.Store(int64(probeStatus))
+				stub.delay.Store(int64(time.Second))
+				var sent, busy atomic.Int64
+				var wg sync.WaitGroup
+				for range 64 {
+					wg.Go(func() {
+						_, err := send(context.Background(), rt, "http://a.test/")
+						var oe *OpenError
+						switch {
+						case err == nil:
+							sent.Add(1)
+						case errors.As(err, &oe) && oe.State == HalfOpen && oe.RetryAfter() == 0:
+							busy.Add(1)
+						}
+					})
+				}
+				synctest.Wait() // the probes are in the stub, the rest refused
+				if n := stub.Calls() - 1; n != probes {
+					t.Errorf("probes=%d: %d requests reached the upstream, want %d", probes, n, probes)
+				}
+				if busy.Load() != int64(64-probes) {
+					t.Errorf("probes=%d: %d refused as busy, want %d", probes, busy.Load(), 64-probes)
+				}
+				wg.Wait()
+				want := Closed // all probes succeeded
+				if probeStatus == 500 {
+					want = Open // one failed probe re-opens
+				}
+				if got := b.State(hostA); got != want {
+					t.Errorf("probes=%d status=%d: state %v, want %v", probes, probeStatus, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestCanceledCallsExcluded cancels 20 in-flight calls with a 3-failure
+// threshold: the breaker must stay closed and count them as excluded.
+func TestCanceledCallsExcluded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		stub.delay.Store(int64(time.Hour))
+		b := New(Config{ConsecutiveFailures: 3})
+		rt := b.Wrap(stub)
+		ctx, cancel := context.WithCancel(t.Context())
+		errs := make(chan error, 20)
+		for range 20 {
+			go func() { _, err := send(ctx, rt, "http://a.test/"); errs <- err }()
+		}
+		synctest.Wait()
+		cancel()
+		for range 20 {
+			if err := <-errs; !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want context.Canceled", err)
+			}
+		}
+		st := b.Snapshot()
+		if len(st) != 1 || st[0].State != Closed || st[0].Counts.Failures != 0 || st[0].Counts.Excluded != 20 {
+			t.Fatalf("snapshot %+v; want closed, 0 failures, 20 excluded", st)
+		}
+	})
+}
+
+// TestCanceledProbe is failsafe-go's bug: a half-open probe canceled
+// because a hedge won (or its caller left) must neither re-open the breaker
+// nor keep the probe slot; a busy refusal of the hedge must not count.
+func TestCanceledProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(500)
+		b := New(Config{ConsecutiveFailures: 1, OpenTimeout: time.Second})
+		rt := b.Wrap(stub)
+		send(t.Context(), rt, "http://a.test/")
+		time.Sleep(2 * time.Second)
+
+		stub.status.Store(200)
+		stub.delay.Store(int64(time.Hour))
+		ctx, cancel := context.WithCancel(t.Context())
+		probe := make(chan error, 1)
+		go func() { _, err := send(ctx, rt, "http://a.test/"); probe <- err }()
+		synctest.Wait()
+		// The hedge of the probe is refused: the slot is taken.
+		if _, err := send(t.Context(), rt, "http://a.test/"); !errors.Is(err, ErrOpen) {
+			t.Fatalf("hedge: %v, want ErrOpen", err)
+		}
+		cancel() // the probe loses
+		if err := <-probe; !errors.Is(err, context.Canceled) {
+			t.Fatalf("probe: %v", err)
+		}
+		if got := b.State(hostA); got != HalfOpen {
+			t.Fatalf("after a canceled probe: %v, want half-open", got)
+		}
+		stub.delay.Store(0)
+		if status, err := send(t.Context(), rt, "http://a.test/"); err != nil || status != 200 {
+			t.Fatalf("next probe: %d, %v; want it sent", status, err)
+		}
+		if got := b.State(hostA); got != Closed {
+			t.Fatalf("after a good probe: %v, want closed", got)
+		}
+	})
+}
+
+// TestExcludedOutcomes: inner rejections and throttles never open the
+// breaker; a per-attempt timeout does.
+func TestExcludedOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(429)
+		b := New(Config{ConsecutiveFailures: 3})
+		rt := b.Wrap(stub)
+		for range 10 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		stub.fail(rejection{})
+		for range 10 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		if st := b.Snapshot(); st[0].State != Closed || st[0].Counts.Excluded != 20 {
+			t.Fatalf("%+v: want closed with 20 excluded", st)
+		}
+
+		stub.err.Store(nil)
+		stub.status.Store(200)
+		stub.delay.Store(int64(time.Minute))
+		for range 3 {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			if _, err := send(ctx, rt, "http://a.test/"); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want DeadlineExceeded", err)
+			}
+			cancel()
+		}
+		if got := b.State(hostA); got != Open {
+			t.Fatalf("after 3 timeouts: %v, want open", got)
+		}
+	})
+}
+
+func TestCountThrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{ConsecutiveFailures: 3, CountThrottled: true})
+		rt := b.Wrap(newStatusStub(429))
+		for range 3 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		if got := b.State(hostA); got != Open {
+			t.Fatalf("state %v, want open", got)
+		}
+	})
+}
+
+// TestPanicReleasesProbe: a transport that panics during a probe must not
+// hold the probe slot forever.
+func TestPanicReleasesProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(500)
+		b := New(Config{ConsecutiveFailures: 1, OpenTimeout: time.Second})
+		rt := b.Wrap(stub)
+		send(t.Context(), rt, "http://a.test/")
+		time.Sleep(2 * time.Second)
+		panicking := b.Wrap(testkit.RoundTripFunc(func(*http.Request) (*http.Response, error) { panic("boom") }))
+		func() {
+			defer func() {
+				if recover() != "boom" {
+					t.Error("the panic did not propagate")
+				}
+			}()
+			send(t.Context(), panicking, "http://a.test/")
+		}()
+		stub.status.Store(200)
+		if status, err := send(t.Context(), rt, "http://a.test/"); err != nil || status != 200 {
+			t.Fatalf("probe after panic: %d, %v", status, err)
+		}
+		if got := b.State(hostA); got != Closed {
+			t.Errorf("state %v, want closed", got)
+		}
+	})
+}
+
+func TestStateUnknownKey(t *testing.T) {
+	b := New(Config{})
+	for _, k := range []string{"", "nonsense", "http://never.test:80"} {
+		if got := b.State(k); got != Closed {
+			t.Errorf("State(%q) = %v, want closed", k, got)
+		}
+	}
+}
+
+func TestCustomKeyRoundTrip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{ConsecutiveFailures: 1, Key: func(r *http.Request) string { return r.Header.Get("Tenant") }})
+		rt := b.Wrap(newStatusStub(500))
+		for _, tenant := range []string{"acme", "acme", "globex"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://shared.test/", nil)
+			req.Header.Set("Tenant", tenant)
+			_, err := rt.RoundTrip(req)
+			var oe *OpenError
+			if errors.As(err, &oe) && oe.Key != "acme" {
+				t.Errorf("OpenError key %q", oe.Key)
+			}
+		}
+		if b.State("acme") != Open || b.State("globex") != Open || b.State("other") != Closed {
+			t.Errorf("snapshot %+v", b.Snapshot())
+		}
+	})
+}
+
+func TestNilURLPassesThrough(t *testing.T) {
+	called := false
+	rt := New(Config{}).Wrap(testkit.RoundTripFunc(func(*http.Request) (*http.Response, error) {
+		called = true
+		return nil, errors.New("http: nil Request.URL")
+	}))
+	if _, err := rt.RoundTrip(&http.Request{}); err == nil || !called {
+		t.Errorf("err %v, called %v", err, called)
+	}
+}
+
+func TestWrapNilUsesDefaultTransport(t *testing.T) {
+	if tr := New(Config{}).Wrap(nil).(*transport); tr.next != http.DefaultTransport {
+		t.Errorf("next = %v", tr.next)
+	}
+}
