@@ -83,8 +83,8 @@ func TestConsecutiveFailures(t *testing.T) {
 			{0, 504, true, Open}, // third in a row
 			{0, 200, false, Open},
 			{4 * time.Second, 200, false, Open},
-			{time.Second, 200, false, Open}, // exactly OpenTimeout: still open
-			{time.Nanosecond, 500, true, Open}, // the probe fails: open again
+			{time.Second, 200, false, Open},                      // exactly OpenTimeout: still open
+			{time.Nanosecond, 500, true, Open},                   // the probe fails: open again
 			{5*time.Second + time.Nanosecond, 200, true, Closed}, // the probe succeeds
 			{0, 200, true, Closed},
 		}
