@@ -8,8 +8,8 @@ import (
 // The field notes' Monte Carlo for d1 hedged at its p95: p99 ≈ 19.4 ms,
 // p99.9 ≈ 23.1 ms, 5.0% extra.
 func TestSimulateIdealD1(t *testing.T) {
-	p95 := D1.Quantile(0.95, 200_000, 1)
-	id := SimulateIdeal(D1, p95, 200_000, 2)
+	p95 := D1.Quantile(0.95, 100_000, 1)
+	id := SimulateIdeal(D1, p95, 100_000, 2)
 	if id.P99 < 18500*time.Microsecond || id.P99 > 20*time.Millisecond {
 		t.Errorf("ideal p99 = %v, want ≈ 19.4ms", id.P99)
 	}

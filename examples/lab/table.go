@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // IdealResult turns an ideal into a table row named name.
@@ -41,12 +41,28 @@ func WriteTable(w io.Writer, results []Result, ref *Result, markdown bool) error
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Plain text: the name left-aligned, numbers right-aligned.
+	widths := make([]int, len(head))
 	for _, row := range rows {
-		// The name column reads better left-aligned; pad it by hand.
-		fmt.Fprintf(tw, "%s\t%s\t\n", row[0]+strings.Repeat(" ", max(0, 26-len([]rune(row[0])))), strings.Join(row[1:], "\t"))
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
 	}
-	return tw.Flush()
+	for _, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			if i == 0 {
+				b.WriteString(cell + pad)
+			} else {
+				b.WriteString("  " + pad + cell)
+			}
+		}
+		if _, err := fmt.Fprintln(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Dur formats a latency for a table: 10.4ms, 1.00s.
