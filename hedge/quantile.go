@@ -137,7 +137,10 @@ func (e *estimator) quantile(q float64, now time.Time) (time.Duration, bool) {
 	if e.cachedEpoch.Load() == ep && seq-e.cachedSeq.Load() < recomputeEvery &&
 		e.cachedQ.Load() == math.Float64bits(q) {
 		c := e.cached.Load()
-		return time.Duration(c), c >= 0
+		if c >= 0 || e.counts[0].Load()+e.counts[1].Load() < MinSamples {
+			return time.Duration(c), c >= 0
+		}
+		// Warm-up just ended: do not wait for recomputeEvery more samples.
 	}
 	if e.mu.TryLock() {
 		d := e.compute(q)
