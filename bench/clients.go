@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cristalhq/hedgedhttp"
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/failsafe-go/failsafe-go/failsafehttp"
+	"github.com/failsafe-go/failsafe-go/hedgepolicy"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/hedge"
+	"github.com/tailguard/tailguard/pipeline"
+	"github.com/tailguard/tailguard/retry"
+)
+
+// Client is one client setup under test.
+type Client struct {
+	// Name is "library/stage", e.g. "tailguard/pipeline"; benchstat groups
+	// by it.
+	Name string
+	// Wrap builds the setup over base. It is called once per benchmark or
+	// lab arm, so state starts fresh.
+	Wrap func(base http.RoundTripper) http.RoundTripper
+}
+
+// IdleHedgeDelay is the hedge delay of the fixed-delay hedges in the
+// overhead benchmarks: far above a stub's or loopback's latency, so the
+// hedge stays idle and only its bookkeeping is measured.
+const IdleHedgeDelay = 100 * time.Millisecond
+
+// Clients returns every setup of the overhead benchmarks, bare first. All
+// retries make at most 3 attempts; all hedges send at most 1 hedge.
+func Clients() []Client {
+	return []Client{
+		{"bare", func(base http.RoundTripper) http.RoundTripper { return base }},
+
+		{"tailguard/retry", func(base http.RoundTripper) http.RoundTripper {
+			return retry.New(retry.Config{}).Wrap(base)
+		}},
+		{"tailguard/breaker", func(base http.RoundTripper) http.RoundTripper {
+			return breaker.New(breaker.Config{}).Wrap(base)
+		}},
+		{"tailguard/hedge", func(base http.RoundTripper) http.RoundTripper {
+			// The zero Config: adaptive p95, under 1 ms on loopback, so
+			// the first 20 requests wait 100 ms and the rest ~1 ms (the
+			// MinDelay clamp); neither fires against these upstreams.
+			return hedge.New(hedge.Config{}).Wrap(base)
+		}},
+		{"tailguard/pipeline", TailguardPipeline},
+
+		{"failsafe/retry", func(base http.RoundTripper) http.RoundTripper {
+			return failsafehttp.NewRoundTripper(base, failsafeRetry())
+		}},
+		{"failsafe/breaker", func(base http.RoundTripper) http.RoundTripper {
+			return failsafehttp.NewRoundTripper(base, failsafeBreaker())
+		}},
+		{"failsafe/hedge", func(base http.RoundTripper) http.RoundTripper {
+			return failsafehttp.NewRoundTripper(base, hedgepolicy.NewWithDelay[*http.Response](IdleHedgeDelay))
+		}},
+		{"failsafe/pipeline", FailsafePipeline},
+
+		{"hedgedhttp/hedge", func(base http.RoundTripper) http.RoundTripper {
+			return HedgedHTTP(base, IdleHedgeDelay)
+		}},
+
+		{"retryablehttp/retry", RetryableHTTP},
+	}
+}
+
+// TailguardPipeline is the recommended tailguard client: every stage's zero
+// Config, hedge outermost.
+func TailguardPipeline(base http.RoundTripper) http.RoundTripper {
+	return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+}
+
+// FailsafePipeline is failsafe-go's equivalent: hedge, retry and breaker
+// policies composed in the same order (the first policy is outermost).
+func FailsafePipeline(base http.RoundTripper) http.RoundTripper {
+	return failsafehttp.NewRoundTripper(base,
+		hedgepolicy.NewWithDelay[*http.Response](IdleHedgeDelay), failsafeRetry(), failsafeBreaker())
+}
+
+// failsafeRetry is failsafehttp's own HTTP retry policy (2 retries, 5xx and
+// 429, Retry-After), the setup its documentation recommends.
+func failsafeRetry() failsafe.Policy[*http.Response] {
+	return failsafehttp.NewRetryPolicyBuilder().Build()
+}
+
+// failsafeBreaker counts errors and 5xx as failures, like tailguard's;
+// failsafe's default would count only errors.
+func failsafeBreaker() failsafe.Policy[*http.Response] {
+	return circuitbreaker.NewBuilder[*http.Response]().
+		HandleIf(func(r *http.Response, err error) bool { return err != nil || r.StatusCode >= 500 }).
+		Build()
+}
+
+// HedgedHTTP is cristalhq/hedgedhttp with one hedge after delay (upto
+// counts the original).
+func HedgedHTTP(base http.RoundTripper, delay time.Duration) http.RoundTripper {
+	rt, err := hedgedhttp.NewRoundTripper(delay, 2, base)
+	if err != nil {
+		panic(err) // only for a negative delay or upto
+	}
+	return rt
+}
+
+// RetryableHTTP is go-retryablehttp as an http.RoundTripper, with 3 attempts
+// like the others and its default logger (DEBUG lines on stderr, #31)
+// silenced.
+func RetryableHTTP(base http.RoundTripper) http.RoundTripper {
+	c := retryablehttp.NewClient()
+	c.HTTPClient = &http.Client{Transport: base}
+	c.RetryMax = 2
+	c.Logger = nil
+	return &retryablehttp.RoundTripper{Client: c}
+}
