@@ -168,13 +168,15 @@ func (r *race) decideLocked(fx *effects, winner, from int, resp *http.Response, 
 		// slow as it has been so far.
 		fx.record = max(now.Sub(r.start), 1)
 	}
+	kept := 0 // a failed response not returned: canceled after draining, to save its connection
+	if r.resp != nil && r.respN != from {
+		kept = r.respN
+		fx.drop(r.resp, r.cancels[kept-1])
+	}
 	for i := range r.sent {
-		if i+1 != from {
+		if i+1 != from && i+1 != kept {
 			fx.cancel(r.cancels[i]) // losers at once; CancelFuncs are idempotent
 		}
-	}
-	if r.resp != nil && r.respN != from {
-		fx.drop(r.resp, nil) // its context is canceled just above
 	}
 	r.resp = nil
 	if resp != nil {
