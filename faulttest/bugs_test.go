@@ -1,0 +1,89 @@
+package faulttest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// knownBugs lists matrix cells that fail because of a bug in a stage, with
+// the bug. Such a cell still runs every check; if its expectations fail it
+// is skipped with "BUG: …" and what was observed, so the suite can land
+// while the stage is fixed. The invariants (intact bodies, at-most-once
+// POST, leaks, hangs) are never excused. Keys are TestMatrix subtest names
+// before escaping: "<row>/<request>/<arrangement>"; a key ending in "/*"
+// matches every arrangement.
+var knownBugs = map[string]string{
+	"refused/GET/retry":                               bugRetryTimeoutCancels,
+	"refused/GET/hedge→retry→breaker":                 bugRetryTimeoutCancels,
+	"refused/GET/retry→hedge→breaker":                 bugRetryTimeoutCancels,
+	"refused/POST/retry":                              bugRetryTimeoutCancels,
+	"refused/POST/hedge→retry→breaker":                bugRetryTimeoutCancels,
+	"refused/POST/retry→hedge→breaker":                bugRetryTimeoutCancels,
+	"reset-before-headers/GET/retry":                  bugRetryTimeoutCancels,
+	"reset-before-headers/GET/hedge→retry→breaker":    bugRetryTimeoutCancels,
+	"reset-before-headers/GET/retry→hedge→breaker":    bugRetryTimeoutCancels,
+	"h2 reset-before-headers/GET/retry":               bugRetryTimeoutCancels,
+	"h2 reset-before-headers/GET/hedge→retry→breaker": bugRetryTimeoutCancels,
+	"h2 reset-before-headers/GET/retry→hedge→breaker": bugRetryTimeoutCancels,
+	"black-hole/GET/hedge→retry→breaker":              bugTimeoutLooksCanceled,
+	"black-hole/GET/retry→hedge→breaker":              bugTimeoutLooksCanceled,
+}
+
+const (
+	bugRetryTimeoutCancels = "retry: with Config.AttemptTimeout set, a transport error is never retried: " +
+		"try (retry/attempt.go) cancels the attempt's context when RoundTrip returns no response, " +
+		"then RoundTrip (retry/retry.go) classifies the attempt with that request, whose context is now " +
+		"canceled, so idempotency.Default says Canceled and the stage stops after one attempt"
+	bugTimeoutLooksCanceled = "retry+breaker: an attempt cut by retry's AttemptTimeout is canceled with " +
+		"context.WithCancelCause, so inner stages see ctx.Err() == context.Canceled and the breaker " +
+		"excludes it as a caller cancellation: a black-holed upstream never opens the breaker, although " +
+		"breaker's doc counts \"timeouts, including a per-attempt deadline\" as failures " +
+		"(fix: context.WithTimeoutCause(ctx, d, ErrAttemptTimeout), so ctx.Err() is DeadlineExceeded)"
+)
+
+func knownBug(cell string) string {
+	if b, ok := knownBugs[cell]; ok {
+		return b
+	}
+	if i := strings.LastIndex(cell, "/"); i >= 0 {
+		return knownBugs[cell[:i]+"/*"]
+	}
+	return ""
+}
+
+// reporter is the part of *testing.T the expectation checks use.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// expectations reports a cell's expectation failures on t, or, for a
+// known bug, collects them for done.
+type expectations struct {
+	t      *testing.T
+	bug    string
+	failed []string
+}
+
+func (e *expectations) Helper() { e.t.Helper() }
+
+func (e *expectations) Errorf(format string, args ...any) {
+	e.t.Helper()
+	if e.bug == "" {
+		e.t.Errorf(format, args...)
+		return
+	}
+	e.failed = append(e.failed, fmt.Sprintf(format, args...))
+}
+
+// done skips the test if a known bug showed, and says so if it did not.
+func (e *expectations) done() {
+	if e.bug == "" || e.t.Failed() {
+		return
+	}
+	if len(e.failed) > 0 {
+		e.t.Skipf("BUG: %s\nobserved: %s", e.bug, strings.Join(e.failed, "; "))
+	}
+	e.t.Logf("known bug did not show (fixed? remove it from knownBugs): %s", e.bug)
+}

@@ -1,0 +1,36 @@
+// Package faulttest proves, against real loopback servers that misbehave on
+// purpose, that tailguard's stages keep their promise under faults, bad
+// input and load: the caller always gets a response with a readable body or
+// an error naming a documented cause, within a bound set by the
+// configuration; no request body arrives truncated or altered; a POST
+// without an Idempotency-Key reaches the server at most once; and no
+// goroutine, file descriptor or response body is leaked.
+//
+// The package holds tests only; this file exists so that the directory is a
+// package. The suite runs with the module's normal test command:
+//
+//	go test -race ./...
+//
+// which includes the soak (200 concurrent callers through the full
+// pipeline against a server mixing every fault, bounded to a few seconds
+// and a fixed number of requests). `go test -short ./faulttest/` skips the
+// soak.
+//
+// # Layout
+//
+//   - matrix_test.go: every fault × every stage arrangement (retry, breaker,
+//     hedge alone; hedge→retry→breaker; retry→hedge→breaker), with the
+//     expected outcome of each cell written in the table;
+//   - cross_test.go: cells where stages interact (a hedge against a
+//     half-open breaker, retry against an open breaker, retry and hedge
+//     sharing one budget, attempt timeouts against a black hole);
+//   - badinput_test.go: nil, empty and failing request bodies, canceled
+//     contexts and nil response bodies, for each stage;
+//   - config_test.go: invalid configurations panic naming the field;
+//   - fuzz_test.go: the SLO schedule builder (Retry-After parsing and the
+//     classifier are fuzzed in package idempotency);
+//   - soak_test.go: the soak.
+//
+// The faults come from [github.com/tailguard/tailguard/internal/testkit]'s
+// FaultServer.
+package faulttest

@@ -1,0 +1,301 @@
+package faulttest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/hedge"
+	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/pipeline"
+	"github.com/tailguard/tailguard/retry"
+	"go.uber.org/goleak"
+)
+
+// arrangement is how the stages are put together for a cell.
+type arrangement int
+
+const (
+	retryAlone   arrangement = iota // retry.Wrap(transport)
+	breakerAlone                    // breaker.Wrap(transport)
+	hedgeAlone                      // hedge.Wrap(transport)
+	// hedgeRetryBreaker is pipeline.New(hedge, retry, breaker): the
+	// recommended order for latency-sensitive reads (each hedge retries on
+	// its own).
+	hedgeRetryBreaker
+	// retryHedgeBreaker is pipeline.New(retry, hedge, breaker): every retry
+	// is itself hedged. Breaker innermost in both, so it sees every attempt.
+	retryHedgeBreaker
+	numArrangements
+)
+
+var arrangementNames = [...]string{
+	retryAlone:        "retry",
+	breakerAlone:      "breaker",
+	hedgeAlone:        "hedge",
+	hedgeRetryBreaker: "hedge→retry→breaker",
+	retryHedgeBreaker: "retry→hedge→breaker",
+}
+
+func (a arrangement) String() string { return arrangementNames[a] }
+
+func (a arrangement) has(stage string) bool {
+	switch a {
+	case retryAlone:
+		return stage == "retry"
+	case breakerAlone:
+		return stage == "breaker"
+	case hedgeAlone:
+		return stage == "hedge"
+	}
+	return true
+}
+
+// The matrix's configuration: small delays so the suite is fast, explicit
+// values so every expected outcome in the table can be derived from them.
+const (
+	mxAttempts       = 3                      // retry.Config.MaxAttempts
+	mxBaseDelay      = time.Millisecond       // retry.Config.BaseDelay
+	mxMaxDelay       = 4 * time.Millisecond   // retry.Config.MaxDelay
+	mxMaxRetryAfter  = 500 * time.Millisecond // retry.Config.MaxRetryAfter
+	mxAttemptTimeout = 150 * time.Millisecond // retry.Config.AttemptTimeout
+	mxHedgeDelay     = 20 * time.Millisecond  // hedge.Config.Delay (fixed mode)
+	mxConsecutive    = 3                      // breaker.Config.ConsecutiveFailures
+	mxOpenTimeout    = 50 * time.Millisecond  // breaker.Config.OpenTimeout
+	mxCallerTimeout  = 1 * time.Second        // the caller's context deadline
+	mxSlow           = 60 * time.Millisecond  // slow-headers delay
+)
+
+// bound is the longest a call may take in arrangement a under c: the
+// caller's deadline, which every call carries, or, with a retry stage
+// that has an attempt timeout, the time its attempts and longest waits can
+// add up to, whichever is smaller; plus slack for a loaded CI machine
+// running -race.
+func (c stackConfig) bound(a arrangement) time.Duration {
+	d := mxCallerTimeout
+	if r := c.retry; a.has("retry") && r.AttemptTimeout > 0 {
+		d = min(d, time.Duration(r.MaxAttempts)*r.AttemptTimeout+time.Duration(r.MaxAttempts-1)*r.MaxRetryAfter)
+	}
+	return d + 750*time.Millisecond
+}
+
+// stack is one cell's stages over one transport, with their observations.
+type stack struct {
+	rt      http.RoundTripper
+	budget  *budget.Budget
+	retrier *retry.Retrier
+	hedger  *hedge.Hedger
+	breaker *breaker.Breaker
+	opens   atomic.Int64 // breaker transitions to Open
+	closes  atomic.Int64 // breaker transitions to Closed
+}
+
+// stackConfig lets a test change the matrix configuration.
+type stackConfig struct {
+	retry   retry.Config
+	hedge   hedge.Config
+	breaker breaker.Config
+	budget  *budget.Budget
+}
+
+func matrixConfig() stackConfig {
+	// A budget too large to matter: the matrix is about faults, the budget
+	// cells are in cross_test.go.
+	b := budget.New(budget.Config{Ratio: 1, MinPerSecond: 10000})
+	return stackConfig{
+		budget: b,
+		retry: retry.Config{
+			MaxAttempts: mxAttempts, BaseDelay: mxBaseDelay, MaxDelay: mxMaxDelay,
+			MaxRetryAfter: mxMaxRetryAfter, AttemptTimeout: mxAttemptTimeout, Budget: b,
+		},
+		hedge: hedge.Config{Delay: mxHedgeDelay, MaxHedges: 1, Budget: b},
+		breaker: breaker.Config{
+			ConsecutiveFailures: mxConsecutive, FailureRatio: -1, OpenTimeout: mxOpenTimeout,
+		},
+	}
+}
+
+func newStack(a arrangement, base http.RoundTripper, c stackConfig) *stack {
+	s := &stack{budget: c.budget}
+	userHook := c.breaker.OnStateChange
+	c.breaker.OnStateChange = func(sc breaker.StateChange) {
+		switch sc.To {
+		case breaker.Open:
+			s.opens.Add(1)
+		case breaker.Closed:
+			s.closes.Add(1)
+		}
+		if userHook != nil {
+			userHook(sc)
+		}
+	}
+	s.retrier = retry.New(c.retry)
+	s.hedger = hedge.New(c.hedge)
+	s.breaker = breaker.New(c.breaker)
+	switch a {
+	case retryAlone:
+		s.rt = s.retrier.Wrap(base)
+	case breakerAlone:
+		s.rt = s.breaker.Wrap(base)
+	case hedgeAlone:
+		s.rt = s.hedger.Wrap(base)
+	case hedgeRetryBreaker:
+		s.rt = pipeline.Wrap(base, s.hedger, s.retrier, s.breaker)
+	case retryHedgeBreaker:
+		s.rt = pipeline.Wrap(base, s.retrier, s.hedger, s.breaker)
+	default:
+		panic("unknown arrangement")
+	}
+	return s
+}
+
+// reqKind is the request a cell sends.
+type reqKind int
+
+const (
+	getReq     reqKind = iota // GET, no body: replayable
+	postNoKey                 // POST, 1 KiB body with GetBody, no Idempotency-Key: never replayed
+	postKey                   // POST, 64 KiB body with GetBody and an Idempotency-Key: replayable
+	postKeyBig                // POST, 8 MiB body with GetBody and an Idempotency-Key
+	putStream                 // PUT, 4 KiB body without GetBody: retry must buffer it to replay it
+)
+
+var reqKindNames = [...]string{
+	getReq:     "GET",
+	postNoKey:  "POST",
+	postKey:    "POST+key",
+	postKeyBig: "POST+key 8MiB",
+	putStream:  "PUT stream",
+}
+
+func (k reqKind) String() string { return reqKindNames[k] }
+
+// body returns the request body of kind k: deterministic, and different at
+// every offset so that a reordered or spliced body cannot match.
+func (k reqKind) body() []byte {
+	n := map[reqKind]int{getReq: 0, postNoKey: 1 << 10, postKey: 64 << 10, postKeyBig: 8 << 20, putStream: 4 << 10}[k]
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>8)
+	}
+	return b
+}
+
+// request builds a request of kind k for call number id.
+func (k reqKind) request(ctx context.Context, url string, id int, body []byte) *http.Request {
+	var r io.Reader
+	switch k {
+	case getReq:
+	case putStream:
+		r = testkit.OnlyReader(bytes.NewReader(body))
+	default:
+		r = bytes.NewReader(body)
+	}
+	method := map[reqKind]string{getReq: http.MethodGet, putStream: http.MethodPut}[k]
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		panic(err)
+	}
+	req.Header.Set("X-Call", strconv.Itoa(id))
+	if k == postKey || k == postKeyBig {
+		req.Header.Set("Idempotency-Key", "key-"+strconv.Itoa(id))
+	}
+	return req
+}
+
+// outcome is what a caller observed.
+type outcome struct {
+	status  int // 0 when err != nil
+	err     error
+	body    []byte
+	bodyErr error
+	elapsed time.Duration
+}
+
+func (o outcome) String() string {
+	if o.err != nil {
+		return fmt.Sprintf("error %v after %v", o.err, o.elapsed)
+	}
+	return fmt.Sprintf("%d (%d body bytes, read error %v) after %v", o.status, len(o.body), o.bodyErr, o.elapsed)
+}
+
+// do sends req through rt, reads the whole response body and closes it. It
+// fails the test if the call has not returned by hang.
+func do(t *testing.T, rt http.RoundTripper, req *http.Request, hang time.Duration) outcome {
+	t.Helper()
+	ch := make(chan outcome, 1)
+	start := time.Now()
+	go func() {
+		var o outcome
+		resp, err := rt.RoundTrip(req)
+		if err == nil && resp == nil {
+			err = errors.New("faulttest: nil response and nil error")
+		}
+		if err != nil {
+			if resp != nil {
+				resp.Body.Close()
+				err = fmt.Errorf("faulttest: response AND error %w", err)
+			}
+			o.err = err
+		} else {
+			o.status = resp.StatusCode
+			o.body, o.bodyErr = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		o.elapsed = time.Since(start)
+		ch <- o
+	}()
+	select {
+	case o := <-ch:
+		return o
+	case <-time.After(hang):
+		t.Fatalf("call hung: no answer after %v", hang)
+		return outcome{}
+	}
+}
+
+// noLeaks checks, at the end of the test (after every cleanup registered
+// later has run: servers closed, idle connections closed), that no
+// goroutine started during the test is still running and that the number
+// of open file descriptors did not grow.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	opt := goleak.IgnoreCurrent()
+	testkit.CheckFDs(t, 0)
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// checkBodies verifies every request the server received: each body read
+// to its end is complete and byte-identical to want. It returns how many
+// requests arrived.
+func checkBodies(t *testing.T, srv *testkit.FaultServer, want []byte) int {
+	t.Helper()
+	if !srv.WaitIdle(3 * time.Second) {
+		t.Errorf("server handlers still running 3s after the call")
+	}
+	sum := sha256.Sum256(want)
+	recs := srv.Records()
+	for _, r := range recs {
+		if r.BodyErr != nil {
+			continue // an aborted upload the server saw fail: never acted on
+		}
+		if r.BodyBytes != int64(len(want)) || r.BodySHA256 != sum {
+			t.Errorf("request %d (conn %d) body: %d bytes, sha %x; want %d bytes, sha %x",
+				r.N, r.ConnID, r.BodyBytes, r.BodySHA256[:4], len(want), sum[:4])
+		}
+	}
+	return len(recs)
+}
