@@ -3,7 +3,12 @@ package breaker
 import (
 	"errors"
 	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
 )
+
+// An *OpenError must satisfy the interface outer stages look for.
+var _ idempotency.Rejection = (*OpenError)(nil)
 
 // ErrOpen matches, with [errors.Is], every error a [Breaker] returns when it
 // refuses a request without sending it. Use [errors.As] with an

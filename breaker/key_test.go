@@ -1,8 +1,10 @@
 package breaker
 
 import (
+	"errors"
 	"net/http"
 	"testing"
+	"testing/synctest"
 )
 
 func TestRequestKey(t *testing.T) {
@@ -68,4 +70,32 @@ func TestRequestKeyAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = b.requestKey(req) }); n != 0 {
 		t.Errorf("requestKey allocates %v times, want 0", n)
 	}
+}
+
+func TestStateUnknownKey(t *testing.T) {
+	b := New(Config{})
+	for _, k := range []string{"", "nonsense", "http://never.test:80"} {
+		if got := b.State(k); got != Closed {
+			t.Errorf("State(%q) = %v, want closed", k, got)
+		}
+	}
+}
+
+func TestCustomKeyRoundTrip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{ConsecutiveFailures: 1, Key: func(r *http.Request) string { return r.Header.Get("Tenant") }})
+		rt := b.Wrap(newStatusStub(500))
+		for _, tenant := range []string{"acme", "acme", "globex"} {
+			req, _ := http.NewRequest(http.MethodGet, "http://shared.test/", nil)
+			req.Header.Set("Tenant", tenant)
+			_, err := rt.RoundTrip(req)
+			var oe *OpenError
+			if errors.As(err, &oe) && oe.Key != "acme" {
+				t.Errorf("OpenError key %q", oe.Key)
+			}
+		}
+		if b.State("acme") != Open || b.State("globex") != Open || b.State("other") != Closed {
+			t.Errorf("snapshot %+v", b.Snapshot())
+		}
+	})
 }

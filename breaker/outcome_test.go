@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
@@ -121,4 +122,116 @@ func TestVerdictGobreakerErr(t *testing.T) {
 			t.Errorf("verdict %d: successful %v excluded %v", v, isSuccessful(err), isExcluded(err))
 		}
 	}
+}
+
+// TestCanceledCallsExcluded cancels 20 in-flight calls with a 3-failure
+// threshold: the breaker must stay closed and count them as excluded.
+func TestCanceledCallsExcluded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		stub.delay.Store(int64(time.Hour))
+		b := New(Config{ConsecutiveFailures: 3})
+		rt := b.Wrap(stub)
+		ctx, cancel := context.WithCancel(t.Context())
+		errs := make(chan error, 20)
+		for range 20 {
+			go func() { _, err := send(ctx, rt, "http://a.test/"); errs <- err }()
+		}
+		synctest.Wait()
+		cancel()
+		for range 20 {
+			if err := <-errs; !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want context.Canceled", err)
+			}
+		}
+		st := b.Snapshot()
+		if len(st) != 1 || st[0].State != Closed || st[0].Counts.Failures != 0 || st[0].Counts.Excluded != 20 {
+			t.Fatalf("snapshot %+v; want closed, 0 failures, 20 excluded", st)
+		}
+	})
+}
+
+// TestCanceledProbe is failsafe-go's bug: a half-open probe canceled
+// because a hedge won (or its caller left) must neither re-open the breaker
+// nor keep the probe slot; a busy refusal of the hedge must not count.
+func TestCanceledProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(500)
+		b := New(Config{ConsecutiveFailures: 1, OpenTimeout: time.Second})
+		rt := b.Wrap(stub)
+		send(t.Context(), rt, "http://a.test/")
+		time.Sleep(2 * time.Second)
+
+		stub.status.Store(200)
+		stub.delay.Store(int64(time.Hour))
+		ctx, cancel := context.WithCancel(t.Context())
+		probe := make(chan error, 1)
+		go func() { _, err := send(ctx, rt, "http://a.test/"); probe <- err }()
+		synctest.Wait()
+		// The hedge of the probe is refused: the slot is taken.
+		if _, err := send(t.Context(), rt, "http://a.test/"); !errors.Is(err, ErrOpen) {
+			t.Fatalf("hedge: %v, want ErrOpen", err)
+		}
+		cancel() // the probe loses
+		if err := <-probe; !errors.Is(err, context.Canceled) {
+			t.Fatalf("probe: %v", err)
+		}
+		if got := b.State(hostA); got != HalfOpen {
+			t.Fatalf("after a canceled probe: %v, want half-open", got)
+		}
+		stub.delay.Store(0)
+		if status, err := send(t.Context(), rt, "http://a.test/"); err != nil || status != 200 {
+			t.Fatalf("next probe: %d, %v; want it sent", status, err)
+		}
+		if got := b.State(hostA); got != Closed {
+			t.Fatalf("after a good probe: %v, want closed", got)
+		}
+	})
+}
+
+// TestExcludedOutcomes: inner rejections and throttles never open the
+// breaker; a per-attempt timeout does.
+func TestExcludedOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(429)
+		b := New(Config{ConsecutiveFailures: 3})
+		rt := b.Wrap(stub)
+		for range 10 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		stub.fail(rejection{})
+		for range 10 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		if st := b.Snapshot(); st[0].State != Closed || st[0].Counts.Excluded != 20 {
+			t.Fatalf("%+v: want closed with 20 excluded", st)
+		}
+
+		stub.err.Store(nil)
+		stub.status.Store(200)
+		stub.delay.Store(int64(time.Minute))
+		for range 3 {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			if _, err := send(ctx, rt, "http://a.test/"); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("got %v, want DeadlineExceeded", err)
+			}
+			cancel()
+		}
+		if got := b.State(hostA); got != Open {
+			t.Fatalf("after 3 timeouts: %v, want open", got)
+		}
+	})
+}
+
+func TestCountThrottled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(Config{ConsecutiveFailures: 3, CountThrottled: true})
+		rt := b.Wrap(newStatusStub(429))
+		for range 3 {
+			send(t.Context(), rt, "http://a.test/")
+		}
+		if got := b.State(hostA); got != Open {
+			t.Fatalf("state %v, want open", got)
+		}
+	})
 }
