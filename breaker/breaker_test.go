@@ -166,8 +166,8 @@ func TestRefusal(t *testing.T) {
 			t.Errorf("stub saw %d requests, want 1", stub.Calls())
 		}
 		var oe *OpenError
-		if !errors.As(err, &oe) || oe.Key != hostA || oe.State != Open || oe.RetryAfter() != 3*time.Second {
-			t.Errorf("OpenError %+v, RetryAfter %v; want key %s, open, 3s", oe, oe.RetryAfter(), hostA)
+		if !errors.As(err, &oe) || oe.Key != hostA || oe.State != Open || oe.RetryAfter() != 3*time.Second+time.Nanosecond {
+			t.Errorf("OpenError %+v, RetryAfter %v; want key %s, open, 3s+1ns (the first admitted instant)", oe, oe.RetryAfter(), hostA)
 		}
 		_, err2 := send(t.Context(), rt, "http://a.test/other")
 		if err2 != err {
@@ -308,4 +308,27 @@ func TestWrapNilUsesDefaultTransport(t *testing.T) {
 	if tr := New(Config{}).Wrap(nil).(*transport); tr.next != http.DefaultTransport {
 		t.Errorf("next = %v", tr.next)
 	}
+}
+
+// A caller that waits exactly RetryAfter, as the retry stage does, must be
+// admitted as the probe: gobreaker admits only once its expiry is strictly
+// past, and a fake clock lands on the boundary exactly.
+func TestWaitingExactlyRetryAfterIsAdmitted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(http.StatusServiceUnavailable)
+		rt := New(Config{ConsecutiveFailures: 1, OpenTimeout: 2 * time.Second}).Wrap(stub)
+		if _, err := send(t.Context(), rt, "http://a.test/"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := send(t.Context(), rt, "http://a.test/")
+		var oe *OpenError
+		if !errors.As(err, &oe) {
+			t.Fatalf("got %v, want an *OpenError", err)
+		}
+		time.Sleep(oe.RetryAfter())
+		stub.status.Store(http.StatusOK)
+		if code, err := send(t.Context(), rt, "http://a.test/"); err != nil || code != http.StatusOK {
+			t.Fatalf("after waiting RetryAfter: %d, %v; want the probe admitted", code, err)
+		}
+	})
 }

@@ -46,7 +46,7 @@ func (e *OpenError) Error() string {
 	if e.State == HalfOpen {
 		return "breaker: half-open for " + e.Key + ", probe in flight"
 	}
-	return "breaker: open for " + e.Key + ", next probe in " + e.RetryAfter().String()
+	return "breaker: open for " + e.Key + ", next probe in " + e.RetryAfter().Round(time.Millisecond).String()
 }
 
 // Is reports whether target is [ErrOpen].
@@ -58,8 +58,9 @@ func (e *OpenError) Rejected() bool { return true }
 
 // RetryAfter is the time until the open period ends, never negative. For a
 // HalfOpen refusal it is 0, which [idempotency.Rejection] defines as
-// unknown: the caller falls back to its own backoff rather than to a
-// breaker guess about how long a probe takes.
+// unknown: nobody can know how long the probe in flight takes, so
+// tailguard's retry stage returns the refusal at once rather than retry
+// blindly, and its hedge stage lets a pending attempt win instead.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
 		return 0

@@ -144,7 +144,11 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 func (b *Breaker) onTransition(e *entry, from, to State) {
 	at := time.Now()
 	if to == Open {
-		until := at.Add(b.s.openTimeout)
+		// gobreaker admits a probe only once its expiry is strictly in the
+		// past; one nanosecond more makes Until the first instant a probe is
+		// admitted, so a caller that waits exactly RetryAfter (the retry
+		// stage does, and fake clocks hit the boundary exactly) is let in.
+		until := at.Add(b.s.openTimeout + time.Nanosecond)
 		e.openUntil.Store(int64(until.Sub(b.epoch)))
 		e.open.Store(&OpenError{Key: e.name, State: Open, Until: until})
 	}
