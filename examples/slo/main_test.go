@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run([]string{"-n", "300", "-rate", "300"}, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	s := out.String()
+	for _, want := range []string{
+		"hedge.SLO(25ms, 0.5)", "one hedge at 12.5ms", "Quantile: 0.95",
+		"no hedging", "SLO:", "percentile:", "within the 25ms SLO", "p99.9",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestWithin(t *testing.T) {
+	xs := []time.Duration{1, 2, 3, 4}
+	for _, tt := range []struct {
+		limit time.Duration
+		want  float64
+	}{{0, 0}, {2, 0.5}, {4, 1}, {9, 1}} {
+		if got := within(xs, tt.limit); got != tt.want {
+			t.Errorf("within(%v) = %v, want %v", tt.limit, got, tt.want)
+		}
+	}
+}
