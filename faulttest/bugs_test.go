@@ -28,6 +28,7 @@ var knownBugs = map[string]string{
 	"h2 reset-before-headers/GET/retry→hedge→breaker": bugRetryTimeoutCancels,
 	"black-hole/GET/hedge→retry→breaker":              bugTimeoutLooksCanceled,
 	"black-hole/GET/retry→hedge→breaker":              bugTimeoutLooksCanceled,
+	"cross/attempt-timeout-black-hole":                bugTimeoutLooksCanceled,
 }
 
 const (

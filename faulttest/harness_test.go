@@ -222,6 +222,7 @@ type outcome struct {
 	err     error
 	body    []byte
 	bodyErr error
+	nilBody bool // the response's Body was nil
 	elapsed time.Duration
 }
 
@@ -240,17 +241,32 @@ func do(t *testing.T, rt http.RoundTripper, req *http.Request, hang time.Duratio
 	start := time.Now()
 	go func() {
 		var o outcome
+		defer func() {
+			// A stage that panics fails the cell instead of the binary.
+			if p := recover(); p != nil {
+				o.err = fmt.Errorf("faulttest: panic: %v", p)
+				o.elapsed = time.Since(start)
+				ch <- o
+			}
+		}()
 		resp, err := rt.RoundTrip(req)
 		if err == nil && resp == nil {
 			err = errors.New("faulttest: nil response and nil error")
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			if resp != nil {
-				resp.Body.Close()
+				if resp.Body != nil {
+					resp.Body.Close()
+				}
 				err = fmt.Errorf("faulttest: response AND error %w", err)
 			}
 			o.err = err
-		} else {
+		case resp.Body == nil:
+			// Only a custom transport breaking the RoundTripper contract
+			// returns this; badinput_test.go makes one on purpose.
+			o.status, o.nilBody = resp.StatusCode, true
+		default:
 			o.status = resp.StatusCode
 			o.body, o.bodyErr = io.ReadAll(resp.Body)
 			resp.Body.Close()
