@@ -32,6 +32,9 @@ var knownBugs = map[string]string{
 }
 
 const (
+	bugSLOOverflow = "hedge.SLO: time.Duration(math.Round(f * float64(target))) overflows to a negative " +
+		"delay when the product reaches 2^63 ns (e.g. SLO(math.MaxInt64, 1)), so SLO panics " +
+		"\"SLO result[0] must be positive\" on valid input; clamp the product to target"
 	bugRetryTimeoutCancels = "retry: with Config.AttemptTimeout set, a transport error is never retried: " +
 		"try (retry/attempt.go) cancels the attempt's context when RoundTrip returns no response, " +
 		"then RoundTrip (retry/retry.go) classifies the attempt with that request, whose context is now " +

@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	"github.com/tailguard/tailguard/breaker"
-	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/retry"
 )
 
@@ -32,10 +31,8 @@ var (
 	reset         = cause{name: "ECONNRESET", match: func(err error) bool { return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) }}
 	unexpectedEOF = is("ErrUnexpectedEOF", io.ErrUnexpectedEOF)
 	deadline      = is("DeadlineExceeded", context.DeadlineExceeded)
-	canceled      = is("Canceled", context.Canceled)
 	attemptTO     = is("retry.ErrAttemptTimeout", retry.ErrAttemptTimeout)
 	open          = is("breaker.ErrOpen", breaker.ErrOpen)
-	readFailed    = is("testkit.ErrRead", testkit.ErrRead)
 	// streamReset is an HTTP/2 RST_STREAM: net/http returns its unexported
 	// StreamError, whose text names the stream and the code.
 	streamReset = cause{name: "h2 stream reset", match: func(err error) bool {
