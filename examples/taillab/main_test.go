@@ -54,7 +54,7 @@ func TestRunOtherDists(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-dist", "d9"}, {"-n", "0"}, {"-rate", "0"}, {"-sim", "10"}, {"-delay", "-1s"}, {"extra"}} {
+	for _, args := range [][]string{{"-dist", "d9"}, {"-n", "0"}, {"-rate", "0"}, {"-sim", "10"}, {"-quantile", "1"}, {"-budget", "0"}, {"-delay", "-1s"}, {"extra"}} {
 		var errOut bytes.Buffer
 		if err := run(context.Background(), args, &errOut, &errOut); err == nil {
 			t.Errorf("run(%q) succeeded", args)

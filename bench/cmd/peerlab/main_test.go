@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRunSmoke(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-n", "200", "-rate", "400", "-sim", "20000"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	s := out.String()
+	for _, want := range []string{"peer lab: d1", "no hedging", "tailguard adaptive p95", "failsafe-go quantile p95",
+		"failsafe-go fixed", "hedgedhttp fixed", "ideal: hedge at p95"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, args := range [][]string{{"-dist", "x"}, {"-n", "0"}, {"-rate", "-1"}, {"-age", "0"}, {"more"}} {
+		var b bytes.Buffer
+		if err := run(context.Background(), args, &b, &b); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
