@@ -31,6 +31,11 @@ type FaultServerOptions struct {
 	// BodySize is the size of a 200 response's body; if zero, 64 bytes.
 	// Truncated and mid-body faults send half of twice this.
 	BodySize int
+	// Record, if set, receives each request's record instead of the
+	// server keeping it ([FaultServer.Records] stays empty), so that a
+	// long soak does not grow the heap. It is called from handler
+	// goroutines, concurrently, before the fault is applied.
+	Record func(FaultRecord)
 }
 
 // FaultRecord is what a [FaultServer] saw of one request.
@@ -167,9 +172,13 @@ func (s *FaultServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	copy(rec.BodySHA256[:], h.Sum(nil))
 	rec.ConnID, _ = r.Context().Value(connIDKey{}).(int64)
-	s.mu.Lock()
-	s.records = append(s.records, rec)
-	s.mu.Unlock()
+	if s.opts.Record != nil {
+		s.opts.Record(rec)
+	} else {
+		s.mu.Lock()
+		s.records = append(s.records, rec)
+		s.mu.Unlock()
+	}
 	if bodyErr != nil {
 		panic(http.ErrAbortHandler) // the client is gone
 	}

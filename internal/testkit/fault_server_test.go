@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -270,4 +271,25 @@ func TestFaultServerClosedPortRefuses(t *testing.T) {
 	_, err := c.Get("http://" + ClosedPort(t))
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 	assert.True(t, idempotency.NeverSent(err))
+}
+
+func TestFaultServerRecordHook(t *testing.T) {
+	noLeaks(t)
+	var got []FaultRecord
+	var mu sync.Mutex
+	s := NewFaultServer(t, FaultServerOptions{Record: func(r FaultRecord) {
+		mu.Lock()
+		got = append(got, r)
+		mu.Unlock()
+	}})
+	c := &http.Client{Transport: s.Transport(t)}
+	resp, err := c.Post(s.URL+"/r", "text/plain", strings.NewReader("abc"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, got, 1)
+	assert.Equal(t, "/r", got[0].Path)
+	assert.Equal(t, sha256.Sum256([]byte("abc")), got[0].BodySHA256)
+	assert.Empty(t, s.Records(), "records go to the hook only")
 }
