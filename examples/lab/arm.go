@@ -21,6 +21,12 @@ type Load struct {
 	Rate    float64       // mean arrivals per second
 	Seed    uint64        // seeds the schedule and the server's draws
 	Timeout time.Duration // per request; if zero, 30 s
+	// Rounds splits the schedule into this many consecutive parts and runs
+	// every arm's part 1, then every arm's part 2, and so on, each arm
+	// keeping its transport (and its adaptive state) throughout. Noise from
+	// the rest of the machine then lands on all arms alike instead of on
+	// whichever ran during it. If zero, 1.
+	Rounds int
 }
 
 // Result is one arm's outcome.
@@ -36,34 +42,62 @@ type Result struct {
 	Sorted []time.Duration
 }
 
-// Compare runs each arm in turn against srv with the same schedule and the
-// same server draws. progress, if not nil, counts finished requests.
+// Compare runs every arm against srv with the same schedule and the same
+// server draws, in load.Rounds interleaved rounds. progress, if not nil,
+// counts finished requests.
 func Compare(ctx context.Context, srv *Server, load Load, arms []Arm, progress *Progress) []Result {
 	if load.Timeout == 0 {
 		load.Timeout = 30 * time.Second
 	}
+	rounds := min(max(load.Rounds, 1), max(load.N, 1))
 	sched := Schedule(load.N, load.Rate, load.Seed)
-	out := make([]Result, 0, len(arms))
-	for _, arm := range arms {
-		if ctx.Err() != nil {
-			break
-		}
-		srv.WaitIdle(5 * time.Second)
-		srv.Reset(load.Seed)
-		base := NewTransport()
-		var wrapped http.RoundTripper = base
+
+	type state struct {
+		base     *http.Transport
+		rt       http.RoundTripper
+		attempts int64
+		lat      []time.Duration
+		errors   int
+		wall     time.Duration
+	}
+	st := make([]state, len(arms))
+	for i, arm := range arms {
+		st[i].base = NewTransport()
+		st[i].rt = st[i].base
 		if arm.Wrap != nil {
-			wrapped = arm.Wrap(base)
+			st[i].rt = arm.Wrap(st[i].base)
 		}
-		progress.SetLabel(arm.Name)
-		run := Drive(ctx, wrapped, srv.URL(), sched, load.Timeout, progress.Add1)
-		srv.WaitIdle(5 * time.Second)
-		base.CloseIdleConnections()
-		st := srv.Stats()
-		res := Result{Name: arm.Name, Summary: Summarize(run.Latencies), Errors: run.Errors, Wall: run.Wall}
-		res.Sorted = run.Latencies
-		if n := len(run.Latencies); n > 0 {
-			res.Extra = float64(st.Attempts)/float64(n) - 1
+		defer st[i].base.CloseIdleConnections()
+	}
+	for r := range rounds {
+		part := sched[r*len(sched)/rounds : (r+1)*len(sched)/rounds]
+		if len(part) == 0 {
+			continue
+		}
+		rel := make([]time.Duration, len(part))
+		for j, off := range part {
+			rel[j] = off - part[0]
+		}
+		for i, arm := range arms {
+			if ctx.Err() != nil {
+				break
+			}
+			srv.WaitIdle(5 * time.Second)
+			srv.Reset(load.Seed + uint64(r))
+			progress.SetLabel(arm.Name)
+			run := Drive(ctx, st[i].rt, srv.URL(), rel, load.Timeout, progress.Add1)
+			srv.WaitIdle(5 * time.Second)
+			st[i].attempts += srv.Stats().Attempts
+			st[i].lat = append(st[i].lat, run.Latencies...)
+			st[i].errors += run.Errors
+			st[i].wall += run.Wall
+		}
+	}
+	out := make([]Result, 0, len(arms))
+	for i, arm := range arms {
+		res := Result{Name: arm.Name, Summary: Summarize(st[i].lat), Errors: st[i].errors, Wall: st[i].wall, Sorted: st[i].lat}
+		if n := len(st[i].lat); n > 0 {
+			res.Extra = float64(st[i].attempts)/float64(n) - 1
 		}
 		out = append(out, res)
 	}

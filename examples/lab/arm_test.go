@@ -53,3 +53,18 @@ func stalls(r Result) int {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestCompareRounds(t *testing.T) {
+	srv := NewServer(D1, 1, 0)
+	defer srv.Close()
+	res := Compare(context.Background(), srv, Load{N: 100, Rate: 2000, Seed: 4, Rounds: 3},
+		[]Arm{{Name: "a"}, {Name: "b"}}, nil)
+	for _, r := range res {
+		if r.N != 100 || r.Extra != 0 || r.Errors != 0 {
+			t.Errorf("%s: n=%d extra=%v errors=%d", r.Name, r.N, r.Extra, r.Errors)
+		}
+	}
+	if stalls(res[0]) != stalls(res[1]) {
+		t.Errorf("arms saw %d and %d stalls in the same rounds", stalls(res[0]), stalls(res[1]))
+	}
+}

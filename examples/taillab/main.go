@@ -50,6 +50,7 @@ type options struct {
 	capacity int
 	markdown bool
 	quiet    bool
+	rounds   int
 	sim      int
 	quantile float64
 	budget   float64
@@ -73,6 +74,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.capacity, "capacity", 0, "requests the server serves at once, the rest queue (0: unlimited)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar on stderr")
+	fs.IntVar(&o.rounds, "rounds", 5, "interleave the arms in this many rounds, so machine noise hits all alike")
 	fs.IntVar(&o.sim, "sim", 1_000_000, "simulated requests for the ideal and the true p95")
 	fs.Float64Var(&o.quantile, "quantile", hedge.DefaultQuantile, "adaptive arm's latency quantile")
 	fs.Float64Var(&o.budget, "budget", hedge.DefaultBudgetRatio, "every hedging arm's budget: extra attempts per request")
@@ -90,6 +92,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.n < 1:
 		return o, fmt.Errorf("-n must be at least 1, got %d", o.n)
+	case o.rounds < 1:
+		return o, fmt.Errorf("-rounds must be at least 1, got %d", o.rounds)
 	case !(o.rate > 0):
 		return o, fmt.Errorf("-rate must be positive, got %v", o.rate)
 	case o.sim < 1000:
@@ -130,11 +134,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.capacity > 0 {
 		capacity = fmt.Sprintf("capacity %d concurrent, the rest queue", o.capacity)
 	}
-	fmt.Fprintf(stdout, "%d requests per arm, Poisson arrivals at %g/s (open loop), seed %d, loopback server (%s)\n\n",
-		o.n, o.rate, o.seed, capacity)
+	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\nloopback server (%s)\n\n",
+		o.n, o.rounds, o.rate, o.seed, capacity)
 
 	bar := lab.NewProgress(stderr, o.n*len(arms), o.quiet)
-	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed}, arms, bar)
+	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed, Rounds: o.rounds}, arms, bar)
 	bar.Finish()
 	if err := ctx.Err(); err != nil {
 		return err

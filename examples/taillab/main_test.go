@@ -13,7 +13,7 @@ import (
 func TestRunSmoke(t *testing.T) {
 	svg := filepath.Join(t.TempDir(), "cdf.svg")
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"-n", "300", "-rate", "300", "-sim", "20000", "-svg", svg}, &out, &errOut)
+	err := run(context.Background(), []string{"-n", "300", "-rate", "300", "-sim", "20000", "-rounds", "1", "-svg", svg}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
@@ -44,7 +44,7 @@ func TestRunSmoke(t *testing.T) {
 func TestRunOtherDists(t *testing.T) {
 	for _, d := range []string{"d2", "d3"} {
 		var out bytes.Buffer
-		if err := run(context.Background(), []string{"-dist", d, "-n", "100", "-rate", "500", "-sim", "10000", "-markdown"}, &out, &out); err != nil {
+		if err := run(context.Background(), []string{"-dist", d, "-n", "100", "-rate", "500", "-sim", "10000", "-rounds", "2", "-markdown"}, &out, &out); err != nil {
 			t.Fatalf("%s: %v", d, err)
 		}
 		if !strings.Contains(out.String(), "tail lab: "+d) || !strings.Contains(out.String(), "|---|") {
@@ -54,7 +54,7 @@ func TestRunOtherDists(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-dist", "d9"}, {"-n", "0"}, {"-rate", "0"}, {"-sim", "10"}, {"-quantile", "1"}, {"-budget", "0"}, {"-delay", "-1s"}, {"extra"}} {
+	for _, args := range [][]string{{"-dist", "d9"}, {"-n", "0"}, {"-rate", "0"}, {"-sim", "10"}, {"-rounds", "0"}, {"-quantile", "1"}, {"-budget", "0"}, {"-delay", "-1s"}, {"extra"}} {
 		var errOut bytes.Buffer
 		if err := run(context.Background(), args, &errOut, &errOut); err == nil {
 			t.Errorf("run(%q) succeeded", args)

@@ -50,6 +50,7 @@ type options struct {
 	age      uint
 	markdown bool
 	quiet    bool
+	rounds   int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -66,6 +67,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.UintVar(&o.age, "age", 1000, "failsafe-go quantile hedge: quantileAge (samples its moving quantile remembers)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar on stderr")
+	fs.IntVar(&o.rounds, "rounds", 5, "interleave the arms in this many rounds, so machine noise hits all alike")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -80,6 +82,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.n < 1:
 		return o, fmt.Errorf("-n must be at least 1, got %d", o.n)
+	case o.rounds < 1:
+		return o, fmt.Errorf("-rounds must be at least 1, got %d", o.rounds)
 	case !(o.rate > 0):
 		return o, fmt.Errorf("-rate must be positive, got %v", o.rate)
 	case o.sim < 1000:
@@ -129,11 +133,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := lab.NewServer(o.dist, o.seed, o.capacity)
 	defer srv.Close()
 	fmt.Fprintf(stdout, "peer lab: %s\n", o.dist)
-	fmt.Fprintf(stdout, "%d requests per arm, Poisson arrivals at %g/s (open loop), seed %d, one loopback server, capacity %s\n\n",
-		o.n, o.rate, o.seed, capacityString(o.capacity))
+	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\none loopback server, capacity %s\n\n",
+		o.n, o.rounds, o.rate, o.seed, capacityString(o.capacity))
 
 	bar := lab.NewProgress(stderr, o.n*len(as), o.quiet)
-	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed}, as, bar)
+	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed, Rounds: o.rounds}, as, bar)
 	bar.Finish()
 	if err := ctx.Err(); err != nil {
 		return err

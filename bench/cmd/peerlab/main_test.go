@@ -9,7 +9,7 @@ import (
 
 func TestRunSmoke(t *testing.T) {
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"-n", "200", "-rate", "400", "-sim", "20000"}, &out, &errOut)
+	err := run(context.Background(), []string{"-n", "200", "-rate", "400", "-sim", "20000", "-rounds", "1"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
@@ -23,7 +23,7 @@ func TestRunSmoke(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-dist", "x"}, {"-n", "0"}, {"-rate", "-1"}, {"-age", "0"}, {"more"}} {
+	for _, args := range [][]string{{"-dist", "x"}, {"-n", "0"}, {"-rate", "-1"}, {"-age", "0"}, {"-rounds", "0"}, {"more"}} {
 		var b bytes.Buffer
 		if err := run(context.Background(), args, &b, &b); err == nil {
 			t.Errorf("run(%q) succeeded", args)
