@@ -18,8 +18,8 @@ type Series struct {
 
 // Plot geometry, in SVG user units.
 const (
-	plotW, plotH             = 820, 460
-	marginL, marginR         = 70, 230
+	plotW, plotH             = 900, 460
+	marginL, marginR         = 70, 300
 	marginT, marginB         = 46, 56
 	innerW, innerH           = plotW - marginL - marginR, plotH - marginT - marginB
 	plotPoints               = 400 // per series, evenly spaced on the y axis
