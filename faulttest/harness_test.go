@@ -64,16 +64,16 @@ func (a arrangement) has(stage string) bool {
 // The matrix's configuration: small delays so the suite is fast, explicit
 // values so every expected outcome in the table can be derived from them.
 const (
-	mxAttempts       = 3                      // retry.Config.MaxAttempts
-	mxBaseDelay      = time.Millisecond       // retry.Config.BaseDelay
-	mxMaxDelay       = 4 * time.Millisecond   // retry.Config.MaxDelay
-	mxMaxRetryAfter  = 500 * time.Millisecond // retry.Config.MaxRetryAfter
-	mxAttemptTimeout = 150 * time.Millisecond // retry.Config.AttemptTimeout
-	mxHedgeDelay     = 20 * time.Millisecond  // hedge.Config.Delay (fixed mode)
-	mxConsecutive    = 3                      // breaker.Config.ConsecutiveFailures
-	mxOpenTimeout    = 50 * time.Millisecond  // breaker.Config.OpenTimeout
-	mxCallerTimeout  = 1 * time.Second        // the caller's context deadline
-	mxSlow           = 60 * time.Millisecond  // slow-headers delay
+	mxAttempts       = 3                       // retry.Config.MaxAttempts
+	mxBaseDelay      = time.Millisecond        // retry.Config.BaseDelay
+	mxMaxDelay       = 4 * time.Millisecond    // retry.Config.MaxDelay
+	mxMaxRetryAfter  = 500 * time.Millisecond  // retry.Config.MaxRetryAfter
+	mxAttemptTimeout = 250 * time.Millisecond  // retry.Config.AttemptTimeout
+	mxHedgeDelay     = 40 * time.Millisecond   // hedge.Config.Delay (fixed mode)
+	mxConsecutive    = 3                       // breaker.Config.ConsecutiveFailures
+	mxOpenTimeout    = 50 * time.Millisecond   // breaker.Config.OpenTimeout
+	mxCallerTimeout  = 1500 * time.Millisecond // the caller's context deadline
+	mxSlow           = 100 * time.Millisecond  // slow-headers delay
 )
 
 // bound is the longest a call may take in arrangement a under c: the

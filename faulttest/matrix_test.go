@@ -60,10 +60,10 @@ func bigSlow(c *stackConfig) {
 
 // The configuration behind every expectation (see harness_test.go):
 //
-//	retry:   MaxAttempts 3, backoff 1–4 ms, MaxRetryAfter 500 ms, AttemptTimeout 150 ms
-//	hedge:   one hedge, fixed Delay 20 ms
+//	retry:   MaxAttempts 3, backoff 1–4 ms, MaxRetryAfter 500 ms, AttemptTimeout 250 ms
+//	hedge:   one hedge, fixed Delay 40 ms
 //	breaker: opens after 3 consecutive failures, OpenTimeout 50 ms
-//	caller:  a 1 s context deadline on every call
+//	caller:  a 1.5 s context deadline on every call
 //
 // Columns: R = retry alone, B = breaker alone, H = hedge alone, HRB =
 // pipeline.New(hedge, retry, breaker), RHB = pipeline.New(retry, hedge,
@@ -145,11 +145,13 @@ var matrix = []row{
 		fails(1, attemptTO)}},
 	// Four calls whose hedges all lose: a breaker that counted lost hedges
 	// (failsafe-go) would open after the third.
-	{name: "slow-headers 60ms ×4 calls", req: getReq, calls: 4, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+	{name: "slow-headers 100ms ×4 calls", req: getReq, calls: 4, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
 		ok(4), ok(4), ok(8).orAtLeast(5), ok(8).orAtLeast(5), ok(8).orAtLeast(5)}},
 	{name: "slow-headers 300ms", req: postKeyBig, config: bigSlow, script: always(testkit.FaultSlow(300 * time.Millisecond)), want: [...]want{
-		ok(1), ok(1), ok(2), ok(2), ok(2)}},
-	{name: "slow-headers 60ms", req: postNoKey, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+		// 2: the hedge uploads its copy while the original waits; 1 if
+		// a loaded machine cancels it before the server sees it.
+		ok(1), ok(1), ok(2).orAtLeast(1), ok(2).orAtLeast(1), ok(2).orAtLeast(1)}},
+	{name: "slow-headers 100ms", req: postNoKey, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
 		ok(1), ok(1), ok(1), ok(1), ok(1)}},
 	{name: "500 ×2 then 200", req: getReq, script: burst(500), want: statusBurst(500)},
 	{name: "502 ×2 then 200", req: getReq, script: burst(502), want: statusBurst(502)},
@@ -165,8 +167,9 @@ var matrix = []row{
 		answers(503, 2),
 		answers(503, 4).opening(2, 2),
 		answers(503, 3).orFails(open).opening(1, 1)}},
+	// A TLS handshake under -race can outlast the hedge delay.
 	{name: "h2 ok", req: getReq, h2: true, script: always(testkit.FaultOK()), want: [...]want{
-		ok(1), ok(1), ok(1), ok(1), ok(1)}},
+		ok(1), ok(1), ok(1).upTo(2), ok(1).upTo(2), ok(1).upTo(2)}},
 	{name: "h2 reset-before-headers", req: getReq, h2: true, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [...]want{
 		fails(3, streamReset),
 		fails(1, streamReset),
@@ -176,11 +179,11 @@ var matrix = []row{
 	{name: "h2 reset-mid-body", req: getReq, h2: true, script: always(kind(testkit.FaultResetMidBody)), want: [...]want{
 		ok(1).bodyFails(streamReset),
 		ok(1).bodyFails(streamReset),
-		ok(1).bodyFails(streamReset).upTo(2), // a TLS handshake under -race can outlast the 20 ms hedge delay
+		ok(1).bodyFails(streamReset).upTo(2), // a TLS handshake under -race can outlast the hedge delay
 		ok(1).bodyFails(streamReset).upTo(2),
 		ok(1).bodyFails(streamReset).upTo(2)}},
 	{name: "h2 503 ×2 then 200", req: getReq, h2: true, script: burst(503), want: statusBurst(503)},
-	{name: "h2 slow-headers 60ms ×4 calls", req: getReq, h2: true, calls: 4, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+	{name: "h2 slow-headers 100ms ×4 calls", req: getReq, h2: true, calls: 4, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
 		ok(4), ok(4), ok(8).orAtLeast(5), ok(8).orAtLeast(5), ok(8).orAtLeast(5)}},
 }
 
@@ -191,8 +194,8 @@ func statusBurst(status int) [numArrangements]want {
 		ok(3),              // retried twice
 		answers(status, 1), // a breaker never retries
 		answers(status, 2), // the hedge fires at once and fails too
-		ok(3).upTo(4),      // retry succeeds on its 3rd attempt; a late hedge may add one
-		ok(3),              // 1st try: original and hedge fail; 2nd try: 200
+		ok(3).upTo(4),      // retry succeeds on its 3rd attempt; a slow one may be hedged
+		ok(3).upTo(4),      // 1st try: original and hedge fail; 2nd try: 200 (hedged if slow)
 	}
 }
 
