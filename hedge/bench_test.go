@@ -1,0 +1,92 @@
+package hedge
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/pipeline"
+)
+
+// stubOK answers at once with an empty 200, allocating only the response.
+var stubOK = pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+})
+
+func benchRoundTrip(b *testing.B, rt http.RoundTripper, url string) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// BenchmarkStub compares a bare in-memory transport with an idle hedge
+// stage over it (armed, never fires): the difference is the stage's cost.
+func BenchmarkStub(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchRoundTrip(b, stubOK, "http://upstream.test/") })
+	b.Run("fixed", func(b *testing.B) {
+		benchRoundTrip(b, New(Config{Delay: time.Hour}).Wrap(stubOK), "http://upstream.test/")
+	})
+	b.Run("adaptive", func(b *testing.B) {
+		benchRoundTrip(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(stubOK), "http://upstream.test/")
+	})
+}
+
+// BenchmarkLoopback is the same comparison over a real keep-alive
+// connection to an httptest server.
+func BenchmarkLoopback(b *testing.B) {
+	srv, _ := testkit.NewServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	b.Run("bare", func(b *testing.B) { benchRoundTrip(b, testkit.Transport(b), srv.URL) })
+	b.Run("fixed", func(b *testing.B) {
+		benchRoundTrip(b, New(Config{Delay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
+	})
+	b.Run("adaptive", func(b *testing.B) {
+		benchRoundTrip(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
+	})
+}
+
+// BenchmarkHedgeFires is the cost of a request whose hedge fires and wins
+// (the original is canceled).
+func BenchmarkHedgeFires(b *testing.B) {
+	slow := pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if !IsHedge(req.Context()) {
+			<-req.Context().Done()
+			return nil, req.Context().Err()
+		}
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	})
+	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
+	benchRoundTrip(b, New(Config{Delay: time.Microsecond, Budget: unlimited}).Wrap(slow), "http://upstream.test/")
+}
+
+func BenchmarkEstimatorRecord(b *testing.B) {
+	now := time.Now()
+	e := newEstimator(now)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.record(12*time.Millisecond, now)
+	}
+}
+
+func BenchmarkEstimatorCompute(b *testing.B) {
+	now := time.Now()
+	e := newEstimator(now)
+	for i := range 1000 {
+		e.record(time.Duration(i)*time.Microsecond, now)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.compute(0.95)
+	}
+}

@@ -1,0 +1,105 @@
+package hedge_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"time"
+
+	"github.com/tailguard/tailguard/hedge"
+	"github.com/tailguard/tailguard/pipeline"
+)
+
+// slowFirst returns a server whose first request hangs (until canceled)
+// and whose later requests answer at once.
+func slowFirst() *httptest.Server {
+	var n atomic.Int64
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+}
+
+// Fixed hedging: a backup request after 20 ms wins over a stuck original,
+// which is canceled.
+func Example_fixed() {
+	srv := slowFirst()
+	defer srv.Close()
+
+	h := hedge.New(hedge.Config{Delay: 20 * time.Millisecond})
+	client := pipeline.New(h).Client()
+
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+	st := h.Stats()
+	fmt.Printf("hedges sent %d, won by a hedge %d\n", st.Hedges, st.HedgeWins)
+	// Output:
+	// 200 hello
+	// hedges sent 1, won by a hedge 1
+}
+
+// SLO-based hedging: with a 1 s objective, hedge once at 95% of it; the
+// percentile client hedges at 50%, 75% and 95%.
+func ExampleSLO() {
+	fmt.Println(hedge.SLO(time.Second, 0.95))
+	fmt.Println(hedge.SLO(time.Second, 0.5, 0.75, 0.95))
+
+	srv := slowFirst()
+	defer srv.Close()
+	h := hedge.New(hedge.Config{
+		Delays: hedge.SLO(100*time.Millisecond, 0.5), // one hedge at 50 ms
+		OnHedge: func(i hedge.HedgeInfo) {
+			fmt.Printf("attempt %d fired on %s\n", i.Attempt, i.Reason)
+		},
+	})
+	resp, err := pipeline.New(h).Client().Get(srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output:
+	// [950ms]
+	// [500ms 750ms 950ms]
+	// attempt 2 fired on delay
+	// 200
+}
+
+// Adaptive hedging is the zero Config: each host's hedge delay follows its
+// recent p95 latency. Inner stages see which attempt they send.
+func Example_adaptive() {
+	seen := map[int]int{} // attempt number → requests (one at a time here)
+	base := pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		// A base transport (or an inner stage) learns the attempt number:
+		// 1 for an original, 2+ for hedges, 0 when not hedgeable.
+		seen[hedge.AttemptFrom(req.Context())]++
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+	})
+	h := hedge.New(hedge.Config{}) // p95 per host, 1 hedge, 10% budget
+	client := pipeline.Wrap(base, h).Client()
+	for range 50 {
+		resp, err := client.Get("http://upstream.example/")
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+	}
+	post, _ := http.NewRequest(http.MethodPost, "http://upstream.example/orders", nil)
+	resp, _ := client.Do(post) // POST without Idempotency-Key: never hedged
+	resp.Body.Close()
+	fmt.Println("attempts seen:", seen)
+	fmt.Printf("%+v\n", h.Stats())
+	// Output:
+	// attempts seen: map[0:1 1:50]
+	// {Requests:51 Hedged:0 Hedges:0 OriginalWins:50 HedgeWins:0 Failed:0 BudgetDenied:0 PassThrough:1 Skipped:0}
+}
