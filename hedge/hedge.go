@@ -33,7 +33,10 @@ import (
 // [idempotency.Kind]) wins, and every other attempt is canceled at once. No
 // failure ever beats an attempt still pending: a fast 503 waits for a slower
 // 200, and an inner stage's rejection (an open breaker: [idempotency.Rejected])
-// neither cancels nor beats anything. When no attempt can win any more, the
+// neither cancels nor beats anything, nor fires the next hedge early (and
+// when nothing else is pending it is returned at once, rather than waiting
+// for a timer to send a hedge the same stage would likely refuse). When no
+// attempt can win any more, the
 // most useful failure is returned: the latest response (with its body), else
 // the latest transport error, else the latest rejection. Responses that are
 // not returned are drained (at most [httpx.DrainLimit] bytes) and closed,

@@ -30,7 +30,9 @@ func (r Reason) String() string {
 // denied), just before the hedge's goroutine starts, from the goroutine
 // that fired it: the timer's goroutine for [ReasonDelay], the failed
 // attempt's goroutine for [ReasonFailure]. It is never called while the
-// stage holds a lock, but it delays the hedge, so keep it short.
+// stage holds a lock, but it delays the hedge, so keep it short. Calls for
+// different requests, and for successive hedges of one request, may run
+// concurrently.
 type HedgeInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
@@ -47,7 +49,8 @@ type HedgeInfo struct {
 // OnComplete is called once per request the stage may hedge (never for a
 // pass-through), after the winner is chosen and before RoundTrip returns,
 // from the goroutine that decided the race: the caller's, or the goroutine
-// of the hedge that won. It is never called while the stage holds a lock.
+// of the hedge that won. It is never called while the stage holds a lock;
+// calls for different requests may run concurrently.
 type CompleteInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
