@@ -43,10 +43,15 @@ var knownBugs = map[string]string{
 	"429 Retry-After 1e9-seconds/GET/hedge":               bugHedgeIgnoresRetryAfter,
 	"429 Retry-After 1e9-seconds/GET/hedge→retry→breaker": bugHedgeIgnoresRetryAfter,
 	"429 Retry-After 1e9-seconds/GET/retry→hedge→breaker": bugHedgeIgnoresRetryAfter,
+	"cross/attempt-timeout-racing-caller-deadline":        bugRetryReturnsTimedOutResponse,
 	"cross/attempt-timeout-black-hole":                    bugTimeoutLooksCanceled,
 }
 
 const (
+	bugRetryReturnsTimedOutResponse = "retry: when the attempt timer has fired and the caller's context has " +
+		"ended too, try (retry/attempt.go: `if !timer.Stop() && ctx.Err() == nil`) keeps the response " +
+		"the timer canceled and RoundTrip returns it with a nil error; its body fails with " +
+		"\"retry: attempt timed out\". Expected: discard it and return ctx.Err()"
 	bugHedgeIgnoresRetryAfter = "hedge: a throttled response carrying a valid Retry-After fires the next hedge at " +
 		"once (race.go firesNext treats Throttled like Transient), so a server that answered 429 " +
 		"\"Retry-After: 1\" (or a date, or 10^9 s) gets a duplicate within a millisecond; in " +
