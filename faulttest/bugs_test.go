@@ -44,6 +44,8 @@ var knownBugs = map[string]string{
 	"429 Retry-After 1e9-seconds/GET/hedge→retry→breaker": bugHedgeIgnoresRetryAfter,
 	"429 Retry-After 1e9-seconds/GET/retry→hedge→breaker": bugHedgeIgnoresRetryAfter,
 	"cross/attempt-timeout-racing-caller-deadline":        bugRetryReturnsTimedOutResponse,
+	"h2 black-hole/GET/hedge→retry→breaker":               bugTimeoutLooksCanceled,
+	"h2 black-hole/GET/retry→hedge→breaker":               bugTimeoutLooksCanceled,
 	"cross/attempt-timeout-black-hole":                    bugTimeoutLooksCanceled,
 }
 

@@ -182,6 +182,12 @@ var matrix = []row{
 		ok(1).bodyFails(streamReset).upTo(2), // a TLS handshake under -race can outlast the hedge delay
 		ok(1).bodyFails(streamReset).upTo(2),
 		ok(1).bodyFails(streamReset).upTo(2)}},
+	{name: "h2 black-hole", req: getReq, h2: true, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+		fails(3, attemptTO),
+		fails(1, deadline),
+		fails(2, deadline),
+		fails(4, attemptTO, open).upTo(6).opening(1, 2),
+		fails(4, attemptTO, open).upTo(6).opening(1, 2)}},
 	{name: "h2 503 ×2 then 200", req: getReq, h2: true, script: burst(503), want: statusBurst(503)},
 	{name: "h2 slow-headers 100ms ×4 calls", req: getReq, h2: true, calls: 4, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
 		ok(4), ok(4), ok(8).orAtLeast(5), ok(8).orAtLeast(5), ok(8).orAtLeast(5)}},
