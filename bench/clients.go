@@ -45,12 +45,17 @@ func Clients() []Client {
 			return breaker.New(breaker.Config{}).Wrap(base)
 		}},
 		{"tailguard/hedge", func(base http.RoundTripper) http.RoundTripper {
-			// The zero Config: adaptive p95, under 1 ms on loopback, so
-			// the first 20 requests wait 100 ms and the rest ~1 ms (the
-			// MinDelay clamp); neither fires against these upstreams.
+			return hedge.New(hedge.Config{Delay: IdleHedgeDelay}).Wrap(base)
+		}},
+		{"tailguard/hedge-adaptive", func(base http.RoundTripper) http.RoundTripper {
+			// The zero Config: after 20 requests the delay is the p95,
+			// clamped to MinDelay (1 ms) here. On loopback a request
+			// slower than 1 ms (scheduler noise) does fire a hedge, about
+			// 1 in 400 on a busy 2-core VM.
 			return hedge.New(hedge.Config{}).Wrap(base)
 		}},
 		{"tailguard/pipeline", TailguardPipeline},
+		{"tailguard/pipeline-default", TailguardPipelineDefault},
 
 		{"failsafe/retry", func(base http.RoundTripper) http.RoundTripper {
 			return failsafehttp.NewRoundTripper(base, failsafeRetry())
@@ -71,9 +76,16 @@ func Clients() []Client {
 	}
 }
 
-// TailguardPipeline is the recommended tailguard client: every stage's zero
-// Config, hedge outermost.
+// TailguardPipeline is the full pipeline, hedge outermost, with the hedge at
+// a fixed IdleHedgeDelay like the peers' pipelines: every stage is present
+// and none acts.
 func TailguardPipeline(base http.RoundTripper) http.RoundTripper {
+	return pipeline.Wrap(base, hedge.New(hedge.Config{Delay: IdleHedgeDelay}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+}
+
+// TailguardPipelineDefault is the recommended client: every stage's zero
+// Config (the hedge adaptive), hedge outermost.
+func TailguardPipelineDefault(base http.RoundTripper) http.RoundTripper {
 	return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
 }
 
