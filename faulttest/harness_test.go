@@ -82,7 +82,7 @@ const (
 // add up to, whichever is smaller; plus slack for a loaded CI machine
 // running -race.
 func (c stackConfig) bound(a arrangement) time.Duration {
-	d := mxCallerTimeout
+	d := c.caller
 	if r := c.retry; a.has("retry") && r.AttemptTimeout > 0 {
 		d = min(d, time.Duration(r.MaxAttempts)*r.AttemptTimeout+time.Duration(r.MaxAttempts-1)*r.MaxRetryAfter)
 	}
@@ -102,6 +102,7 @@ type stack struct {
 
 // stackConfig lets a test change the matrix configuration.
 type stackConfig struct {
+	caller  time.Duration // each call's context deadline
 	retry   retry.Config
 	hedge   hedge.Config
 	breaker breaker.Config
@@ -113,6 +114,7 @@ func matrixConfig() stackConfig {
 	// cells are in cross_test.go.
 	b := budget.New(budget.Config{Ratio: 1, MinPerSecond: 10000})
 	return stackConfig{
+		caller: mxCallerTimeout,
 		budget: b,
 		retry: retry.Config{
 			MaxAttempts: mxAttempts, BaseDelay: mxBaseDelay, MaxDelay: mxMaxDelay,

@@ -51,6 +51,14 @@ func big(c *stackConfig) {
 	c.hedge.Delay = 400 * time.Millisecond
 }
 
+// blackHole shortens the waits of black-hole rows, whose cells last until
+// an attempt timeout or the caller's deadline: 3 × 100 ms attempts fit in
+// the 700 ms deadline with room for backoff and a loaded machine.
+func blackHole(c *stackConfig) {
+	c.retry.AttemptTimeout = 100 * time.Millisecond
+	c.caller = 700 * time.Millisecond
+}
+
 // bigSlow lets a hedge race a slow original while both upload 8 MiB: the
 // hedgedhttp bug (both attempts share one body) would show here.
 func bigSlow(c *stackConfig) {
@@ -64,6 +72,7 @@ func bigSlow(c *stackConfig) {
 //	hedge:   one hedge, fixed Delay 40 ms
 //	breaker: opens after 3 consecutive failures, OpenTimeout 50 ms
 //	caller:  a 1.5 s context deadline on every call
+//	black-hole rows: AttemptTimeout 100 ms, caller deadline 700 ms
 //
 // Columns: R = retry alone, B = breaker alone, H = hedge alone, HRB =
 // pipeline.New(hedge, retry, breaker), RHB = pipeline.New(retry, hedge,
@@ -129,7 +138,7 @@ var matrix = []row{
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF)}},
-	{name: "black-hole", req: getReq, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "black-hole", req: getReq, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
 		fails(3, attemptTO),
 		fails(1, deadline),
 		fails(2, deadline),
@@ -137,7 +146,7 @@ var matrix = []row{
 		// attempts are refused (the caller learns it was open).
 		fails(4, attemptTO, open).upTo(6).opening(1, 2),
 		fails(4, attemptTO, open).upTo(6).opening(1, 2)}},
-	{name: "black-hole", req: postNoKey, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "black-hole", req: postNoKey, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
 		fails(1, attemptTO),
 		fails(1, deadline),
 		fails(1, deadline),
@@ -182,7 +191,7 @@ var matrix = []row{
 		ok(1).bodyFails(streamReset).upTo(2), // a TLS handshake under -race can outlast the hedge delay
 		ok(1).bodyFails(streamReset).upTo(2),
 		ok(1).bodyFails(streamReset).upTo(2)}},
-	{name: "h2 black-hole", req: getReq, h2: true, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "h2 black-hole", req: getReq, config: blackHole, h2: true, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
 		fails(3, attemptTO),
 		fails(1, deadline),
 		fails(2, deadline),
@@ -285,7 +294,7 @@ func runCell(t *testing.T, r row, a arrangement) {
 	}), cfg)
 	body := r.req.body()
 	for i := range max(r.calls, 1) {
-		ctx, cancel := context.WithTimeout(context.Background(), mxCallerTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.caller)
 		o := do(t, st.rt, r.req.request(ctx, url, i+1, body), cfg.bound(a)+5*time.Second)
 		cancel()
 		checkOutcome(ex, w, o)
