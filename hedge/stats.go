@@ -2,9 +2,11 @@ package hedge
 
 import "sync/atomic"
 
-// Stats are cumulative counters of a [Hedger] since [New]. They never
-// decrease. Each is read atomically, but a Stats value is not a snapshot of
-// one instant: counters of requests in flight may be mid-update.
+// Stats are cumulative counters of a [Hedger] since [New], or of a
+// [Middleware] since [NewMiddleware] (where an attempt is a run of the
+// handler). They never decrease. Each is read atomically, but a Stats value
+// is not a snapshot of one instant: counters of requests in flight may be
+// mid-update.
 type Stats struct {
 	// Requests counts every request the stage received.
 	Requests uint64
@@ -24,10 +26,21 @@ type Stats struct {
 	BudgetDenied uint64
 	// PassThrough counts requests sent unhedged because the classifier
 	// does not call them replayable (POST without Idempotency-Key, a body
-	// that cannot be replayed or is above the buffering limit).
+	// that cannot be replayed or is above the buffering limit) and, for a
+	// Middleware, because the request announces a streaming response.
 	PassThrough uint64
 	// Skipped counts requests sent unhedged because [Config.Skip] said so.
 	Skipped uint64
+}
+
+// Hedgeable returns how many requests the stage could hedge: Requests
+// less PassThrough and Skipped. A request counts once it has been let
+// through both checks, whether or not a hedge then fired.
+func (s Stats) Hedgeable() uint64 {
+	if n := s.PassThrough + s.Skipped; n < s.Requests {
+		return s.Requests - n
+	}
+	return 0 // Requests was read before the other two caught up with it
 }
 
 // counters is the live form of Stats. Each counter is written once or twice

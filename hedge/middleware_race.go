@@ -1,0 +1,274 @@
+package hedge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/internal/attempt"
+)
+
+// ErrLostRace is the cause, as reported by [context.Cause], with which a
+// [Middleware] cancels a run's context when another run of the same request
+// answered first. A handler can tell it from the client going away
+// (context.Canceled) and from [MiddlewareConfig.Timeout]
+// (context.DeadlineExceeded), for instance to avoid logging it as an error.
+var ErrLostRace = errors.New("hedge: another run answered first")
+
+// run is one run of the handler for a hedged request.
+type run struct {
+	n      int
+	ctx    markedCtx // a child of the race's context carrying the attempt mark
+	cancel context.CancelCauseFunc
+	req    *http.Request // the run's own clone of the request
+	body   runBody
+	rec    recorder
+	resp   http.Response // the classifier's view of rec, once the run finished
+
+	// Set by the run's goroutine before it reports.
+	panicked bool
+	panicVal any
+}
+
+// serverRace is one hedged request. Unlike the client's race, it needs no
+// lock: the ServeHTTP goroutine owns every field and runs the event loop
+// (run reports, the hedge timer, the end of the context); a run's goroutine
+// only executes the handler and reports through results.
+type serverRace struct {
+	h       *handler
+	w       http.ResponseWriter
+	r       *http.Request // the caller's request: cloned per run, passed to hooks
+	body    []byte        // the buffered request body; empty if none
+	parent  context.Context
+	start   time.Time
+	unit    time.Duration // this request's delay unit (see schedule.at)
+	est     *estimator    // the route's estimator; nil unless adaptive
+	results chan *run     // room for every run, so a loser's report never blocks
+
+	runs     [maxHedgesLimit + 1]*run
+	sent     int    // runs started
+	next     int    // the next hedge (1-based) the schedule may fire
+	pending  uint16 // bit n-1 is set while run n is going
+	timer    *time.Timer
+	timerC   <-chan time.Time // timer.C while a hedge remains; nil after
+	failed   *run             // latest run that finished with a failing status
+	panicked *run             // latest run that panicked
+}
+
+// race serves a hedged request: it runs the handler, hedges it, and writes
+// the answer.
+func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
+	m := h.m
+	if !attempt.Charged(r.Context(), m.cfg.budget) {
+		m.cfg.budget.Deposit()
+	}
+	parent := r.Context()
+	if m.timeout > 0 {
+		var cancel context.CancelFunc
+		parent, cancel = context.WithTimeout(parent, m.timeout)
+		defer cancel()
+	}
+	now := time.Now()
+	s := &serverRace{h: h, w: w, r: r, body: body, parent: parent, start: now, next: 1,
+		results: make(chan *run, m.cfg.sched.hedges+1)}
+	if m.cfg.sched.mode == modeAdaptive {
+		s.est = h.routes.get(r.Pattern, now)
+	}
+	s.unit = m.cfg.sched.base(s.est, now)
+	s.launch(1)
+	s.timer = time.NewTimer(m.cfg.sched.at(1, s.unit))
+	s.timerC = s.timer.C
+
+	out, winner, err := s.loop()
+	end := time.Now()
+	s.timer.Stop()
+	for _, ru := range s.runs[:s.sent] {
+		ru.cancel(ErrLostRace) // no effect on a context the Timeout or the client already ended
+	}
+	s.answer(out, winner, err, end)
+}
+
+// loop waits for the race to be decided. It returns the run whose output
+// answers the client (nil for the middleware's own 503), the winning run's
+// number (0 if none won), and the context's error if it ended first.
+func (s *serverRace) loop() (out *run, winner int, err error) {
+	for {
+		select {
+		case ru := <-s.results:
+			if out, winner, err, done := s.report(ru); done {
+				return out, winner, err
+			}
+		case <-s.timerC:
+			s.fire(ReasonDelay)
+		case <-s.parent.Done():
+			return s.fallback(), 0, s.parent.Err()
+		}
+	}
+}
+
+// report takes in a finished run and says whether that decides the race.
+func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
+	now := time.Now()
+	s.pending &^= 1 << (ru.n - 1)
+	switch {
+	case ru.ctx.Err() != nil:
+		// Before the decision only the request's end or the Timeout cancel
+		// a run, and what a canceled handler wrote is no answer.
+		if err = s.parent.Err(); err == nil {
+			err = context.Cause(&ru.ctx)
+		}
+		return s.fallback(), 0, err, true
+	case ru.panicked:
+		s.panicked = ru
+	default:
+		status, header := ru.rec.result()
+		ru.resp = http.Response{StatusCode: status, Header: header, Body: http.NoBody, Request: ru.req}
+		if ru.n == 1 {
+			s.record(now)
+		}
+		k := s.h.m.cfg.classifier.Classify(ru.req, &ru.resp, nil).Kind
+		if wins(k) {
+			if ru.n > 1 && s.pending&1 != 0 {
+				// Run 1 is about to be canceled: count it as at least as
+				// slow as it has been so far, as the client stage does.
+				s.record(now)
+			}
+			return ru, ru.n, nil, true
+		}
+		s.failed = ru
+		if firesNext(k) {
+			s.fire(ReasonFailure)
+		}
+	}
+	if s.pending == 0 {
+		return s.fallback(), 0, nil, true
+	}
+	return nil, 0, nil, false
+}
+
+// fallback is the run whose output answers the client when no run won:
+// the latest failing response, else the latest panic, else none.
+func (s *serverRace) fallback() *run {
+	if s.failed != nil {
+		return s.failed
+	}
+	return s.panicked
+}
+
+// record adds run 1's latency, measured at now, to the route's estimator.
+func (s *serverRace) record(now time.Time) {
+	if s.est != nil {
+		s.est.record(max(now.Sub(s.start), 1), now)
+	}
+}
+
+// fire starts the next hedge, if one remains and the budget grants it.
+func (s *serverRace) fire(reason Reason) {
+	m := s.h.m
+	sched := &m.cfg.sched
+	if s.next > sched.hedges || s.parent.Err() != nil {
+		return
+	}
+	s.next++
+	if !m.cfg.budget.Withdraw() {
+		// As on the client: hedging into an exhausted budget adds load
+		// exactly when the backend is short of it.
+		m.stats.budgetDenied.Add(1)
+		s.next = sched.hedges + 1
+		s.stopTimer()
+		return
+	}
+	n := s.sent + 1
+	if n == 2 {
+		m.stats.hedged.Add(1)
+	}
+	m.stats.hedges.Add(1)
+	elapsed := time.Since(s.start)
+	if m.cfg.onHedge != nil {
+		m.cfg.onHedge(HedgeInfo{Request: s.r, Attempt: n, Elapsed: elapsed, Reason: reason})
+	}
+	s.launch(n)
+	if s.next > sched.hedges {
+		s.stopTimer()
+		return
+	}
+	// Later hedges keep their offsets from the start, even when this one
+	// fired early.
+	s.timer.Reset(max(sched.at(s.next, s.unit)-elapsed, 0))
+}
+
+func (s *serverRace) stopTimer() {
+	s.timer.Stop()
+	s.timerC = nil
+}
+
+// launch starts run n on its own goroutine.
+func (s *serverRace) launch(n int) {
+	ru := &run{n: n}
+	ctx, cancel := context.WithCancelCause(s.parent)
+	ru.ctx = markedCtx{Context: ctx, mark: s.h.m.markCtxs[n-1]}
+	ru.cancel = cancel
+	ru.rec.base = s.w.Header()
+	// A deep clone: handlers may modify their request's headers, and runs
+	// execute concurrently.
+	ru.req = s.r.Clone(&ru.ctx)
+	switch {
+	case len(s.body) > 0:
+		ru.body.Reset(s.body)
+		ru.req.Body = &ru.body
+	case ru.req.Body != nil:
+		ru.req.Body = http.NoBody
+	}
+	s.runs[n-1] = ru
+	s.sent = n
+	s.pending |= 1 << (n - 1)
+	go s.h.serve(ru, s.results)
+}
+
+// serve runs the handler for ru and reports it, even if it panics.
+func (h *handler) serve(ru *run, results chan<- *run) {
+	defer func() {
+		if p := recover(); p != nil {
+			ru.panicked, ru.panicVal = true, p
+		}
+		results <- ru
+	}()
+	h.next.ServeHTTP(&ru.rec, ru.req)
+}
+
+// answer writes out's output (or the middleware's 503) to the client,
+// counts the result and reports it to OnComplete. A panicking out is
+// raised again once OnComplete has returned.
+func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
+	m := s.h.m
+	switch {
+	case winner == 1:
+		m.stats.originalWins.Add(1)
+	case winner > 1:
+		m.stats.hedgeWins.Add(1)
+	default:
+		m.stats.failed.Add(1)
+	}
+	info := CompleteInfo{Request: s.r, Winner: winner, Sent: s.sent, Duration: end.Sub(s.start), Err: err}
+	switch {
+	case out == nil:
+		http.Error(s.w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		info.StatusCode = http.StatusServiceUnavailable
+	case out.panicked:
+		if info.Err == nil {
+			info.Err = fmt.Errorf("hedge: run %d panicked: %v", out.n, out.panicVal)
+		}
+		if m.cfg.onComplete != nil {
+			m.cfg.onComplete(info)
+		}
+		panic(out.panicVal)
+	default:
+		out.rec.writeTo(s.w)
+		info.StatusCode = out.resp.StatusCode
+	}
+	if m.cfg.onComplete != nil {
+		m.cfg.onComplete(info)
+	}
+}
