@@ -69,8 +69,9 @@ const (
 	bugTimeoutLooksCanceled = "retry+breaker: an attempt cut by retry's AttemptTimeout is canceled with " +
 		"context.WithCancelCause, so inner stages see ctx.Err() == context.Canceled and the breaker " +
 		"excludes it as a caller cancellation: a black-holed upstream never opens the breaker, although " +
-		"breaker's doc counts \"timeouts, including a per-attempt deadline\" as failures " +
-		"(fix: context.WithTimeoutCause(ctx, d, ErrAttemptTimeout), so ctx.Err() is DeadlineExceeded)"
+		"breaker's doc counts \"timeouts, including a per-attempt deadline\" as failures. Fix: judge " +
+		"(breaker/outcome.go) and idempotency's canceled (transport.go) look at context.Cause: a " +
+		"cancellation whose cause matches context.DeadlineExceeded (ErrAttemptTimeout does) is a timeout"
 )
 
 func knownBug(cell string) string {
