@@ -137,6 +137,7 @@ type Middleware struct {
 	maxBody  int64
 	marks    []attempt.Mark
 	markCtxs []context.Context
+	timers   stoppedTimers
 	stats    counters
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tailguard/tailguard/internal/attempt"
@@ -47,6 +48,7 @@ type serverRace struct {
 	est     *estimator    // the route's estimator; nil unless adaptive
 	results chan *run     // room for every run, so a loser's report never blocks
 
+	first    run // run 1, in the same allocation
 	runs     [maxHedgesLimit + 1]*run
 	sent     int    // runs started
 	next     int    // the next hedge (1-based) the schedule may fire
@@ -78,12 +80,12 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	s.unit = m.cfg.sched.base(s.est, now)
 	s.launch(1)
-	s.timer = time.NewTimer(m.cfg.sched.at(1, s.unit))
+	s.timer = m.timers.get(m.cfg.sched.at(1, s.unit))
 	s.timerC = s.timer.C
 
 	out, winner, err := s.loop()
 	end := time.Now()
-	s.timer.Stop()
+	m.timers.put(s.timer)
 	for _, ru := range s.runs[:s.sent] {
 		ru.cancel(ErrLostRace) // no effect on a context the Timeout or the client already ended
 	}
@@ -206,7 +208,11 @@ func (s *serverRace) stopTimer() {
 
 // launch starts run n on its own goroutine.
 func (s *serverRace) launch(n int) {
-	ru := &run{n: n}
+	ru := &s.first
+	if n > 1 {
+		ru = new(run)
+	}
+	ru.n = n
 	ctx, cancel := context.WithCancelCause(s.parent)
 	ru.ctx = markedCtx{Context: ctx, mark: s.h.m.markCtxs[n-1]}
 	ru.cancel = cancel
@@ -225,6 +231,25 @@ func (s *serverRace) launch(n int) {
 	s.sent = n
 	s.pending |= 1 << (n - 1)
 	go s.h.serve(ru, s.results)
+}
+
+// stoppedTimers recycles a Middleware's hedge timers: an idle hedge then
+// costs no timer allocation. Since Go 1.23 a stopped timer never delivers a
+// stale tick, so any timer can be reused once stopped. Each Middleware has
+// its own pool, for the reason the client stage's timerPool gives.
+type stoppedTimers struct{ p sync.Pool }
+
+func (ts *stoppedTimers) get(d time.Duration) *time.Timer {
+	if t, _ := ts.p.Get().(*time.Timer); t != nil {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func (ts *stoppedTimers) put(t *time.Timer) {
+	t.Stop()
+	ts.p.Put(t)
 }
 
 // serve runs the handler for ru and reports it, even if it panics.

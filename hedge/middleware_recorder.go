@@ -1,7 +1,6 @@
 package hedge
 
 import (
-	"bytes"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -19,10 +18,11 @@ import (
 // A recorder is used by its run's goroutine until the handler returns, and
 // read by the ServeHTTP goroutine after that; it needs no lock.
 type recorder struct {
-	base   http.Header // the real writer's headers when the race began; read-only
-	header http.Header // nil until the handler asks for it
-	status int         // 0 until the final status is written
-	body   bytes.Buffer
+	base    http.Header // the real writer's headers when the race began; read-only
+	header  http.Header // nil until the handler asks for it
+	status  int         // 0 until the final status is written
+	body    []byte      // starts in scratch: a small response costs no allocation
+	scratch [64]byte
 }
 
 // Header returns the run's header map, which starts as a copy of the real
@@ -51,12 +51,20 @@ func (rec *recorder) WriteHeader(code int) {
 
 func (rec *recorder) Write(p []byte) (int, error) {
 	rec.WriteHeader(http.StatusOK)
-	return rec.body.Write(p)
+	if rec.body == nil {
+		rec.body = rec.scratch[:0]
+	}
+	rec.body = append(rec.body, p...)
+	return len(p), nil
 }
 
 func (rec *recorder) WriteString(s string) (int, error) {
 	rec.WriteHeader(http.StatusOK)
-	return rec.body.WriteString(s)
+	if rec.body == nil {
+		rec.body = rec.scratch[:0]
+	}
+	rec.body = append(rec.body, s...)
+	return len(s), nil
 }
 
 // result returns the status and headers the run answered with, once its
@@ -98,8 +106,8 @@ func (rec *recorder) writeTo(w http.ResponseWriter) {
 }
 
 func (rec *recorder) writeBody(w http.ResponseWriter) {
-	if rec.body.Len() > 0 {
-		w.Write(rec.body.Bytes()) //nolint:errcheck // a failed write means the client is gone
+	if len(rec.body) > 0 {
+		w.Write(rec.body) //nolint:errcheck // a failed write means the client is gone
 	}
 }
 

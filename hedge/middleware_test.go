@@ -354,3 +354,42 @@ func TestNewMiddlewarePanics(t *testing.T) {
 		assert.PanicsWithValue(t, tc.msg, func() { NewMiddleware(tc.cfg) })
 	}
 }
+
+// Requests announcing a streaming response run once on the real writer,
+// which can flush; hedged runs cannot.
+func TestMiddlewareStreamingPassesThrough(t *testing.T) {
+	for _, tc := range []struct {
+		name, header, value string
+		stream              bool
+	}{
+		{"event-stream", "Accept", "text/html, Text/Event-Stream;q=0.9", true},
+		{"websocket", "Upgrade", "websocket", true},
+		{"plain", "Accept", "application/json", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var flushErr error
+				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
+				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					flushErr = http.NewResponseController(w).Flush()
+				}))
+				req := httptest.NewRequest(http.MethodGet, "/events", nil)
+				req.Header.Set(tc.header, tc.value)
+				serve(h, req)
+				if tc.stream {
+					assert.NoError(t, flushErr)
+					assert.Equal(t, Stats{Requests: 1, PassThrough: 1}, m.Stats())
+				} else {
+					assert.ErrorIs(t, flushErr, http.ErrNotSupported)
+					assert.Equal(t, Stats{Requests: 1, OriginalWins: 1}, m.Stats())
+				}
+			})
+		})
+	}
+}
+
+func TestContainsFold(t *testing.T) {
+	assert.True(t, containsFold("a, TEXT/event-STREAM", "text/event-stream"))
+	assert.False(t, containsFold("text/event", "text/event-stream"))
+	assert.False(t, containsFold("", "x"))
+}

@@ -1,0 +1,90 @@
+package hedge
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/internal/testkit"
+)
+
+// discardWriter is a reusable ResponseWriter, so the benchmarks measure the
+// middleware rather than a recorder's allocations.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(int)             {}
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	io.WriteString(w, "ok")
+})
+
+func benchServe(b *testing.B, h http.Handler, method string) {
+	req, err := http.NewRequest(method, "http://server.test/x", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkMiddleware is the overhead of the middleware on a fast handler
+// whose hedge never fires, against the bare handler, called in memory.
+// "post" is a request the middleware passes through.
+func BenchmarkMiddleware(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { benchServe(b, okHandler, http.MethodGet) })
+	b.Run("fixed", func(b *testing.B) {
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler), http.MethodGet)
+	})
+	b.Run("adaptive", func(b *testing.B) {
+		cfg := Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: cfg}).Wrap(okHandler), http.MethodGet)
+	})
+	b.Run("post", func(b *testing.B) {
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler), http.MethodPost)
+	})
+}
+
+// BenchmarkMiddlewareLoopback is the same comparison through a real
+// keep-alive connection to an httptest server.
+func BenchmarkMiddlewareLoopback(b *testing.B) {
+	run := func(b *testing.B, h http.Handler) {
+		srv, _ := testkit.NewServer(b, h)
+		client := &http.Client{Transport: testkit.Transport(b)}
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, okHandler) })
+	b.Run("fixed", func(b *testing.B) {
+		run(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler))
+	})
+}
+
+// BenchmarkMiddlewareHedgeFires is the cost of a request whose first run
+// is stuck and whose hedge wins.
+func BenchmarkMiddlewareHedgeFires(b *testing.B) {
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !IsHedge(r.Context()) {
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
+	benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Microsecond, Budget: unlimited}}).Wrap(slow), http.MethodGet)
+}

@@ -1,0 +1,245 @@
+package hedge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/budget"
+)
+
+// runsFunc is a handler whose behaviour depends on the run number.
+func runsFunc(f func(n int, w http.ResponseWriter, r *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f(AttemptFrom(r.Context()), w, r)
+	})
+}
+
+// sleepCtx sleeps for d or until ctx ends, and reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// A fast 503 from the hedge never beats run 1 still going: the slower 200
+// answers.
+func TestMiddlewareFailureDoesNotWin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				sleepCtx(r.Context(), 50*time.Millisecond)
+				io.WriteString(w, "slow ok")
+				return
+			}
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}))
+		start := time.Now()
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, 50*time.Millisecond, time.Since(start))
+		assert.Equal(t, 200, rec.Code)
+		assert.Equal(t, "slow ok", rec.Body.String())
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
+	})
+}
+
+// A transient status starts the next run at once instead of waiting for
+// the delay.
+func TestMiddlewareFailureFiresNextAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hedges []HedgeInfo
+		m := NewMiddleware(MiddlewareConfig{Config: Config{
+			Delay:   100 * time.Millisecond,
+			OnHedge: func(i HedgeInfo) { hedges = append(hedges, i) },
+		}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			time.Sleep(5 * time.Millisecond)
+			if n == 1 {
+				w.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			io.WriteString(w, "ok")
+		}))
+		start := time.Now()
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, 10*time.Millisecond, time.Since(start))
+		assert.Equal(t, "ok", rec.Body.String())
+		require.Len(t, hedges, 1)
+		assert.Equal(t, ReasonFailure, hedges[0].Reason)
+		assert.Equal(t, 5*time.Millisecond, hedges[0].Elapsed)
+	})
+}
+
+// When every run fails, the latest failure answers, headers and body
+// included.
+func TestMiddlewareAllFailLatestAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var info CompleteInfo
+		m := NewMiddleware(MiddlewareConfig{Config: Config{
+			Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i },
+		}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			time.Sleep(20 * time.Millisecond)
+			w.Header().Set("X-Run", fmt.Sprint(n))
+			http.Error(w, fmt.Sprintf("run %d failed", n), http.StatusInternalServerError)
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, 500, rec.Code)
+		assert.Equal(t, "2", rec.Header().Get("X-Run"))
+		assert.Equal(t, "run 2 failed\n", rec.Body.String())
+		assert.Equal(t, CompleteInfo{Request: info.Request, Winner: 0, Sent: 2, Duration: 30 * time.Millisecond, StatusCode: 500}, info)
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, Failed: 1}, m.Stats())
+	})
+}
+
+// A Timeout after a run failed answers with that failure, not the 503.
+func TestMiddlewareTimeoutKeepsFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMiddleware(MiddlewareConfig{
+			Config:  Config{Delay: 10 * time.Millisecond},
+			Timeout: 50 * time.Millisecond,
+		})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				time.Sleep(5 * time.Millisecond)
+				http.Error(w, "busy", http.StatusTooManyRequests)
+				return
+			}
+			<-r.Context().Done()
+		}))
+		start := time.Now()
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, 50*time.Millisecond, time.Since(start))
+		assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+		assert.Equal(t, "busy\n", rec.Body.String())
+	})
+}
+
+// When the client goes away, every run is canceled and ServeHTTP returns
+// at once.
+func TestMiddlewareClientGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var seen causes
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+			seen.set(n, context.Cause(r.Context()))
+			io.WriteString(w, "artifact of the cancellation")
+		}))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(30*time.Millisecond, cancel)
+		start := time.Now()
+		rec := serve(h, httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil))
+		assert.Equal(t, 30*time.Millisecond, time.Since(start))
+		assert.Equal(t, 503, rec.Code)
+		synctest.Wait()
+		assert.Equal(t, map[int]error{1: context.Canceled, 2: context.Canceled}, seen.get())
+		assert.Equal(t, uint64(1), m.Stats().Failed)
+	})
+}
+
+// A run that panics with nothing else left raises the panic again on the
+// ServeHTTP goroutine, value untouched, so net/http treats it as usual.
+func TestMiddlewarePanicRaisedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var info CompleteInfo
+		m := NewMiddleware(MiddlewareConfig{Config: Config{
+			Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i },
+		}})
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			panic(http.ErrAbortHandler)
+		}))
+		assert.PanicsWithValue(t, http.ErrAbortHandler, func() {
+			serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		})
+		assert.Equal(t, 0, info.Winner)
+		assert.EqualError(t, info.Err, "hedge: run 1 panicked: net/http: abort Handler")
+	})
+}
+
+// A panicking run does not beat a run still going.
+func TestMiddlewarePanicLosesToPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				time.Sleep(15 * time.Millisecond)
+				panic("boom")
+			}
+			time.Sleep(10 * time.Millisecond)
+			io.WriteString(w, "ok")
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, "ok", rec.Body.String())
+		assert.Equal(t, uint64(1), m.Stats().HedgeWins)
+	})
+}
+
+// A hedge the budget denies is not started, and the request waits for
+// run 1.
+func TestMiddlewareBudgetDenied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := budget.New(budget.Config{Ratio: 1e-9, MinPerSecond: 1e-9, Window: time.Second})
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, Budget: b}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			time.Sleep(30 * time.Millisecond)
+			fmt.Fprintf(w, "run %d", n)
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, "run 1", rec.Body.String())
+		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1, BudgetDenied: 1}, m.Stats())
+	})
+}
+
+// Adaptive delays are learnt per ServeMux pattern: after warm-up, a slow
+// run on the fast route is hedged near that route's p95, not the slow
+// route's.
+func TestMiddlewareAdaptivePerPattern(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hedgedAt = map[string]time.Duration{}
+		m := NewMiddleware(MiddlewareConfig{Config: Config{
+			Quantile: DefaultQuantile, // adaptive, with
+			Delay:    time.Second,     // a warm-up delay: no hedges while learning
+			OnHedge:  func(i HedgeInfo) { hedgedAt[i.Request.Pattern] = i.Elapsed },
+		}})
+		wrapped := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			d := 2 * time.Millisecond
+			if r.Pattern == "GET /slow" {
+				d = 50 * time.Millisecond
+			}
+			if n == 1 && r.Header.Get("X-Stall") != "" {
+				d = time.Hour
+			}
+			sleepCtx(r.Context(), d)
+		}))
+		mux := http.NewServeMux()
+		mux.Handle("GET /fast", wrapped)
+		mux.Handle("GET /slow", wrapped)
+		for range MinSamples {
+			serve(mux, httptest.NewRequest(http.MethodGet, "/fast", nil))
+			serve(mux, httptest.NewRequest(http.MethodGet, "/slow", nil))
+		}
+		require.Empty(t, hedgedAt)
+		for _, path := range []string{"/fast", "/slow"} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("X-Stall", "1")
+			serve(mux, req)
+		}
+		synctest.Wait()
+		// Estimates are histogram bucket upper edges: ≤ 6.25% above the
+		// latency.
+		assert.InDelta(t, 2*time.Millisecond, hedgedAt["GET /fast"], float64(150*time.Microsecond))
+		assert.InDelta(t, 50*time.Millisecond, hedgedAt["GET /slow"], float64(3*time.Millisecond))
+	})
+}
