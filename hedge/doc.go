@@ -54,4 +54,18 @@
 //
 // [Hedger.Stats] returns cumulative counters; [Config.OnHedge] and
 // [Config.OnComplete] report each hedge and each decided race.
+//
+// # Server side
+//
+// [NewMiddleware] builds a [Middleware], the same policy inside a server:
+// [Middleware.Wrap] returns an [http.Handler] that runs the handler again
+// when a run is slow, each run into its own buffered response, and writes
+// the first good answer to the client. It shares [Config] (embedded in
+// [MiddlewareConfig], which adds a Timeout and a request body cap), the
+// schedules, the budget rules, [Stats] and the hooks; handlers tell their
+// run by [AttemptFrom] and [IsHedge], and a losing run's context is
+// canceled with cause [ErrLostRace]. A middleware departs from the client
+// stage where a server must: requests that announce a streaming response
+// are never hedged, and handlers must return once their request's context
+// is done, since a losing run finishes after the client was answered.
 package hedge

@@ -32,7 +32,7 @@ func (r Reason) String() string {
 // attempt's goroutine for [ReasonFailure]. It is never called while the
 // stage holds a lock, but it delays the hedge, so keep it short. Calls for
 // different requests, and for successive hedges of one request, may run
-// concurrently.
+// concurrently. A [Middleware] calls it on the ServeHTTP goroutine.
 type HedgeInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
@@ -50,7 +50,9 @@ type HedgeInfo struct {
 // pass-through), after the winner is chosen and before RoundTrip returns,
 // from the goroutine that decided the race: the caller's, or the goroutine
 // of the hedge that won. It is never called while the stage holds a lock;
-// calls for different requests may run concurrently.
+// calls for different requests may run concurrently. A [Middleware] calls
+// it on the ServeHTTP goroutine once the answer is written (see
+// [Middleware] for what the fields mean there).
 type CompleteInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
