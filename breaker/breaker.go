@@ -99,7 +99,7 @@ func (b *Breaker) Snapshot() []Status {
 	out := make([]Status, len(es))
 	for i, e := range es {
 		st := fromGobreaker(e.cb.State())
-		out[i] = Status{Key: e.name, State: st, Counts: fromGobreakerCounts(e.cb.Counts())}
+		out[i] = Status{Key: e.name, State: st, Counts: e.counts()}
 		b.flush(e)
 	}
 	slices.SortFunc(out, func(x, y Status) int { return cmp.Compare(x.Key, y.Key) })
@@ -109,13 +109,13 @@ func (b *Breaker) Snapshot() []Status {
 // readyToTrip is gobreaker's ReadyToTrip: either configured rule. The ratio
 // is over settled outcomes only (gobreaker's Requests also counts requests
 // in flight and excluded ones), so that exclusions cannot dilute it.
-func (s *settings) readyToTrip(c gobreaker.Counts) bool {
+func (s *settings) readyToTrip(c gobreaker.Counts, w tally) bool {
 	if s.consecutive > 0 && c.ConsecutiveFailures >= s.consecutive {
 		return true
 	}
 	if s.ratio > 0 {
-		n := uint64(c.TotalSuccesses) + uint64(c.TotalFailures)
-		return n >= uint64(s.minRequests) && float64(c.TotalFailures) >= s.ratio*float64(n)
+		n := uint64(w.successes) + uint64(w.failures)
+		return n >= uint64(s.minRequests) && float64(w.failures) >= s.ratio*float64(n)
 	}
 	return false
 }
@@ -135,26 +135,41 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	e := b.lookup(b.requestKey(req))
 	done, err := e.cb.Allow()
-	b.flush(e) // Allow may have turned Open into HalfOpen
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // RoundTripper contract, even when nothing is sent
 		}
+		b.flush(e) // Allow may have turned Open into HalfOpen
 		return nil, e.refusal(err)
 	}
-	settled := false
+	// From here a probe slot may be held. Whatever panics — a hook in
+	// flush, the next transport, a custom classifier — the attempt is
+	// reported as excluded so the slot is released (gobreaker's half-open
+	// state has no expiry: a lost slot would refuse the key forever), what
+	// this stage holds is closed, and the panic continues.
+	e.inflight.Add(1)
+	var resp *http.Response
+	sent, settled := false, false
 	defer func() {
-		if !settled {
-			// next panicked. Report the attempt as excluded so a
-			// half-open probe slot is not held forever, then let the
-			// panic continue.
-			done(errExcluded)
-			b.flush(e)
+		e.inflight.Add(-1)
+		if settled {
+			return
+		}
+		done(errExcluded)
+		if !sent && req.Body != nil {
+			req.Body.Close()
+		}
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
 		}
 	}()
-	resp, err := t.next.RoundTrip(req)
+	b.flush(e) // Allow may have turned Open into HalfOpen
+	sent = true
+	resp, err = t.next.RoundTrip(req)
+	v := b.s.judge(req, resp, err)
+	e.window.record(time.Now(), v) // before done, whose ReadyToTrip reads it
 	settled = true
-	done(b.s.judge(req, resp, err).gobreakerErr())
+	done(v.gobreakerErr())
 	b.flush(e)
 	return resp, err
 }

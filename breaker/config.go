@@ -43,9 +43,9 @@ const (
 	DefaultMaxKeys = 10000
 )
 
-// windowBuckets is how many buckets the rolling window is split into
-// (gobreaker's BucketPeriod = Window / windowBuckets): an outcome stops
-// counting between 0.9 × Window and Window after its request started.
+// windowBuckets is how many buckets the rolling window is split into: an
+// outcome stops counting between 0.9 × Window and Window after its attempt
+// finished.
 const windowBuckets = 10
 
 // Config configures a [Breaker]. The zero value is the recommended setup:
@@ -57,8 +57,9 @@ const windowBuckets = 10
 // value it cannot honour.
 type Config struct {
 	// ConsecutiveFailures trips the breaker after this many failures in a
-	// row, all within Window. If zero, DefaultConsecutiveFailures; negative
-	// disables the rule.
+	// row with no success between them, however far apart (a host that
+	// has not answered well since is not known to be healthy). If zero,
+	// DefaultConsecutiveFailures; negative disables the rule.
 	ConsecutiveFailures int
 
 	// FailureRatio trips the breaker when failures / (successes +
@@ -73,9 +74,10 @@ type Config struct {
 	// DefaultMinRequests. New panics if it is negative.
 	MinRequests int
 
-	// Window is the rolling window over which both rules count, split
-	// into 10 buckets. If zero, DefaultWindow. New panics if it is
-	// negative or below 10ns.
+	// Window is the rolling window over which FailureRatio counts, split
+	// into 10 buckets. An outcome counts from the instant its attempt
+	// finished, so a slow failure (a 504 after a minute) counts in full.
+	// If zero, DefaultWindow. New panics if it is negative or below 10ns.
 	Window time.Duration
 
 	// OpenTimeout is how long a breaker stays open before it turns

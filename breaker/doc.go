@@ -38,10 +38,11 @@
 //
 // # Trip rules
 //
-// A key opens when either rule of [Config] holds over the rolling
-// Config.Window: Config.ConsecutiveFailures failures in a row, or a failure
-// ratio of at least Config.FailureRatio over at least Config.MinRequests
-// successes and failures. It stays open for Config.OpenTimeout, then lets
+// A key opens when either rule of [Config] holds:
+// Config.ConsecutiveFailures failures in a row, or a failure ratio of at
+// least Config.FailureRatio over at least Config.MinRequests successes and
+// failures in the rolling Config.Window. Outcomes count from the instant
+// their attempt finished, so slow failures count too. It stays open for Config.OpenTimeout, then lets
 // Config.HalfOpenProbes probes through: that many successes close it, one
 // failure re-opens it.
 //

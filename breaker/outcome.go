@@ -1,7 +1,6 @@
 package breaker
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -73,7 +72,7 @@ func (s *settings) judge(req *http.Request, resp *http.Response, err error) verd
 	case idempotency.Canceled, idempotency.Rejected:
 		v = excluded
 	}
-	if v == failure && errors.Is(req.Context().Err(), context.Canceled) {
+	if v == failure && idempotency.Abandoned(req.Context()) {
 		v = excluded
 	}
 	return v

@@ -25,6 +25,8 @@ type entry struct {
 	open      atomic.Pointer[OpenError] // refusal of the current open period
 	openUntil atomic.Int64              // end of the last open period, ns since Breaker.epoch
 	lastUsed  atomic.Int64              // last request start, ns since Breaker.epoch
+	inflight  atomic.Int32              // requests admitted and not yet settled
+	window    outcomes                  // settled outcomes by completion time, for the ratio rule
 
 	hooks hookQueue
 }
@@ -72,13 +74,17 @@ func (b *Breaker) insert(k key, now int64) *entry {
 	return e
 }
 
-// evictable reports whether dropping e would forget nothing that matters:
-// it is not in an open period. Dropping a closed breaker loses at most the
-// counts of its window; dropping one whose open period has passed forgets a
-// host nobody called since, which then starts afresh as closed. A breaker
-// in its open period is kept, or the sick host would be hit at once.
+// evictable reports whether dropping e would forget nothing that matters.
+// An entry with requests in flight is kept: they hold its probe slots, and
+// a fresh closed breaker would let every caller through beside them. So is
+// one in its open period, or the sick host would be hit at once. Dropping
+// any other loses at most the counts of a window, or forgets a host nobody
+// called since its open period ended, which then starts afresh as closed.
 func (e *entry) evictable(now int64) bool {
-	return State(e.state.Load()) == Closed || now >= e.openUntil.Load()
+	if e.inflight.Load() > 0 {
+		return false
+	}
+	return State(e.state.Load()) != Open || now >= e.openUntil.Load()
 }
 
 // sweep drops every evictable entry unused for IdleTTL. b.mu is held.
@@ -121,14 +127,18 @@ func (b *Breaker) evictOne(now int64) {
 func (b *Breaker) newEntry(k key, now int64) *entry {
 	e := &entry{name: k.String()}
 	e.busy = &OpenError{Key: e.name, State: HalfOpen}
+	e.window.period = b.s.window / windowBuckets
 	e.lastUsed.Store(now)
 	e.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:         e.name,
-		MaxRequests:  b.s.probes,
-		Interval:     b.s.window,
-		BucketPeriod: b.s.window / windowBuckets,
-		Timeout:      b.s.openTimeout,
-		ReadyToTrip:  b.s.readyToTrip,
+		Name:        e.name,
+		MaxRequests: b.s.probes,
+		// No Interval: gobreaker's counts then clear only on state
+		// changes, and the ratio rule reads e.window instead (see
+		// outcomes for why gobreaker's own rolling window is not used).
+		Timeout: b.s.openTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return b.s.readyToTrip(c, e.window.totals(time.Now()))
+		},
 		IsSuccessful: isSuccessful,
 		IsExcluded:   isExcluded,
 		OnStateChange: func(_ string, from, to gobreaker.State) {
@@ -143,6 +153,7 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 // request allocates nothing.
 func (b *Breaker) onTransition(e *entry, from, to State) {
 	at := time.Now()
+	e.window.reset() // a new state starts a fresh window, as gobreaker's counts do
 	if to == Open {
 		// gobreaker admits a probe only once its expiry is strictly in the
 		// past; one nanosecond more makes Until the first instant a probe is

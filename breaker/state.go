@@ -1,6 +1,8 @@
 package breaker
 
 import (
+	"time"
+
 	"strconv"
 
 	"github.com/sony/gobreaker/v2"
@@ -48,12 +50,12 @@ func fromGobreaker(s gobreaker.State) State {
 	}
 }
 
-// Counts are the outcomes a breaker has recorded in its current window (in
-// the closed state) or since it turned half-open. They reset on every state
-// change.
+// Counts are the outcomes a breaker has recorded: over the rolling Window,
+// by the instant each attempt finished, and never from before the last
+// state change (every change starts afresh).
 type Counts struct {
-	// Requests is how many requests were let through, including those still
-	// in flight and those later excluded.
+	// Requests is how many requests were let through and are in the
+	// window or still in flight.
 	Requests uint32
 	// Successes and Failures count settled outcomes; see the package
 	// documentation for what counts as which.
@@ -62,16 +64,22 @@ type Counts struct {
 	// hedges, rejections by inner stages and, unless Config.CountThrottled,
 	// throttled responses.
 	Excluded uint32
-	// ConsecutiveSuccesses and ConsecutiveFailures are the current runs.
+	// ConsecutiveSuccesses and ConsecutiveFailures are the current runs
+	// since the last state change, however long ago they started.
 	ConsecutiveSuccesses, ConsecutiveFailures uint32
 }
 
-func fromGobreakerCounts(c gobreaker.Counts) Counts {
+// counts reads e's window and gobreaker's runs. They are read one after
+// the other, so an outcome settling in between may show in one and not
+// yet in the other.
+func (e *entry) counts() Counts {
+	w := e.window.totals(time.Now())
+	c := e.cb.Counts()
 	return Counts{
-		Requests:             c.Requests,
-		Successes:            c.TotalSuccesses,
-		Failures:             c.TotalFailures,
-		Excluded:             c.TotalExclusions,
+		Requests:             w.successes + w.failures + w.excluded + uint32(max(e.inflight.Load(), 0)),
+		Successes:            w.successes,
+		Failures:             w.failures,
+		Excluded:             w.excluded,
 		ConsecutiveSuccesses: c.ConsecutiveSuccesses,
 		ConsecutiveFailures:  c.ConsecutiveFailures,
 	}

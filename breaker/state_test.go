@@ -25,12 +25,3 @@ func TestFromGobreaker(t *testing.T) {
 		}
 	}
 }
-
-func TestFromGobreakerCounts(t *testing.T) {
-	got := fromGobreakerCounts(gobreaker.Counts{Requests: 1, TotalSuccesses: 2, TotalFailures: 3,
-		TotalExclusions: 4, ConsecutiveSuccesses: 5, ConsecutiveFailures: 6})
-	want := Counts{Requests: 1, Successes: 2, Failures: 3, Excluded: 4, ConsecutiveSuccesses: 5, ConsecutiveFailures: 6}
-	if got != want {
-		t.Errorf("got %+v, want %+v", got, want)
-	}
-}

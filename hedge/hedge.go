@@ -121,6 +121,11 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := t.h
 	h.stats.requests.Add(1)
+	if req.URL == nil {
+		// Malformed: nothing to key or hedge; let next report it.
+		h.stats.passThrough.Add(1)
+		return t.next.RoundTrip(req)
+	}
 	if h.cfg.skip != nil && h.cfg.skip(req) {
 		h.stats.skipped.Add(1)
 		return t.next.RoundTrip(req)

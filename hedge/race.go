@@ -87,6 +87,22 @@ func wins(k idempotency.Kind) bool {
 	return k == idempotency.Success || k == idempotency.Final
 }
 
+// stopHedgingLocked sends no more hedges for this request; attempts in
+// flight go on.
+func (r *race) stopHedgingLocked(fx *effects) {
+	r.next = r.t.h.cfg.sched.hedges + 1
+	if r.timer != nil {
+		fx.stop, r.timer = r.timer, nil
+	}
+}
+
+// pushedBack reports whether resp asks the client to wait before trying
+// again: a Retry-After that is valid and not already past.
+func pushedBack(resp *http.Response) bool {
+	d, ok := idempotency.RetryAfter(resp)
+	return ok && d > 0
+}
+
 // firesNext reports whether an outcome fires the next hedge at once. A
 // rejection does not: nothing was sent, so nothing was learnt about the
 // upstream. Nor does a fatal outcome: no copy can fix it.
@@ -143,7 +159,13 @@ func (r *race) failLocked(fx *effects, n int, resp *http.Response, err error, k 
 		r.err = err
 		fx.cancel(r.cancels[n-1])
 	}
-	if firesNext(k) {
+	switch {
+	case k == idempotency.Throttled && pushedBack(resp):
+		// The server asked for a pause (gRPC calls it pushback): a copy
+		// now would ignore it, and so would one on a timer. Attempts in
+		// flight may still win.
+		r.stopHedgingLocked(fx)
+	case firesNext(k):
 		r.fireLocked(fx, ReasonFailure, now)
 	}
 	if r.pending != 0 {
@@ -216,10 +238,7 @@ func (r *race) fireLocked(fx *effects, reason Reason, now time.Time) {
 		// Hedging into an exhausted budget would add load exactly when the
 		// upstream is short of it; stop hedging this request.
 		fx.denied = true
-		r.next = s.hedges + 1
-		if r.timer != nil {
-			fx.stop, r.timer = r.timer, nil
-		}
+		r.stopHedgingLocked(fx)
 		return
 	}
 	n := r.sent + 1

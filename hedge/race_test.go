@@ -324,3 +324,41 @@ func TestWinsAndFiresNext(t *testing.T) {
 		assert.Equal(t, k.Retryable(), firesNext(k), k.String())
 	}
 }
+
+// A throttled response that asks for a pause (Retry-After in the future)
+// stops hedging for the request: neither an early hedge nor the timer's
+// is sent, and the 429 comes back. A past Retry-After asks for none.
+func TestRetryAfterStopsHedging(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		wantCalls  int
+		wantStatus int
+	}{
+		{"seconds", "1", 1, 429},
+		{"http-date", "Fri, 01 Jan 2100 00:00:00 GMT", 1, 429},
+		{"past date: no pause", "Sun, 06 Nov 1994 08:49:37 GMT", 2, 200},
+		{"garbage: no pause", "soon", 2, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+					if n == 1 {
+						resp, err := after(req, 2*time.Millisecond, 429, nil)
+						resp.Header.Set("Retry-After", tc.retryAfter)
+						return resp, err
+					}
+					return after(req, 5*time.Millisecond, 200, nil)
+				}}
+				h := New(Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+				resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+				require.NoError(t, err)
+				readAll(t, resp)
+				time.Sleep(time.Second) // no timer may fire later either
+				synctest.Wait()
+				assert.Equal(t, tc.wantStatus, resp.StatusCode)
+				assert.Equal(t, tc.wantCalls, stub.Calls())
+			})
+		})
+	}
+}

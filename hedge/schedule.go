@@ -70,7 +70,12 @@ func SLO(target time.Duration, fractions ...float64) []time.Duration {
 		if i > 0 && f <= fractions[i-1] {
 			panic(fmt.Sprintf("hedge: SLO fractions must be strictly increasing, got %v after %v", f, fractions[i-1]))
 		}
-		ds[i] = time.Duration(math.Round(f * float64(target)))
+		// f ≤ 1, so the product is at most target; clamp it there, since
+		// float64 rounding near 2^63 ns could otherwise overflow.
+		ds[i] = target
+		if p := math.Round(f * float64(target)); p < float64(target) {
+			ds[i] = time.Duration(p)
+		}
 	}
 	checkDelays("SLO result", ds) // a tiny target can round two fractions to one duration
 	return ds

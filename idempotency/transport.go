@@ -52,16 +52,32 @@ func NeverSent(err error) bool {
 }
 
 // canceled reports whether the attempt ended because its caller gave up:
-// err is (or wraps) context.Canceled, or the request's context was
-// canceled. The second check matters because transports do not always
-// wrap the context error (an HTTP/1 read may just fail with "use of closed
-// network connection" once cancellation closes the conn). A deadline is
-// not a cancellation: it says the upstream was too slow.
+// the request's context was canceled for a reason other than a deadline
+// ([Abandoned]), or, when that context is still live, err is (or wraps)
+// context.Canceled. The context decides first because transports do not
+// always wrap the context error (an HTTP/1 read may just fail with "use of
+// closed network connection" once cancellation closes the conn), and
+// because a context canceled with a deadline as its cause (a stage's
+// per-attempt timeout, which must stay stoppable and so cannot be a real
+// deadline) is a timeout even though its Err is context.Canceled.
 func canceled(req *http.Request, err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return true
+	if req != nil && req.Context().Err() != nil {
+		return Abandoned(req.Context())
 	}
-	return req != nil && errors.Is(req.Context().Err(), context.Canceled)
+	return errors.Is(err, context.Canceled)
+}
+
+// Abandoned reports whether ctx was canceled for a reason other than a
+// deadline: the caller gave up, or an outer stage abandoned the attempt (a
+// hedge that lost the race). A context that expired, or was canceled with a
+// cause matching context.DeadlineExceeded (a per-attempt timeout), is not
+// abandoned: it says the upstream was too slow. Stages use it to exclude
+// abandoned attempts from health accounting.
+func Abandoned(ctx context.Context) bool {
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		return false
+	}
+	return !errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }
 
 // malformedRequest lists fragments of the errors net/http (HTTP/1 and

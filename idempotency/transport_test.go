@@ -13,6 +13,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // timeoutErr is a net.Error that timed out, like a read deadline.
@@ -146,5 +147,46 @@ func TestClassifyErrors(t *testing.T) {
 func TestClassifyErrorNilRequest(t *testing.T) {
 	if got := Default.Classify(nil, nil, io.EOF); got != (Outcome{Kind: Transient}) {
 		t.Errorf("Classify(nil, nil, EOF) = %+v, want transient", got)
+	}
+}
+
+func TestAbandoned(t *testing.T) {
+	live := context.Background()
+	canceled, cancel := context.WithCancel(live)
+	cancel()
+	lostHedge, cancelHedge := context.WithCancelCause(live)
+	cancelHedge(errors.New("hedge: lost the race"))
+	attemptTimeout, cancelTimeout := context.WithCancelCause(live)
+	cancelTimeout(fmt.Errorf("retry: attempt timed out: %w", context.DeadlineExceeded))
+	expired, cancelExpired := context.WithDeadline(live, time.Unix(0, 0))
+	defer cancelExpired()
+
+	tests := []struct {
+		name      string
+		ctx       context.Context
+		abandoned bool
+		kind      Kind // Classify of a transport error under ctx
+	}{
+		{"live", live, false, Transient},
+		{"canceled by the caller", canceled, true, Canceled},
+		{"canceled with a cause (lost hedge)", lostHedge, true, Canceled},
+		{"canceled with a deadline cause (attempt timeout)", attemptTimeout, false, Transient},
+		{"deadline passed", expired, false, Transient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Abandoned(tt.ctx); got != tt.abandoned {
+				t.Errorf("Abandoned = %v, want %v", got, tt.abandoned)
+			}
+			req, _ := http.NewRequestWithContext(tt.ctx, http.MethodGet, "http://x.test/", nil)
+			// net/http returns the context's cause for a canceled request.
+			err := errors.New("use of closed network connection")
+			if tt.ctx.Err() != nil {
+				err = context.Cause(tt.ctx)
+			}
+			if got := Default.Classify(req, nil, err).Kind; got != tt.kind {
+				t.Errorf("Classify = %v, want %v", got, tt.kind)
+			}
+		})
 	}
 }

@@ -63,13 +63,16 @@ func probeBody() (io.ReadCloser, error) { return nil, errProbe }
 
 // result is one attempt's result.
 type result struct {
-	req      *http.Request // the request sent; nil if none could be built
-	resp     *http.Response
-	err      error
-	timedOut bool // AttemptTimeout cut the attempt short
+	req  *http.Request // the request sent; nil if none could be built
+	resp *http.Response
+	err  error
+	out  idempotency.Outcome
 }
 
-// try sends attempt n of send under ctx, carrying the attempt's mark.
+// try sends attempt n of send under ctx, carrying the attempt's mark, and
+// classifies the result. Classification happens here, before the attempt's
+// own context is released: a classifier that sees a context this stage
+// canceled would take it for the caller giving up.
 func (t *transport) try(ctx context.Context, send *http.Request, n int) result {
 	actx := attempt.WithRetry(ctx, &t.r.marks[n-1])
 	d := t.r.cfg.attemptTimeout
@@ -79,7 +82,7 @@ func (t *transport) try(ctx context.Context, send *http.Request, n int) result {
 			return result{err: err}
 		}
 		resp, err := t.next.RoundTrip(areq)
-		return result{req: areq, resp: resp, err: err}
+		return t.classified(areq, resp, err)
 	}
 
 	// The timer bounds the wait for headers only: once RoundTrip returns
@@ -95,19 +98,29 @@ func (t *transport) try(ctx context.Context, send *http.Request, n int) result {
 		return result{err: err}
 	}
 	resp, err := t.next.RoundTrip(areq)
-	if !timer.Stop() && ctx.Err() == nil {
+	if !timer.Stop() {
 		// The timer fired: whatever came back was cut short by it (a
-		// response racing the timer has a canceled body), and the error is
-		// ours, not the caller's cancellation it looks like.
+		// response racing the timer has a canceled body) and is never
+		// handed on.
 		httpx.Discard(resp)
 		cancel(nil)
+		if ctx.Err() != nil {
+			// The caller gave up too: its error is the answer.
+			return result{req: areq, err: ctx.Err(), out: idempotency.Outcome{Kind: idempotency.Canceled}}
+		}
 		err = fmt.Errorf("retry: attempt %d: no response within %v: %w", n, d, ErrAttemptTimeout)
-		return result{req: areq, err: err, timedOut: true}
+		return result{req: areq, err: err, out: idempotency.Outcome{Kind: idempotency.Transient}}
 	}
+	res := t.classified(areq, resp, err)
 	if resp == nil {
 		cancel(nil)
 	} else {
 		httpx.CancelOnClose(resp, func() { cancel(nil) })
 	}
-	return result{req: areq, resp: resp, err: err}
+	return res
+}
+
+// classified is the result of sending areq, with its outcome.
+func (t *transport) classified(areq *http.Request, resp *http.Response, err error) result {
+	return result{req: areq, resp: resp, err: err, out: t.r.cfg.classifier.Classify(areq, resp, err)}
 }

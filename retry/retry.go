@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/cenkalti/backoff/v4"
-	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
@@ -100,10 +99,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// for an error is (or wraps) the context's error.
 			return res.resp, res.err
 		}
-		out := idempotency.Outcome{Kind: idempotency.Transient}
-		if !res.timedOut {
-			out = r.cfg.classifier.Classify(res.req, res.resp, res.err)
-		}
+		out := res.out
 		v := r.decide(ctx, n, rp, out, res.resp, res.err, &policy)
 		if v.stop != stopNone {
 			r.stats.stop(v.stop)

@@ -1,0 +1,65 @@
+package faulttest_test
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/hedge"
+	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/pipeline"
+	"github.com/tailguard/tailguard/retry"
+)
+
+// hedge(retry(breaker)), shared budget: the original hangs; the hedge wins.
+// The loser's retry stage must stop at once without retrying, and the
+// breaker must exclude the canceled attempt.
+func TestLoserInsideRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		stub := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
+			n := calls.Add(1)
+			if hedge.AttemptFrom(req.Context()) == 1 {
+				if err := testkit.Sleep(req.Context(), time.Hour); err != nil {
+					return nil, err
+				}
+			}
+			_ = n
+			return testkit.Respond(req, 200, "ok", nil), nil
+		})
+		bud := budget.New(budget.Config{})
+		h := hedge.New(hedge.Config{Delay: 10 * time.Millisecond, Budget: bud})
+		var retries atomic.Int64
+		r := retry.New(retry.Config{Budget: bud, OnRetry: func(retry.RetryInfo) { retries.Add(1) }})
+		b := breaker.New(breaker.Config{})
+		p := pipeline.Wrap(stub, h, r, b)
+		start := time.Now()
+		req, _ := http.NewRequest("GET", "http://x.test/", nil)
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if d := time.Since(start); d != 10*time.Millisecond {
+			t.Errorf("took %v", d)
+		}
+		synctest.Wait()
+		if retries.Load() != 0 || calls.Load() != 2 {
+			t.Errorf("retries %d calls %d", retries.Load(), calls.Load())
+		}
+		st := b.Snapshot()[0].Counts
+		if st.Excluded != 1 || st.Failures != 0 || st.Successes != 1 {
+			t.Errorf("breaker counts %+v", st)
+		}
+		bs := bud.Stats()
+		if bs.Deposits != 1 || bs.Withdrawals != 1 {
+			t.Errorf("budget %+v", bs)
+		}
+		rs := r.Stats()
+		t.Logf("retry stats %+v hedge %+v", rs, h.Stats())
+	})
+}
