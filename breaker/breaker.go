@@ -87,8 +87,8 @@ func (b *Breaker) State(key string) State {
 }
 
 // Snapshot returns the state and counts of every tracked key, sorted by
-// key. Each key's state and counts are read together, but different keys
-// at slightly different instants.
+// key. It takes no global lock: each key is read at a slightly different
+// instant, and a key's state and counts one after the other.
 func (b *Breaker) Snapshot() []Status {
 	b.mu.RLock()
 	es := make([]*entry, 0, len(b.entries))
@@ -185,4 +185,12 @@ func (e *entry) refusal(err error) error {
 	// Unreachable: gobreaker opens only through OnStateChange, which sets
 	// e.open first. Kept so a change upstream degrades to an allocation.
 	return &OpenError{Key: e.name, State: Open}
+}
+
+// CloseIdleConnections closes next's idle connections if it can, so that
+// [http.Client.CloseIdleConnections] reaches through the stage.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }

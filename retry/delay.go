@@ -30,7 +30,8 @@ type verdict struct {
 
 // decide says whether attempt n, classified as out, is retried and after
 // how long. It withdraws from the budget last, only when every other check
-// passed, so no budget is spent on a retry that will not be sent. *policy
+// passed, so no budget is spent on a retry the stage has decided against;
+// a withdrawal is not returned if the caller cancels during the wait. *policy
 // is built on first use: a request that never backs off allocates none.
 func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.Outcome,
 	resp *http.Response, err error, policy *backoff.BackOff) verdict {

@@ -133,3 +133,11 @@ func finish(n int, why stopReason, res result) (*http.Response, error) {
 	}
 	return res.resp, &Error{Attempts: n, Err: res.err}
 }
+
+// CloseIdleConnections closes next's idle connections if it can, so that
+// [http.Client.CloseIdleConnections] reaches through the stage.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
