@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test in the repository, race detector on: the core module, then
+# the nested bench module (peer comparison), whose benchmarks run once each
+# as a smoke test. This is the command the README gives and CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+go test -race ./...
+
+cd bench
+go test -race -bench=. -benchtime=1x ./...
