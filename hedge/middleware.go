@@ -66,12 +66,12 @@ type MiddlewareConfig struct {
 //
 // Each run writes into its own buffered response (headers, status, body,
 // trailers). A run is finished when its handler returns. The first
-// finished run whose status is a success or a final client error (2xx,
-// 3xx, 4xx other than 408, 425 and 429) wins: the others' contexts are
-// canceled with cause [ErrLostRace] and their output is discarded, and the
-// winner's headers, status, body and trailers are written to the real
-// [http.ResponseWriter], once, from the ServeHTTP goroutine. A failing
-// status never beats a run still going. When no run can win any more
+// finished run whose status the classifier calls a success or a final
+// client error (by default 2xx, 3xx, and 4xx other than 408, 425 and 429)
+// wins: the others' contexts are canceled with cause [ErrLostRace] and
+// their output is discarded, and the winner's headers, status, body and
+// trailers are written to the real [http.ResponseWriter], once, from the
+// ServeHTTP goroutine. A failing status never beats a run still going. When no run can win any more
 // (every run failed, the Timeout elapsed, or the request's context ended),
 // the client gets the latest failed run's response; if no run finished at
 // all, it gets 503 Service Unavailable with the body "Service
