@@ -58,7 +58,8 @@ type MiddlewareConfig struct {
 // [Hedger]: fixed, schedule ([SLO]) or adaptive, under the same budget
 // rules, up to MaxHedges. A run that finishes with a transient or
 // throttled status (503, 429, ...; per the classifier) starts the next run
-// at once. Each run gets its own clone of the request, with its own context
+// at once, unless it carries a Retry-After still in the future: that asks
+// for a pause, so no further run starts for the request. Each run gets its own clone of the request, with its own context
 // (a child of the request's, carrying the [AttemptFrom] mark, so a handler
 // can tell [IsHedge]) and its own reader over the buffered body bytes.
 //

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
@@ -140,7 +141,14 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			return ru, ru.n, nil, true
 		}
 		s.failed = ru
-		if firesNext(k) {
+		switch {
+		case k == idempotency.Throttled && pushedBack(&ru.resp):
+			// The handler's backend asked for a pause, as on the client:
+			// another run now, or on the timer, would ignore it. Runs
+			// going may still win.
+			s.next = s.h.m.cfg.sched.hedges + 1
+			s.stopTimer()
+		case firesNext(k):
 			s.fire(ReasonFailure)
 		}
 	}

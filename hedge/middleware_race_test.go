@@ -243,3 +243,29 @@ func TestMiddlewareAdaptivePerPattern(t *testing.T) {
 		assert.InDelta(t, 50*time.Millisecond, hedgedAt["GET /slow"], float64(3*time.Millisecond))
 	})
 }
+
+// A throttled answer with a future Retry-After stops hedging the request:
+// no run starts at once or on the timer, and the run going may still win.
+func TestMiddlewareRetryAfterStopsHedging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var started []int
+		m := NewMiddleware(MiddlewareConfig{Config: Config{
+			Delay: 10 * time.Millisecond, MaxHedges: 3,
+			OnHedge: func(i HedgeInfo) { started = append(started, i.Attempt) },
+		}})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			switch n {
+			case 1:
+				time.Sleep(50 * time.Millisecond)
+				io.WriteString(w, "run 1")
+			default:
+				time.Sleep(5 * time.Millisecond)
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, "run 1", rec.Body.String())
+		assert.Equal(t, []int{2}, started, "hedges 2 and 3 were not sent")
+	})
+}
