@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"cmp"
+	"github.com/tailguard/tailguard/internal/httpx"
 	"net/http"
 	"slices"
 	"sync"
@@ -189,8 +190,4 @@ func (e *entry) refusal(err error) error {
 
 // CloseIdleConnections closes next's idle connections if it can, so that
 // [http.Client.CloseIdleConnections] reaches through the stage.
-func (t *transport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t *transport) CloseIdleConnections() { httpx.CloseIdle(t.next) }

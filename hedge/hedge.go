@@ -143,11 +143,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // CloseIdleConnections closes next's idle connections if it can, so that
 // [http.Client.CloseIdleConnections] reaches through the stage.
-func (t *transport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t *transport) CloseIdleConnections() { httpx.CloseIdle(t.next) }
 
 // replayable returns the request attempts are cloned from, and whether it
 // may be hedged. A body without GetBody is buffered (up to the limit) only

@@ -1,6 +1,10 @@
 package pipeline
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/tailguard/tailguard/internal/httpx"
+)
 
 // Pipeline is an [http.RoundTripper] made of stages over a base transport.
 type Pipeline struct {
@@ -48,9 +52,4 @@ func (p *Pipeline) Client() *http.Client {
 // CloseIdleConnections closes the base transport's idle connections if it
 // supports that, so [http.Client.CloseIdleConnections] reaches through the
 // stages.
-func (p *Pipeline) CloseIdleConnections() {
-	type closeIdler interface{ CloseIdleConnections() }
-	if c, ok := p.base.(closeIdler); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (p *Pipeline) CloseIdleConnections() { httpx.CloseIdle(p.base) }

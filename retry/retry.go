@@ -136,8 +136,4 @@ func finish(n int, why stopReason, res result) (*http.Response, error) {
 
 // CloseIdleConnections closes next's idle connections if it can, so that
 // [http.Client.CloseIdleConnections] reaches through the stage.
-func (t *transport) CloseIdleConnections() {
-	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t *transport) CloseIdleConnections() { httpx.CloseIdle(t.next) }
