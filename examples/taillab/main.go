@@ -74,7 +74,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.capacity, "capacity", 0, "requests the server serves at once, the rest queue (0: unlimited)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar on stderr")
-	fs.IntVar(&o.rounds, "rounds", 5, "interleave the arms in this many rounds, so machine noise hits all alike")
+	fs.IntVar(&o.rounds, "rounds", 10, "interleave the arms in this many rounds, so machine noise hits all alike")
 	fs.IntVar(&o.sim, "sim", 1_000_000, "simulated requests for the ideal and the true p95")
 	fs.Float64Var(&o.quantile, "quantile", hedge.DefaultQuantile, "adaptive arm's latency quantile")
 	fs.Float64Var(&o.budget, "budget", hedge.DefaultBudgetRatio, "every hedging arm's budget: extra attempts per request")
@@ -137,12 +137,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\nloopback server (%s)\n\n",
 		o.n, o.rounds, o.rate, o.seed, capacity)
 
+	probe := lab.StartNoiseProbe()
 	bar := lab.NewProgress(stderr, o.n*len(arms), o.quiet)
 	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed, Rounds: o.rounds}, arms, bar)
 	bar.Finish()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	noise := probe.Stop()
 
 	rows := append(results, ideal)
 	if err := lab.WriteTable(stdout, rows, &ideal, o.markdown); err != nil {
@@ -154,6 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	median := o.dist.Quantile(0.5, o.sim, o.seed)
 	fmt.Fprintf(stdout, "Lab floor: unhedged p50 %s vs the distribution's median %s, so each measured request carries ≈ %s of overhead.\n",
 		lab.Dur(results[0].P50), lab.Dur(median), lab.Dur(results[0].P50-median))
+	fmt.Fprintf(stdout, "Machine noise: %v.\n", noise)
 	for _, r := range results[1:] {
 		fmt.Fprintf(stdout, "%s: p99 %s vs %s unhedged (%.1f× better) for %.1f%% extra attempts; %.2f× the ideal p99.\n",
 			r.Name, lab.Dur(r.P99), lab.Dur(results[0].P99), float64(results[0].P99)/float64(r.P99),

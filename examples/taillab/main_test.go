@@ -20,7 +20,7 @@ func TestRunSmoke(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{
 		"tail lab: d1", "no hedging", "fixed delay", "SLO 25.0ms (hedge at 12.5ms)", "adaptive p95",
-		"ideal: hedge at p95", "p99.9", "extra", "p99 / ideal", "wrote " + svg,
+		"ideal: hedge at p95", "p99.9", "extra", "p99 / ideal", "Machine noise: ", "wrote " + svg,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)

@@ -67,7 +67,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.UintVar(&o.age, "age", 1000, "failsafe-go quantile hedge: quantileAge (samples its moving quantile remembers)")
 	fs.BoolVar(&o.markdown, "markdown", false, "print the table as Markdown")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar on stderr")
-	fs.IntVar(&o.rounds, "rounds", 5, "interleave the arms in this many rounds, so machine noise hits all alike")
+	fs.IntVar(&o.rounds, "rounds", 10, "interleave the arms in this many rounds, so machine noise hits all alike")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -136,12 +136,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\none loopback server, capacity %s\n\n",
 		o.n, o.rounds, o.rate, o.seed, capacityString(o.capacity))
 
+	probe := lab.StartNoiseProbe()
 	bar := lab.NewProgress(stderr, o.n*len(as), o.quiet)
 	results := lab.Compare(ctx, srv, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed, Rounds: o.rounds}, as, bar)
 	bar.Finish()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	noise := probe.Stop()
 	rows := append(results, ideal)
 	if err := lab.WriteTable(stdout, rows, &ideal, o.markdown); err != nil {
 		return err
@@ -149,6 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	median := o.dist.Quantile(0.5, o.sim, o.seed)
 	fmt.Fprintf(stdout, "\nLab floor: unhedged p50 %s vs the distribution's median %s (≈ %s of loopback, timer and scheduling overhead per request).\n",
 		lab.Dur(results[0].P50), lab.Dur(median), lab.Dur(results[0].P50-median))
+	fmt.Fprintf(stdout, "Machine noise: %v.\n", noise)
 	if o.svg != "" {
 		series := make([]lab.Series, len(rows))
 		for i, r := range rows {

@@ -15,7 +15,7 @@ func TestRunSmoke(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{"peer lab: d1", "no hedging", "tailguard adaptive p95", "failsafe-go quantile p95",
-		"failsafe-go fixed", "hedgedhttp fixed", "ideal: hedge at p95"} {
+		"failsafe-go fixed", "hedgedhttp fixed", "ideal: hedge at p95", "Machine noise: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
