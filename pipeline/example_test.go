@@ -5,8 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/pipeline"
+	"github.com/tailguard/tailguard/retry"
 )
 
 // A plug-in stage in one line: StageFunc and RoundTripperFunc turn two
@@ -36,4 +40,41 @@ func ExampleStageFunc() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(string(body))
 	// Output: hello, tailguard-example
+}
+
+// The recommended pipeline — hedge outside retry, a per-host breaker
+// innermost — each stage at its recommended zero Config, against an
+// upstream that fails every other request with a 503.
+func ExampleNew() {
+	var n atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "hello")
+	}))
+	defer upstream.Close()
+
+	client := pipeline.New(
+		hedge.New(hedge.Config{}),     // adaptive p95 hedging, 10% budget
+		retry.New(retry.Config{}),     // 3 attempts, full jitter, Retry-After honoured
+		breaker.New(breaker.Config{}), // per host: opens on 5 failures in a row or 50% of 20
+	).Client()
+	defer client.CloseIdleConnections()
+
+	for range 3 {
+		resp, err := client.Get(upstream.URL)
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(resp.StatusCode, " ", string(body))
+	}
+	// Output:
+	// 200 hello
+	// 200 hello
+	// 200 hello
 }
