@@ -1,10 +1,3 @@
-// Package attempt carries, in a request's context, which attempt of a retry
-// or hedge stage a request is, so inner stages can see it without the stage
-// packages importing each other.
-//
-// A mark also names the budget the stage charged for the logical request, so
-// that a retry stage inside a hedge stage (or the reverse) sharing one
-// [budget.Budget] deposits each caller request once, not once per stage.
 package attempt
 
 import (
