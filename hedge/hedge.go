@@ -23,7 +23,9 @@ import (
 // won yet: k × Delay (fixed), Delays[k-1] (schedule, see [SLO]) or k × the
 // host's recent latency quantile (adaptive; see [Config]). An attempt that
 // fails with a transient or throttled response or a transport error fires
-// the next hedge at once instead of waiting for its delay. Every hedge must
+// the next hedge at once instead of waiting for its delay — unless the
+// response carries a Retry-After asking for a pause: the server is pushing
+// back, so no further hedge is sent for that request. Every hedge must
 // first be granted by the budget; a denied hedge is not sent and ends
 // hedging for that request.
 //
