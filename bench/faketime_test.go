@@ -82,6 +82,8 @@ func TestFakeClockLab(t *testing.T) {
 	n, seed := *fakeN, *fakeSeed
 	p95 := d.Quantile(0.95, 1_000_000, seed)
 	ideal := lab.IdealResult("ideal: hedge at p95 "+lab.Dur(p95)+" (sim)", lab.SimulateIdeal(d, p95, 1_000_000, seed+1))
+	// The SLO arm's target, as in examples/taillab: about 2.5 × the p95.
+	slo := map[string]time.Duration{"d1": 25 * time.Millisecond, "d2": 80 * time.Millisecond, "d3": 80 * time.Millisecond}[d.Name]
 	arms := []lab.Arm{
 		{Name: "no hedging"},
 		{Name: "tailguard fixed " + lab.Dur(p95), Wrap: func(b http.RoundTripper) http.RoundTripper {
@@ -89,6 +91,15 @@ func TestFakeClockLab(t *testing.T) {
 		}},
 		{Name: "tailguard adaptive p95", Wrap: func(b http.RoundTripper) http.RoundTripper {
 			return hedge.New(hedge.Config{}).Wrap(b)
+		}},
+		{Name: "tailguard adaptive p90", Wrap: func(b http.RoundTripper) http.RoundTripper {
+			return hedge.New(hedge.Config{Quantile: 0.9}).Wrap(b)
+		}},
+		{Name: "tailguard adaptive p99", Wrap: func(b http.RoundTripper) http.RoundTripper {
+			return hedge.New(hedge.Config{Quantile: 0.99}).Wrap(b)
+		}},
+		{Name: "tailguard SLO " + lab.Dur(slo) + " (hedge at " + lab.Dur(slo/2) + ")", Wrap: func(b http.RoundTripper) http.RoundTripper {
+			return hedge.New(hedge.Config{Delays: hedge.SLO(slo, 0.5)}).Wrap(b)
 		}},
 		{Name: "failsafe-go fixed " + lab.Dur(p95), Wrap: func(b http.RoundTripper) http.RoundTripper {
 			return failsafehttp.NewRoundTripper(b, hedgepolicy.NewWithDelay[*http.Response](p95))
