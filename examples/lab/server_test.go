@@ -23,12 +23,28 @@ func TestServerCountsAndCancels(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	}
-	// A client that gives up after 1 ms: the server must stop waiting.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	// A client that gives up once the server holds its request (d1 draws
+	// ≥ 1 ms, ~10 ms nearly always): the server must stop waiting.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL(), nil)
-	if _, err := c.Do(req); err == nil {
-		t.Fatal("request with 1 ms timeout succeeded against a ≥ 1 ms server")
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	for deadline := time.Now().Add(2 * time.Second); srv.Stats().InFlight == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached the server")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("canceled request succeeded")
 	}
 	if !srv.WaitIdle(2 * time.Second) {
 		t.Fatal("server did not go idle after the client gave up")
