@@ -42,7 +42,7 @@ func (n Noise) String() string {
 	if n.Stalls == 0 {
 		return fmt.Sprintf("no stall ≥ %v in %.0fs: the machine was quiet", StallThreshold, n.Run.Seconds())
 	}
-	return fmt.Sprintf("%d stalls ≥ %v in %.0fs (%.1f%% of the time lost, longest %v): tails are inflated by the machine",
+	return fmt.Sprintf("%d stalls ≥ %v in %.0fs, %.1f%% of the time, longest %v: tails inflated by the machine",
 		n.Stalls, StallThreshold, n.Run.Seconds(), 100*n.Total.Seconds()/n.Run.Seconds(), n.Worst.Round(time.Millisecond))
 }
 

@@ -31,7 +31,7 @@ func TestNoiseString(t *testing.T) {
 		t.Errorf("quiet: %q", quiet)
 	}
 	busy := Noise{Stalls: 3, Total: 100 * time.Millisecond, Worst: 50 * time.Millisecond, Run: 10 * time.Second}.String()
-	if !strings.Contains(busy, "3 stalls ≥ 5ms in 10s (1.0% of the time lost, longest 50ms)") {
+	if !strings.Contains(busy, "3 stalls ≥ 5ms in 10s, 1.0% of the time, longest 50ms") {
 		t.Errorf("busy: %q", busy)
 	}
 }

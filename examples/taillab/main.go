@@ -154,13 +154,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The lab's own cost: loopback HTTP, timers, goroutine scheduling. Every
 	// measured arm carries it; the simulated ideal does not.
 	median := o.dist.Quantile(0.5, o.sim, o.seed)
-	fmt.Fprintf(stdout, "Lab floor: unhedged p50 %s vs the distribution's median %s, so each measured request carries ≈ %s of overhead.\n",
-		lab.Dur(results[0].P50), lab.Dur(median), lab.Dur(results[0].P50-median))
+	fmt.Fprintf(stdout, "Lab floor: ≈ %s per request (unhedged p50 %s vs the distribution's median %s).\n",
+		lab.Dur(results[0].P50-median), lab.Dur(results[0].P50), lab.Dur(median))
 	fmt.Fprintf(stdout, "Machine noise: %v.\n", noise)
 	for _, r := range results[1:] {
-		fmt.Fprintf(stdout, "%s: p99 %s vs %s unhedged (%.1f× better) for %.1f%% extra attempts; %.2f× the ideal p99.\n",
-			r.Name, lab.Dur(r.P99), lab.Dur(results[0].P99), float64(results[0].P99)/float64(r.P99),
-			100*r.Extra, float64(r.P99)/float64(ideal.P99))
+		fmt.Fprintf(stdout, "%s: p99 %s (unhedged %s) at %.1f%% extra, %.2f× the ideal p99.\n",
+			r.Name, lab.Dur(r.P99), lab.Dur(results[0].P99), 100*r.Extra, float64(r.P99)/float64(ideal.P99))
 	}
 	if o.svg != "" {
 		if err := writePlot(o, rows); err != nil {
