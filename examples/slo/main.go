@@ -33,11 +33,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Float64("rate", 1000, "requests per second (Poisson, open loop)")
 	slo := fs.Duration("slo", 25*time.Millisecond, "latency SLO")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	rounds := fs.Int("rounds", 3, "interleave the arms in this many rounds, so machine noise hits all alike")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *n < 1 || !(*rate > 0) || *slo <= 0 {
-		return fmt.Errorf("-n, -rate and -slo must be positive")
+	if *n < 1 || !(*rate > 0) || *slo <= 0 || *rounds < 1 {
+		return fmt.Errorf("-n, -rate, -slo and -rounds must be positive")
 	}
 
 	sloDelays := hedge.SLO(*slo, 0.5)
@@ -57,9 +58,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	srv := lab.NewServer(lab.D1, 1, 0)
 	defer srv.Close()
+	probe := lab.StartNoiseProbe()
 	bar := lab.NewProgress(stderr, *n*len(arms), *quiet)
-	res := lab.Compare(context.Background(), srv, lab.Load{N: *n, Rate: *rate, Seed: 1}, arms, bar)
+	res := lab.Compare(context.Background(), srv, lab.Load{N: *n, Rate: *rate, Seed: 1, Rounds: *rounds}, arms, bar)
 	bar.Finish()
+	noise := probe.Stop()
 	if err := lab.WriteTable(stdout, res, nil, false); err != nil {
 		return err
 	}
@@ -71,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\nSLO hedging fires at a fixed point before the target: it costs the share of requests\n"+
 		"slower than %v (here %.1f%%), which grows if the upstream slows down, up to the budget.\n", sloDelays[0], 100*res[1].Extra)
 	fmt.Fprintf(stdout, "Percentile hedging tracks the upstream and costs about 1 − quantile (here %.1f%%) whatever its speed.\n", 100*res[2].Extra)
+	fmt.Fprintf(stdout, "\nMachine noise: %v.\n", noise)
 	return nil
 }
 

@@ -9,13 +9,13 @@ import (
 
 func TestRun(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := run([]string{"-n", "300", "-rate", "300"}, &out, &errOut); err != nil {
+	if err := run([]string{"-n", "300", "-rate", "300", "-rounds", "1"}, &out, &errOut); err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
 	for _, want := range []string{
 		"hedge.SLO(25ms, 0.5)", "one hedge at 12.5ms", "Quantile: 0.95",
-		"no hedging", "SLO:", "percentile:", "within the 25ms SLO", "p99.9",
+		"no hedging", "SLO:", "percentile:", "within the 25ms SLO", "p99.9", "Machine noise: ",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
