@@ -3,11 +3,9 @@ package hedge
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
@@ -148,20 +146,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *transport) CloseIdleConnections() { httpx.CloseIdle(t.next) }
 
 // replayable returns the request attempts are cloned from, and whether it
-// may be hedged. A body without GetBody is buffered (up to the limit) only
-// when the classifier would hedge the request if its body were replayable,
-// so a POST without a key is never read into memory for nothing.
+// may be hedged (see [httpx.ReplayableIf]: a body without GetBody is copied,
+// up to 1 MiB, only when the classifier would hedge the request).
 func (h *Hedger) replayable(req *http.Request) (*http.Request, bool, error) {
-	c := h.cfg.classifier
-	if idempotency.BodyReplayable(req) {
-		return req, c.Replayable(req), nil
-	}
-	probe := *req
-	probe.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
-	if !c.Replayable(&probe) {
-		return req, false, nil
-	}
-	r, ok, err := httpx.Replayable(req, 0)
+	r, ok, err := httpx.ReplayableIf(req, h.cfg.classifier.Replayable, 0)
 	if err != nil {
 		return nil, false, fmt.Errorf("hedge: %w", err)
 	}

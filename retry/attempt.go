@@ -2,9 +2,7 @@ package retry
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -23,43 +21,22 @@ const (
 )
 
 // prepare decides how req may be retried and, if the classifier would
-// replay it, makes its body replayable.
-//
-// The Classifier says nothing about a body it cannot replay (the default
-// calls such a request not replayable), so for a body without GetBody it
-// is asked about a probe that has one: "would you replay this if its body
-// could be?". Only then is the body copied, bounded by MaxBufferedBody. A
-// request the classifier would not replay is never copied (failsafe-go
-// copies every body, +139 KB/op on a 64 KiB POST); it is retried after a
-// never-sent failure only if it already has GetBody.
+// replay it, makes its body replayable (bounded by MaxBufferedBody; see
+// [httpx.ReplayableIf]). A request the classifier would not replay is
+// still retried after a failure that proves nothing was sent, if its body
+// can be produced again without copying.
 func (r *Retrier) prepare(req *http.Request) (*http.Request, replay, error) {
-	cls := r.cfg.classifier
-	if idempotency.BodyReplayable(req) {
-		if cls.Replayable(req) {
-			return req, replayAll, nil
-		}
-		return req, replayNeverSent, nil
-	}
-	probe := *req
-	probe.GetBody = probeBody
-	if !cls.Replayable(&probe) {
-		return req, replayNone, nil
-	}
-	send, ok, err := httpx.Replayable(req, r.cfg.maxBufferedBody)
-	if err != nil {
+	send, ok, err := httpx.ReplayableIf(req, r.cfg.classifier.Replayable, r.cfg.maxBufferedBody)
+	switch {
+	case err != nil:
 		return nil, replayNone, fmt.Errorf("retry: %w", err) // nothing sent; body closed
+	case ok:
+		return send, replayAll, nil
+	case idempotency.BodyReplayable(send):
+		return send, replayNeverSent, nil
 	}
-	if !ok {
-		return send, replayNone, nil // too large: sent once, whole
-	}
-	return send, replayAll, nil
+	return send, replayNone, nil // a body too large or not worth copying: sent once, whole
 }
-
-var errProbe = errors.New("retry: probe request body")
-
-// probeBody stands in for GetBody on the probe; classifiers must not call
-// it, and if one does it gets an error rather than the caller's body.
-func probeBody() (io.ReadCloser, error) { return nil, errProbe }
 
 // result is one attempt's result.
 type result struct {

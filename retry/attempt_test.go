@@ -149,10 +149,3 @@ func TestAttemptTimeoutGetBodyFailure(t *testing.T) {
 		synctest.Wait()
 	})
 }
-
-// The probe never lets a classifier read the caller's body.
-func TestProbeBody(t *testing.T) {
-	rc, err := probeBody()
-	assert.Nil(t, rc)
-	assert.ErrorIs(t, err, errProbe)
-}

@@ -133,3 +133,55 @@ func TestAttemptErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, r.Body)
 }
+
+func TestReplayableIf(t *testing.T) {
+	withGetBody := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodPost, "http://x/", strings.NewReader("abc"))
+		return r
+	}
+	plain := func() *http.Request {
+		r, _ := http.NewRequest(http.MethodPost, "http://x/", testkit.OnlyReader(strings.NewReader("abc")))
+		return r
+	}
+	yes := func(*http.Request) bool { return true }
+	no := func(*http.Request) bool { return false }
+	tests := []struct {
+		name       string
+		req        *http.Request
+		would      func(*http.Request) bool
+		wantOK     bool
+		wantCopied bool // the body was buffered: a new request with a GetBody
+	}{
+		{"GetBody, allowed", withGetBody(), yes, true, false},
+		{"GetBody, refused", withGetBody(), no, false, false},
+		{"no GetBody, allowed: copied", plain(), yes, true, true},
+		{"no GetBody, refused: never copied", plain(), no, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, ok, err := ReplayableIf(tt.req, tt.would, 0)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.wantCopied, r != tt.req)
+			if tt.wantCopied {
+				assert.NotNil(t, r.GetBody)
+			}
+		})
+	}
+}
+
+// The probe a classifier sees has a GetBody, but calling it never reaches
+// the caller's body.
+func TestReplayableIfProbeNeverReadsBody(t *testing.T) {
+	req, _ := http.NewRequest(http.MethodPost, "http://x/", testkit.OnlyReader(strings.NewReader("abc")))
+	var probeErr error
+	_, _, err := ReplayableIf(req, func(r *http.Request) bool {
+		require.NotNil(t, r.GetBody)
+		_, probeErr = r.GetBody()
+		return false
+	}, 0)
+	require.NoError(t, err)
+	assert.ErrorIs(t, probeErr, errProbe)
+	b, _ := io.ReadAll(req.Body)
+	assert.Equal(t, "abc", string(b), "the caller's body is untouched")
+}
