@@ -9,7 +9,7 @@ import (
 )
 
 func TestTailguardArms(t *testing.T) {
-	o := options{dist: lab.D1, delay: 12 * time.Millisecond, slo: 30 * time.Millisecond, quantile: 0.9, budget: 0.2}
+	o := options{Options: lab.Options{Dist: lab.D1}, delay: 12 * time.Millisecond, slo: 30 * time.Millisecond, quantile: 0.9, budget: 0.2}
 	arms := tailguardArms(o)
 	want := []string{"no hedging", "fixed delay 12.0ms", "SLO 30.0ms (hedge at 15.0ms)", "adaptive p90, budget 20%"}
 	if len(arms) != len(want) {
