@@ -28,8 +28,8 @@ type race struct {
 	unit   time.Duration // this request's delay unit (see schedule.at)
 	est    *estimator    // the host's estimator; nil unless adaptive
 
-	ctx1 markedCtx  // the original attempt's context
-	body cancelBody // the winning body's wrapper when the original wins
+	ctx1 markedCtx        // the original attempt's context
+	body httpx.CancelBody // the winning body's wrapper when the original wins
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -223,7 +223,7 @@ func (r *race) keepAlive(resp *http.Response, cancel context.CancelFunc) {
 		httpx.CancelOnClose(resp, cancel)
 		return
 	}
-	r.body = cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	r.body = httpx.CancelBody{ReadCloser: resp.Body, Cancel: cancel}
 	resp.Body = &r.body
 }
 
@@ -370,17 +370,4 @@ func (r *race) wait() (*http.Response, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.out, r.outErr
-}
-
-// cancelBody cancels an attempt's context when the caller closes the
-// winning body, as httpx.CancelOnClose does.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
 }

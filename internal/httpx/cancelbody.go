@@ -25,17 +25,22 @@ func CancelOnClose(resp *http.Response, cancel context.CancelFunc) {
 		resp.Body = &cancelRWC{ReadWriteCloser: rwc, cancel: cancel}
 		return
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &CancelBody{ReadCloser: resp.Body, Cancel: cancel}
 }
 
-type cancelBody struct {
+// CancelBody is the wrapper [CancelOnClose] installs for an ordinary body:
+// Close closes the body, then runs Cancel. It is exported so that a stage
+// can embed one in a record it allocates anyway (the hedge stage's race),
+// saving CancelOnClose's allocation; it must not wrap a 101 read-write body.
+type CancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	Cancel context.CancelFunc
 }
 
-func (b *cancelBody) Close() error {
+// Close implements io.Closer.
+func (b *CancelBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.cancel() // CancelFuncs are idempotent: a second Close is harmless
+	b.Cancel() // CancelFuncs are idempotent: a second Close is harmless
 	return err
 }
 
