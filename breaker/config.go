@@ -104,9 +104,9 @@ type Config struct {
 	Classifier idempotency.Classifier
 
 	// Key returns the key of the breaker a request goes through. If nil,
-	// the key is the request URL's scheme and host:port, with the port
-	// defaulted for http (80) and https (443), such as
-	// "https://api.example.com:443". Key is called once per request, on
+	// the key is the request URL's scheme and host:port, with the host
+	// name lower-cased and the port defaulted for http (80) and https
+	// (443), such as "https://api.example.com:443". Key is called once per request, on
 	// the request's goroutine, and must be safe for concurrent use.
 	Key func(*http.Request) string
 

@@ -24,7 +24,10 @@ func (b *Breaker) requestKey(req *http.Request) key {
 		return key{host: b.s.key(req)}
 	}
 	u := req.URL
-	return key{scheme: u.Scheme, host: u.Hostname(), port: urlPort(u.Scheme, u.Port())}
+	// Host names are case-insensitive (RFC 4343), so API.example.com and
+	// api.example.com share a breaker. ToLower returns an already lower-case
+	// name as is, without allocating.
+	return key{scheme: u.Scheme, host: strings.ToLower(u.Hostname()), port: urlPort(u.Scheme, u.Port())}
 }
 
 // urlPort parses a URL port, defaulting it for http and https as
@@ -69,7 +72,7 @@ func (b *Breaker) parseKey(s string) (k key, ok bool) {
 	if b.s.key != nil {
 		return key{host: s}, true
 	}
-	scheme, hostport, found := strings.Cut(s, "://")
+	scheme, hostport, found := strings.Cut(strings.ToLower(s), "://")
 	if !found || scheme == "" {
 		return key{}, false
 	}

@@ -22,6 +22,7 @@ func TestRequestKey(t *testing.T) {
 		{"http://[::1]/", key{"http", "::1", 80}, "http://[::1]:80"},
 		{"ftp://files.example.com/", key{"ftp", "files.example.com", 0}, "ftp://files.example.com"},
 		{"ftp://[::1]/", key{"ftp", "::1", 0}, "ftp://[::1]"},
+		{"HTTP://API.Example.COM/x", key{"http", "api.example.com", 80}, "http://api.example.com:80"},
 	}
 	for _, tc := range cases {
 		req, err := http.NewRequest(http.MethodGet, tc.url, nil)
@@ -38,6 +39,20 @@ func TestRequestKey(t *testing.T) {
 		if back, ok := b.parseKey(tc.str); !ok || back != k {
 			t.Errorf("parseKey(%q) = %+v, %v; want %+v", tc.str, back, ok, k)
 		}
+	}
+}
+
+// Host names are case-insensitive: State finds a breaker whatever the case
+// of the name it is given.
+func TestKeyCaseInsensitive(t *testing.T) {
+	b := New(Config{})
+	upper, _ := http.NewRequest(http.MethodGet, "http://API.Example.com/", nil)
+	lower, _ := http.NewRequest(http.MethodGet, "http://api.example.com/", nil)
+	if b.requestKey(upper) != b.requestKey(lower) {
+		t.Errorf("keys differ: %+v, %+v", b.requestKey(upper), b.requestKey(lower))
+	}
+	if k, ok := b.parseKey("HTTP://Api.Example.Com:80"); !ok || k != b.requestKey(lower) {
+		t.Errorf("parseKey = %+v, %v; want %+v", k, ok, b.requestKey(lower))
 	}
 }
 

@@ -45,6 +45,8 @@ func isSuccessful(err error) bool { return err == nil }
 //	Throttled                 excluded, or failure with CountThrottled
 //	Fatal response (501, 505) success   (the upstream answered)
 //	Fatal error (TLS)         failure   (the host cannot be used)
+//	Fatal, never sent         excluded  (net/http refused a malformed
+//	                                     request: the host was not asked)
 //	Canceled, Rejected        excluded  (the caller gave up, or an inner
 //	                                     stage refused: nothing was learnt)
 //
@@ -66,8 +68,11 @@ func (s *settings) judge(req *http.Request, resp *http.Response, err error) verd
 			v = excluded
 		}
 	case idempotency.Fatal:
-		if err == nil {
+		switch {
+		case err == nil:
 			v = success
+		case o.NeverSent:
+			v = excluded
 		}
 	case idempotency.Canceled, idempotency.Rejected:
 		v = excluded

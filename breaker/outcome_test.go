@@ -59,6 +59,8 @@ func TestJudge(t *testing.T) {
 		{"connection reset", nil, reset, false, failure},
 		{"deadline", nil, context.DeadlineExceeded, false, failure},
 		{"TLS certificate", nil, x509.UnknownAuthorityError{}, false, failure},
+		{"malformed request: the host was not asked", nil, errors.New(`net/http: invalid header field name "a b"`), false, excluded},
+		{"unsupported scheme", nil, errors.New(`unsupported protocol scheme "ftp"`), false, excluded},
 		{"canceled", nil, context.Canceled, false, excluded},
 		{"inner rejection", nil, rejection{}, false, excluded},
 		{"both nil", nil, nil, false, failure},

@@ -43,7 +43,7 @@
 //
 // A failure that provably happened before any byte reached the network
 // ([NeverSent]: DNS errors, dial errors, a failure to reach the proxy, a
-// [Rejection]) may be retried even for a request that is not replayable,
+// [Rejection], a malformed request net/http refused) may be retried even for a request that is not replayable,
 // as gRPC does with transparent retries. A reset or EOF on an established
 // connection is never counted as unsent: the server may have acted.
 //

@@ -17,6 +17,8 @@ import (
 //
 // It is true for:
 //   - a [Rejection] (a stage refused the attempt locally);
+//   - a request net/http refused as malformed before writing it (an
+//     unsupported scheme, an invalid header, method or Host, ...);
 //   - a [*net.DNSError] (the host name never resolved);
 //   - a [*net.OpError] with Op "dial", including connection refused and dial
 //     timeouts (no connection, so nothing was written);
@@ -47,8 +49,9 @@ func NeverSent(err error) bool {
 			// failed CONNECT or TLS handshake has already talked to it.
 			return opErr.Err != nil && NeverSent(opErr.Err)
 		}
+		return false
 	}
-	return false
+	return malformed(err)
 }
 
 // canceled reports whether the attempt ended because its caller gave up:
@@ -102,15 +105,30 @@ var malformedRequest = [...]string{
 // certificate is not trusted for this host, or net/http refused the
 // request as malformed.
 func fatal(err error) bool {
+	return untrustedCertificate(err) || malformed(err)
+}
+
+// untrustedCertificate reports whether err says the server's certificate
+// cannot be trusted for this host.
+func untrustedCertificate(err error) bool {
 	var (
 		unknownAuthority x509.UnknownAuthorityError
 		invalidCert      x509.CertificateInvalidError
 		hostname         x509.HostnameError
 		verification     *tls.CertificateVerificationError
 	)
-	if errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) ||
-		errors.As(err, &hostname) || errors.As(err, &verification) {
-		return true
+	return errors.As(err, &unknownAuthority) || errors.As(err, &invalidCert) ||
+		errors.As(err, &hostname) || errors.As(err, &verification)
+}
+
+// malformed reports whether err is net/http refusing to send a request it
+// considers malformed; see [malformedRequest].
+func malformed(err error) bool {
+	// A network error is never one, and a net.OpError without an Err
+	// panics in Error.
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return false
 	}
 	msg := err.Error()
 	for _, m := range malformedRequest {

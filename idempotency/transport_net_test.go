@@ -203,8 +203,8 @@ func TestFatalMalformedRequests(t *testing.T) {
 				resp.Body.Close()
 				t.Fatal("malformed request was sent")
 			}
-			if got := Default.Classify(req, nil, err); got.Kind != Fatal {
-				t.Errorf("Classify(%v) = %+v, want fatal", err, got)
+			if got, want := Default.Classify(req, nil, err), (Outcome{Kind: Fatal, NeverSent: true}); got != want {
+				t.Errorf("Classify(%v) = %+v, want %+v", err, got, want)
 			}
 		})
 	}
