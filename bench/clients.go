@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -37,6 +39,7 @@ const IdleHedgeDelay = 100 * time.Millisecond
 func Clients() []Client {
 	return []Client{
 		{"bare", func(base http.RoundTripper) http.RoundTripper { return base }},
+		{"floor/cancelable", func(base http.RoundTripper) http.RoundTripper { return cancelable{base} }},
 
 		{"tailguard/retry", func(base http.RoundTripper) http.RoundTripper {
 			return retry.New(retry.Config{}).Wrap(base)
@@ -129,4 +132,34 @@ func RetryableHTTP(base http.RoundTripper) http.RoundTripper {
 	c.RetryMax = 2
 	c.Logger = nil
 	return &retryablehttp.RoundTripper{Client: c}
+}
+
+// cancelable is the least an idle hedger can do: give each request a
+// context it can cancel (to stop a losing copy later), a clone of the
+// request carrying it, and cancel once the caller closes the body. It never
+// hedges; the overhead benchmarks show it as the floor every hedger pays,
+// most of it inside net/http, which does more work for a request whose
+// context can be canceled.
+type cancelable struct{ next http.RoundTripper }
+
+func (c cancelable) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := c.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

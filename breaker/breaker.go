@@ -2,19 +2,20 @@ package breaker
 
 import (
 	"cmp"
-	"github.com/tailguard/tailguard/internal/httpx"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/tailguard/tailguard/internal/httpx"
 )
 
 // Breaker is a set of circuit breakers, one per key (by default one per
 // scheme and host:port), that stops sending requests to an upstream which
 // keeps failing and probes it again after a while. Each key's state machine
-// is a gobreaker TwoStepCircuitBreaker; Breaker adds the keying, the HTTP
+// is a gobreaker CircuitBreaker; Breaker adds the keying, the HTTP
 // meaning of success and failure, allocation-free refusals, bounded memory
 // and hooks that may read state.
 //
@@ -129,34 +130,34 @@ type transport struct {
 
 // RoundTrip implements [http.RoundTripper]: ask the key's breaker, send or
 // refuse, then report the outcome.
+//
+// The attempt runs inside gobreaker's Execute rather than between
+// TwoStepCircuitBreaker's Allow and done: Execute takes a function it only
+// calls, so the closure stays on the stack, whereas Allow returns a done
+// callback that costs an allocation per request.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b := t.b
 	if req.URL == nil && b.s.key == nil {
 		return t.next.RoundTrip(req) // let net/http report the malformed request
 	}
 	e := b.lookup(b.requestKey(req))
-	done, err := e.cb.Allow()
-	if err != nil {
-		if req.Body != nil {
-			req.Body.Close() // RoundTripper contract, even when nothing is sent
-		}
-		b.flush(e) // Allow may have turned Open into HalfOpen
-		return nil, e.refusal(err)
-	}
-	// From here a probe slot may be held. Whatever panics — a hook in
-	// flush, the next transport, a custom classifier — the attempt is
-	// reported as excluded so the slot is released (gobreaker's half-open
-	// state has no expiry: a lost slot would refuse the key forever), what
-	// this stage holds is closed, and the panic continues.
+	// Whatever panics — a hook in flush, the next transport, a custom
+	// classifier — Execute reports the attempt with an error of its own,
+	// which isExcluded excludes, so a half-open probe slot is released
+	// (gobreaker's half-open state has no expiry: a lost slot would refuse
+	// the key forever). The deferred cleanup closes what this stage holds,
+	// and the panic continues.
+	var (
+		resp                    *http.Response
+		err                     error
+		admitted, sent, settled bool
+	)
 	e.inflight.Add(1)
-	var resp *http.Response
-	sent, settled := false, false
 	defer func() {
 		e.inflight.Add(-1)
-		if settled {
+		if settled || !admitted {
 			return
 		}
-		done(errExcluded)
 		if !sent && req.Body != nil {
 			req.Body.Close()
 		}
@@ -164,13 +165,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 	}()
-	b.flush(e) // Allow may have turned Open into HalfOpen
-	sent = true
-	resp, err = t.next.RoundTrip(req)
-	v := b.s.judge(req, resp, err)
-	e.window.record(time.Now(), v) // before done, whose ReadyToTrip reads it
-	settled = true
-	done(v.gobreakerErr())
+	_, refused := e.cb.Execute(func() (struct{}, error) {
+		admitted = true
+		b.flush(e) // admission may have turned Open into HalfOpen
+		sent = true
+		resp, err = t.next.RoundTrip(req)
+		v := b.s.judge(req, resp, err)
+		e.window.record(time.Now(), v) // before gobreaker's ReadyToTrip reads it
+		settled = true
+		return struct{}{}, v.gobreakerErr()
+	})
+	if !admitted {
+		if req.Body != nil {
+			req.Body.Close() // RoundTripper contract, even when nothing is sent
+		}
+		b.flush(e) // the refusal may have turned Open into HalfOpen
+		return nil, e.refusal(refused)
+	}
 	b.flush(e)
 	return resp, err
 }

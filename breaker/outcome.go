@@ -35,7 +35,11 @@ func (v verdict) gobreakerErr() error {
 	return nil
 }
 
-func isExcluded(err error) bool   { return err == errExcluded }
+// isExcluded is gobreaker's IsExcluded. Besides errExcluded, it excludes
+// any error that is not one of the sentinels: only gobreaker's Execute
+// makes such errors, when the attempt panicked, and a panic says nothing
+// about the upstream.
+func isExcluded(err error) bool   { return err != nil && err != errFailure }
 func isSuccessful(err error) bool { return err == nil }
 
 // judge maps one attempt's result to a verdict:

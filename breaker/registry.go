@@ -15,9 +15,9 @@ const evictSamples = 8
 
 // entry is one key's breaker. It is safe for concurrent use.
 type entry struct {
-	name string                                     // the key as users see it
-	cb   *gobreaker.TwoStepCircuitBreaker[struct{}] // the state machine
-	busy *OpenError                                 // refusal while half-open probes are busy; immutable
+	name string                              // the key as users see it
+	cb   *gobreaker.CircuitBreaker[struct{}] // the state machine
+	busy *OpenError                          // refusal while half-open probes are busy; immutable
 
 	// state, open and openUntil are written by onTransition under
 	// gobreaker's mutex and read without it.
@@ -129,7 +129,7 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 	e.busy = &OpenError{Key: e.name, State: HalfOpen}
 	e.window.period = b.s.window / windowBuckets
 	e.lastUsed.Store(now)
-	e.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+	e.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        e.name,
 		MaxRequests: b.s.probes,
 		// No Interval: gobreaker's counts then clear only on state
