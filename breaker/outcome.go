@@ -16,7 +16,7 @@ const (
 	excluded                // no evidence either way
 )
 
-// Sentinels handed to gobreaker's done callback. gobreaker only sees these
+// Sentinels returned to gobreaker's Execute. gobreaker only sees these
 // three values, which keeps the mapping in one place ([judge]) and costs no
 // allocation.
 var (
@@ -24,7 +24,7 @@ var (
 	errExcluded = errors.New("breaker: excluded")
 )
 
-// gobreakerErr is the value to pass to gobreaker's done callback.
+// gobreakerErr is the value to return to gobreaker's Execute.
 func (v verdict) gobreakerErr() error {
 	switch v {
 	case failure:

@@ -18,6 +18,10 @@ import (
 // stage's limit for bodies without GetBody.
 const DefaultMaxBody = httpx.DefaultMaxBufferedBody
 
+// DefaultMaxResponse is how many response body bytes a hedged run of a
+// [Middleware] buffers before it must answer or stop: 1 MiB.
+const DefaultMaxResponse = 1 << 20
+
 // MiddlewareConfig configures a [Middleware]. Its embedded [Config] means
 // what it means for a [Hedger], with "attempt" read as "run of the handler"
 // (see [Middleware] for where the server side differs); the other two
@@ -44,6 +48,17 @@ type MiddlewareConfig struct {
 	// unhedged, with its body intact. If zero, DefaultMaxBody. It must not
 	// be negative.
 	MaxBody int64
+
+	// MaxResponse is how many response body bytes each hedged run may
+	// buffer, which bounds a hedged request's memory to about
+	// (MaxHedges+1) × MaxResponse. A run whose body grows past it while no
+	// run has won, with a status that can win (see [Middleware]), wins at
+	// once: what it buffered is written to the client and the rest of its
+	// body streams through as the handler writes it. Any other run that
+	// outgrows it is cut off: its writes fail with [ErrResponseTooLarge]
+	// and its output is never sent, since a truncated body must not reach
+	// the client. If zero, DefaultMaxResponse. It must not be negative.
+	MaxResponse int64
 }
 
 // Middleware hedges an [http.Handler] inside a server: when a run of the
@@ -59,9 +74,10 @@ type MiddlewareConfig struct {
 // rules, up to MaxHedges. A run that finishes with a transient or
 // throttled status (503, 429, ...; per the classifier) starts the next run
 // at once, unless it carries a Retry-After still in the future: that asks
-// for a pause, so no further run starts for the request. Each run gets its own clone of the request, with its own context
-// (a child of the request's, carrying the [AttemptFrom] mark, so a handler
-// can tell [IsHedge]) and its own reader over the buffered body bytes.
+// for a pause, so no further run starts for the request. Each run gets its
+// own clone of the request, with its own context (a child of the
+// request's, carrying the [AttemptFrom] mark, so a handler can tell
+// [IsHedge]) and its own reader over the buffered body bytes.
 //
 // # Who answers
 //
@@ -72,8 +88,9 @@ type MiddlewareConfig struct {
 // wins: the others' contexts are canceled with cause [ErrLostRace] and
 // their output is discarded, and the winner's headers, status, body and
 // trailers are written to the real [http.ResponseWriter], once, from the
-// ServeHTTP goroutine. A failing status never beats a run still going. When no run can win any more
-// (every run failed, the Timeout elapsed, or the request's context ended),
+// ServeHTTP goroutine. A failing status never beats a run still going.
+// When no run can win any more (every run failed, the Timeout elapsed, or
+// the request's context ended),
 // the client gets the latest failed run's response; if no run finished at
 // all, it gets 503 Service Unavailable with the body "Service
 // Unavailable". A run whose context had already ended when it returned
@@ -84,6 +101,23 @@ type MiddlewareConfig struct {
 // ServeHTTP goroutine, where net/http handles it as it would without the
 // middleware (http.ErrAbortHandler included). Panics of runs that finish
 // after the decision are discarded with their output.
+//
+// # Large responses
+//
+// A run buffers at most MaxResponse bytes of body. A run that writes more
+// while no run has won, with a status that can win, wins there and then:
+// its headers, status and buffered bytes are written to the client, the
+// other runs are canceled, and its further writes go straight to the real
+// ResponseWriter from the run's goroutine; ServeHTTP waits for its handler
+// to return, then sets the trailers. If that run's context ends before its
+// handler returns (the client left, or the Timeout, which still applies,
+// elapsed), or the handler panics, the response is incomplete: ServeHTTP
+// panics with [http.ErrAbortHandler] (or the handler's panic value) so
+// that net/http breaks the connection rather than end the body as if it
+// were whole. A run that outgrows MaxResponse with a failing status, or
+// after another run won, is cut off: its writes fail with
+// [ErrResponseTooLarge] (or its context's cause) and its output is never
+// sent; if no other run wins, the client gets the 503.
 //
 // ServeHTTP returns as soon as the answer is written; losing runs finish
 // on their own goroutines. Handlers must therefore return promptly once
@@ -101,11 +135,12 @@ type MiddlewareConfig struct {
 // it announces a streaming response: an Upgrade header (WebSocket, h2c) or
 // an Accept header naming text/event-stream.
 //
-// A hedged run's ResponseWriter buffers the whole response and implements
-// neither [http.Flusher] nor [http.Hijacker]; [http.ResponseController]
-// reports [http.ErrNotSupported] for Flush, Hijack and deadlines, and 1xx
-// informational responses are dropped. Exclude other streaming handlers
-// (long polls, large downloads) with Skip.
+// A hedged run's ResponseWriter buffers the response (see Large
+// responses) and implements neither [http.Flusher] nor [http.Hijacker];
+// [http.ResponseController] reports [http.ErrNotSupported] for Flush,
+// Hijack and deadlines, and 1xx informational responses are dropped.
+// Exclude other streaming handlers (long polls, event streams not
+// announced by Accept) with Skip.
 //
 // # Adaptive delay
 //
@@ -133,13 +168,14 @@ type MiddlewareConfig struct {
 // returns. Handlers wrapped by one Middleware share its statistics and
 // budget.
 type Middleware struct {
-	cfg      settings
-	timeout  time.Duration
-	maxBody  int64
-	marks    []attempt.Mark
-	markCtxs []context.Context
-	timers   stoppedTimers
-	stats    counters
+	cfg         settings
+	timeout     time.Duration
+	maxBody     int64
+	maxResponse int64
+	marks       []attempt.Mark
+	markCtxs    []context.Context
+	timers      stoppedTimers
+	stats       counters
 }
 
 // NewMiddleware returns a Middleware configured by cfg. It panics, with a
@@ -151,9 +187,15 @@ func NewMiddleware(cfg MiddlewareConfig) *Middleware {
 	if cfg.MaxBody < 0 {
 		panic(fmt.Sprintf("hedge: MaxBody must not be negative, got %d", cfg.MaxBody))
 	}
-	m := &Middleware{cfg: cfg.Config.normalize(), timeout: cfg.Timeout, maxBody: cfg.MaxBody}
+	if cfg.MaxResponse < 0 {
+		panic(fmt.Sprintf("hedge: MaxResponse must not be negative, got %d", cfg.MaxResponse))
+	}
+	m := &Middleware{cfg: cfg.Config.normalize(), timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxResponse: cfg.MaxResponse}
 	if m.maxBody == 0 {
 		m.maxBody = DefaultMaxBody
+	}
+	if m.maxResponse == 0 {
+		m.maxResponse = DefaultMaxResponse
 	}
 	m.marks = attempt.Marks(m.cfg.sched.hedges+1, m.cfg.budget)
 	m.markCtxs = markContexts(m.marks)

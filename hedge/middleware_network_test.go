@@ -117,3 +117,56 @@ func TestMiddlewareNetworkServeMux(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, map[string]int{http.MethodGet: 2, http.MethodPost: 1}, runs)
 }
+
+// Over a real connection, a 4 MiB response from a hedge that outgrew
+// MaxResponse arrives byte-identical; a response cut short by the Timeout
+// reaches the client as an error, never as a shorter body that looks whole.
+func TestMiddlewareNetworkLargeResponse(t *testing.T) {
+	payload := make([]byte, 4<<20)
+	rand.Read(payload)
+	const chunk = 32 << 10
+	cfg := MiddlewareConfig{Config: Config{Delay: 20 * time.Millisecond}, MaxResponse: 64 << 10}
+	whole := NewMiddleware(cfg)
+	cfg.Timeout = 200 * time.Millisecond
+	cut := NewMiddleware(cfg)
+	hedgeAnswers := func(write func(w http.ResponseWriter, r *http.Request)) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !IsHedge(r.Context()) {
+				<-r.Context().Done()
+				return
+			}
+			write(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/blob", whole.Wrap(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
+		for off := 0; off < len(payload); off += chunk {
+			w.Write(payload[off : off+chunk])
+		}
+	})))
+	mux.Handle("/endless", cut.Wrap(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
+		for r.Context().Err() == nil {
+			if _, err := w.Write(payload[:chunk]); err != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})))
+	srv, _ := testkit.NewServer(t, mux)
+	client := &http.Client{Transport: testkit.Transport(t)}
+
+	resp, err := client.Get(srv.URL + "/blob")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(payload), sha256.Sum256(body))
+	assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, whole.Stats())
+
+	resp, err = client.Get(srv.URL + "/endless")
+	require.NoError(t, err)
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Error(t, err, "a body cut short by the Timeout must fail to read (got %d bytes)", len(body))
+	assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, cut.Stats())
+}

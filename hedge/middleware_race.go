@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -19,6 +21,11 @@ import (
 // (context.DeadlineExceeded), for instance to avoid logging it as an error.
 var ErrLostRace = errors.New("hedge: another run answered first")
 
+// ErrResponseTooLarge is what a hedged run's writes return once its body
+// has outgrown [MiddlewareConfig.MaxResponse] and the run cannot answer
+// the client: its status is a failing one. Its output is never sent.
+var ErrResponseTooLarge = errors.New("hedge: response body outgrew MaxResponse in a run that cannot win")
+
 // run is one run of the handler for a hedged request.
 type run struct {
 	n      int
@@ -27,11 +34,16 @@ type run struct {
 	req    *http.Request // the run's own clone of the request
 	body   runBody
 	rec    recorder
-	resp   http.Response // the classifier's view of rec, once the run finished
+	resp   http.Response // the classifier's view of rec, once the run finished (or claimed)
+	client http.ResponseWriter
+	report chan<- *run // the race's results
+	judge  idempotency.Classifier
 
 	// Set by the run's goroutine before it reports.
 	panicked bool
 	panicVal any
+	claiming bool       // this report claims the win for an outgrown body; reset by the race
+	verdict  chan error // the answer to the claim: nil to write through
 }
 
 // serverRace is one hedged request. Unlike the client's race, it needs no
@@ -47,7 +59,7 @@ type serverRace struct {
 	start   time.Time
 	unit    time.Duration // this request's delay unit (see schedule.at)
 	est     *estimator    // the route's estimator; nil unless adaptive
-	results chan *run     // room for every run, so a loser's report never blocks
+	results chan *run     // room for two reports per run (a claim, the end), so a report never blocks
 
 	first    run // run 1, in the same allocation
 	runs     [maxHedgesLimit + 1]*run
@@ -75,7 +87,7 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	now := time.Now()
 	s := &serverRace{h: h, w: w, r: r, body: body, parent: parent, start: now, next: 1,
-		results: make(chan *run, m.cfg.sched.hedges+1)}
+		results: make(chan *run, 2*(m.cfg.sched.hedges+1))}
 	if m.cfg.sched.mode == modeAdaptive {
 		s.est = h.routes.get(r.Pattern, now)
 	}
@@ -85,12 +97,38 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 	s.timerC = s.timer.C
 
 	out, winner, err := s.loop()
-	end := time.Now()
 	m.timers.put(s.timer)
+	if out != nil && out.claiming {
+		s.writeThrough(out)
+		return
+	}
+	end := time.Now()
 	for _, ru := range s.runs[:s.sent] {
 		ru.cancel(ErrLostRace) // no effect on a context the Timeout or the client already ended
 	}
 	s.answer(out, winner, err, end)
+}
+
+// writeThrough lets out, whose claim won the race while its handler is
+// still writing, answer the client directly, and waits for its handler to
+// return.
+func (s *serverRace) writeThrough(out *run) {
+	for _, ru := range s.runs[:s.sent] {
+		if ru != out {
+			ru.cancel(ErrLostRace)
+		}
+	}
+	out.claiming = false
+	out.verdict <- nil
+	for ru := range s.results {
+		if ru == out && !ru.claiming {
+			break // out's handler returned; other runs' reports no longer matter
+		}
+	}
+	end := time.Now()
+	ended := context.Cause(&out.ctx) // non-nil if the response may be incomplete
+	out.cancel(ErrLostRace)
+	s.answerWrittenThrough(out, ended, end)
 }
 
 // loop waits for the race to be decided. It returns the run whose output
@@ -114,6 +152,16 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 // report takes in a finished run and says whether that decides the race.
 func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
 	now := time.Now()
+	if ru.claiming {
+		if ru.ctx.Err() != nil {
+			// Ending anyway: the run stops waiting for an answer by itself,
+			// and its end is reported next.
+			ru.claiming = false
+			return nil, 0, nil, false
+		}
+		s.won(ru, now)
+		return ru, ru.n, nil, true
+	}
 	s.pending &^= 1 << (ru.n - 1)
 	switch {
 	case ru.ctx.Err() != nil:
@@ -131,16 +179,14 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 		if ru.n == 1 {
 			s.record(now)
 		}
-		k := s.h.m.cfg.classifier.Classify(ru.req, &ru.resp, nil).Kind
+		k := ru.classify()
 		if wins(k) {
-			if ru.n > 1 && s.pending&1 != 0 {
-				// Run 1 is about to be canceled: count it as at least as
-				// slow as it has been so far, as the client stage does.
-				s.record(now)
-			}
+			s.won(ru, now)
 			return ru, ru.n, nil, true
 		}
-		s.failed = ru
+		if ru.rec.cutOff == nil {
+			s.failed = ru // a cut-off body must never reach the client
+		}
 		switch {
 		case k == idempotency.Throttled && pushedBack(&ru.resp):
 			// The handler's backend asked for a pause, as on the client:
@@ -165,6 +211,17 @@ func (s *serverRace) fallback() *run {
 		return s.failed
 	}
 	return s.panicked
+}
+
+// won records the latency a winning run ru implies, at now. Run 1's own
+// latency was recorded when it reported, unless it is ru's claim.
+func (s *serverRace) won(ru *run, now time.Time) {
+	if (ru.n == 1 && ru.claiming) || (ru.n > 1 && s.pending&1 != 0) {
+		// Run 1 answers before its handler returned, or is about to be
+		// canceled: count it as at least as slow as it has been so far,
+		// as the client stage does.
+		s.record(now)
+	}
 }
 
 // record adds run 1's latency, measured at now, to the route's estimator.
@@ -225,6 +282,11 @@ func (s *serverRace) launch(n int) {
 	ru.ctx = markedCtx{Context: ctx, mark: s.h.m.markCtxs[n-1]}
 	ru.cancel = cancel
 	ru.rec.base = s.w.Header()
+	ru.rec.limit = int(min(s.h.m.maxResponse, math.MaxInt))
+	ru.rec.owner = ru
+	ru.client = s.w
+	ru.report = s.results
+	ru.judge = s.h.m.cfg.classifier
 	// A deep clone: handlers may modify their request's headers, and runs
 	// execute concurrently.
 	ru.req = s.r.Clone(&ru.ctx)
@@ -271,6 +333,36 @@ func (h *handler) serve(ru *run, results chan<- *run) {
 	h.next.ServeHTTP(&ru.rec, ru.req)
 }
 
+// classify is the classifier's verdict on ru.resp.
+func (ru *run) classify() idempotency.Kind {
+	return ru.judge.Classify(ru.req, &ru.resp, nil).Kind
+}
+
+// outgrow is called on run ru's goroutine when its body outgrows
+// MaxResponse. A run whose status can win claims the race and waits for
+// the answer; if it won, it writes its headers and what it buffered to the
+// client and returns the client's writer for the rest.
+func (ru *run) outgrow() (io.Writer, error) {
+	status, header := ru.rec.result()
+	ru.resp = http.Response{StatusCode: status, Header: header, Body: http.NoBody, Request: ru.req}
+	if !wins(ru.classify()) {
+		return nil, ErrResponseTooLarge
+	}
+	ru.verdict = make(chan error, 1)
+	ru.claiming = true
+	ru.report <- ru
+	select {
+	case err := <-ru.verdict:
+		if err != nil {
+			return nil, err
+		}
+	case <-ru.ctx.Done():
+		return nil, context.Cause(&ru.ctx)
+	}
+	ru.rec.writeHead(ru.client)
+	return ru.client, nil
+}
+
 // answer writes out's output (or the middleware's 503) to the client,
 // counts the result and reports it to OnComplete. A panicking out is
 // raised again once OnComplete has returned.
@@ -303,5 +395,36 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 	}
 	if m.cfg.onComplete != nil {
 		m.cfg.onComplete(info)
+	}
+}
+
+// answerWrittenThrough completes the answer of out, which wrote through to
+// the client, and counts it. ended is the cause of out's context if it had
+// ended when the handler returned: the body may then be incomplete, and
+// the response is aborted instead of ended as if whole.
+func (s *serverRace) answerWrittenThrough(out *run, ended error, end time.Time) {
+	m := s.h.m
+	if out.n == 1 {
+		m.stats.originalWins.Add(1)
+	} else {
+		m.stats.hedgeWins.Add(1)
+	}
+	info := CompleteInfo{Request: s.r, Winner: out.n, Sent: s.sent, Duration: end.Sub(s.start),
+		StatusCode: out.resp.StatusCode, Err: ended}
+	var abort any
+	switch {
+	case out.panicked:
+		info.Err = fmt.Errorf("hedge: run %d panicked: %v", out.n, out.panicVal)
+		abort = out.panicVal
+	case ended != nil:
+		abort = http.ErrAbortHandler
+	default:
+		out.rec.writeTrailers(s.w)
+	}
+	if m.cfg.onComplete != nil {
+		m.cfg.onComplete(info)
+	}
+	if abort != nil {
+		panic(abort)
 	}
 }

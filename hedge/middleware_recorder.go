@@ -1,6 +1,7 @@
 package hedge
 
 import (
+	"io"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -23,6 +24,14 @@ type recorder struct {
 	status  int         // 0 until the final status is written
 	body    []byte      // starts in scratch: a small response costs no allocation
 	scratch [64]byte
+
+	// Past limit body bytes (0: no limit), owner is asked what to do:
+	// write through to the client from now on (it returns the client's
+	// writer) or fail (it returns the error every later write returns).
+	limit  int
+	owner  outgrower
+	direct io.Writer // the client's writer once this run answers while writing
+	cutOff error     // set when the run may write no more
 }
 
 // Header returns the run's header map, which starts as a copy of the real
@@ -50,21 +59,54 @@ func (rec *recorder) WriteHeader(code int) {
 }
 
 func (rec *recorder) Write(p []byte) (int, error) {
-	rec.WriteHeader(http.StatusOK)
-	if rec.body == nil {
-		rec.body = rec.scratch[:0]
+	if err := rec.room(len(p)); err != nil {
+		return 0, err
+	}
+	if rec.direct != nil {
+		return rec.direct.Write(p)
 	}
 	rec.body = append(rec.body, p...)
 	return len(p), nil
 }
 
 func (rec *recorder) WriteString(s string) (int, error) {
-	rec.WriteHeader(http.StatusOK)
-	if rec.body == nil {
-		rec.body = rec.scratch[:0]
+	if err := rec.room(len(s)); err != nil {
+		return 0, err
+	}
+	if rec.direct != nil {
+		return io.WriteString(rec.direct, s)
 	}
 	rec.body = append(rec.body, s...)
 	return len(s), nil
+}
+
+// An outgrower decides what happens to a run whose body outgrew its
+// recorder's limit; see [run.outgrow].
+type outgrower interface {
+	outgrow() (io.Writer, error)
+}
+
+// room prepares for a write of n body bytes: it records the implied 200,
+// and when the write would take the body past limit it asks outgrown
+// whether to write through or fail.
+func (rec *recorder) room(n int) error {
+	rec.WriteHeader(http.StatusOK)
+	switch {
+	case rec.cutOff != nil:
+		return rec.cutOff
+	case rec.direct != nil:
+		return nil
+	case rec.limit > 0 && len(rec.body)+n > rec.limit:
+		w, err := rec.owner.outgrow()
+		if err != nil {
+			rec.cutOff = err
+			return err
+		}
+		rec.direct = w
+	case rec.body == nil:
+		rec.body = rec.scratch[:0]
+	}
+	return nil
 }
 
 // result returns the status and headers the run answered with, once its
@@ -81,6 +123,13 @@ func (rec *recorder) result() (int, http.Header) {
 // [http.TrailerPrefix] and keys the handler declared in a Trailer header —
 // are set after the body, which is when net/http reads them.
 func (rec *recorder) writeTo(w http.ResponseWriter) {
+	rec.writeHead(w)
+	rec.writeTrailers(w)
+}
+
+// writeHead copies the recorded headers (but not trailers), status and body
+// to w.
+func (rec *recorder) writeHead(w http.ResponseWriter) {
 	status, src := rec.result()
 	if rec.header == nil {
 		// The handler never touched the headers: the real writer's stand.
@@ -98,7 +147,17 @@ func (rec *recorder) writeTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(status)
 	rec.writeBody(w)
-	for k, v := range src {
+}
+
+// writeTrailers sets the recorded trailers on w, which net/http sends
+// after the body.
+func (rec *recorder) writeTrailers(w http.ResponseWriter) {
+	if rec.header == nil {
+		return
+	}
+	dst := w.Header()
+	declared := rec.header["Trailer"]
+	for k, v := range rec.header {
 		if isTrailer(k, declared) {
 			dst[k] = v
 		}

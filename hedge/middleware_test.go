@@ -354,6 +354,7 @@ func TestNewMiddlewarePanics(t *testing.T) {
 	}{
 		{MiddlewareConfig{Timeout: -1}, "hedge: Timeout must not be negative, got -1ns"},
 		{MiddlewareConfig{MaxBody: -1}, "hedge: MaxBody must not be negative, got -1"},
+		{MiddlewareConfig{MaxResponse: -1}, "hedge: MaxResponse must not be negative, got -1"},
 		{MiddlewareConfig{Config: Config{MaxHedges: 11}}, "hedge: MaxHedges must be between 1 and 10 (or 0 for 1), got 11"},
 	} {
 		assert.PanicsWithValue(t, tc.msg, func() { NewMiddleware(tc.cfg) })

@@ -1,0 +1,251 @@
+package hedge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeChunks writes n chunks of size bytes, pausing between them, and
+// returns the first write error.
+func writeChunks(w http.ResponseWriter, n, size int, pause time.Duration) error {
+	chunk := strings.Repeat("x", size)
+	for range n {
+		if _, err := io.WriteString(w, chunk); err != nil {
+			return err
+		}
+		time.Sleep(pause)
+	}
+	return nil
+}
+
+// A run whose body outgrows MaxResponse while no run has won answers at
+// once: its buffered bytes, then the rest as the handler writes them, with
+// its headers and trailers; the other run is canceled with ErrLostRace.
+// ServeHTTP returns only when the handler has.
+func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			seen     causes
+			info     CompleteInfo
+			writeErr error
+			streamed int
+			rec      = httptest.NewRecorder()
+		)
+		m := NewMiddleware(MiddlewareConfig{
+			Config:      Config{Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i }},
+			MaxResponse: 100,
+		})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				<-r.Context().Done()
+				seen.set(n, context.Cause(r.Context()))
+				return
+			}
+			w.Header().Set("Trailer", "X-Sum")
+			w.Header().Set("X-Run", "2")
+			w.WriteHeader(http.StatusPartialContent)
+			writeErr = writeChunks(w, 3, 40, time.Millisecond)
+			// Past the limit, bytes reach the client as they are written.
+			streamed = rec.Body.Len()
+			writeErr = errors.Join(writeErr, writeChunks(w, 7, 40, time.Millisecond))
+			w.Header().Set("X-Sum", "400")
+		}))
+		start := time.Now()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/big", nil))
+		assert.Equal(t, 20*time.Millisecond, time.Since(start), "ServeHTTP waits for the writing handler")
+		require.NoError(t, writeErr)
+		assert.Equal(t, 120, streamed)
+		assert.Equal(t, http.StatusPartialContent, rec.Code)
+		assert.Equal(t, strings.Repeat("x", 400), rec.Body.String())
+		assert.Equal(t, "2", rec.Header().Get("X-Run"))
+		assert.Equal(t, "400", rec.Result().Trailer.Get("X-Sum"))
+		synctest.Wait()
+		assert.Equal(t, map[int]error{1: ErrLostRace}, seen.get())
+		assert.Equal(t, CompleteInfo{Request: info.Request, Winner: 2, Sent: 2, Duration: 20 * time.Millisecond, StatusCode: 206}, info)
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, m.Stats())
+	})
+}
+
+// A body of exactly MaxResponse bytes is buffered as usual: the race is
+// decided when the handler returns.
+func TestMiddlewareResponseAtLimitBuffered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 2 {
+				<-r.Context().Done()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+			writeChunks(w, 2, 50, 0)
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, strings.Repeat("x", 100), rec.Body.String())
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
+	})
+}
+
+// A run with a failing status that outgrows MaxResponse is cut off: its
+// writes fail with ErrResponseTooLarge and its truncated body never
+// reaches the client. Another run answers; if none can, the 503 does.
+func TestMiddlewareLargeFailureCutOff(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		hedgeOK    bool
+		wantStatus int
+		wantBody   string
+	}{
+		{"another run answers", true, http.StatusOK, "small ok"},
+		{"no run can answer", false, http.StatusServiceUnavailable, "Service Unavailable\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					mu   sync.Mutex
+					errs = map[int]error{}
+				)
+				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
+				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+					if n == 2 && tc.hedgeOK {
+						io.WriteString(w, "small ok")
+						return
+					}
+					w.WriteHeader(http.StatusInternalServerError)
+					err := writeChunks(w, 5, 40, 0)
+					mu.Lock()
+					errs[n] = err
+					mu.Unlock()
+				}))
+				rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+				assert.Equal(t, tc.wantStatus, rec.Code)
+				assert.Equal(t, tc.wantBody, rec.Body.String())
+				synctest.Wait()
+				mu.Lock()
+				defer mu.Unlock()
+				assert.ErrorIs(t, errs[1], ErrResponseTooLarge)
+				if !tc.hedgeOK {
+					assert.ErrorIs(t, errs[2], ErrResponseTooLarge)
+				}
+			})
+		})
+	}
+}
+
+// A run that outgrows MaxResponse after another run won is cut off with
+// its context's cause, and never written to the client.
+func TestMiddlewareLargeLoserCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		loserErr := make(chan error, 1)
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 2 {
+				io.WriteString(w, "hedge ok")
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // run 1 writes after it lost
+			loserErr <- writeChunks(w, 5, 40, 0)
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, "hedge ok", rec.Body.String())
+		synctest.Wait()
+		assert.ErrorIs(t, <-loserErr, ErrLostRace)
+	})
+}
+
+// When the run writing through ends badly — its context ends before its
+// handler returns, or the handler panics — the body may be incomplete, so
+// ServeHTTP panics (http.ErrAbortHandler, or the handler's value) for
+// net/http to break the connection instead of ending the body as if whole.
+func TestMiddlewareLargeResponseAborted(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		timeout   time.Duration
+		handler   func(w http.ResponseWriter, r *http.Request)
+		wantPanic any
+		wantErr   error
+	}{
+		{"Timeout elapses while writing", 30 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			for r.Context().Err() == nil {
+				if writeChunks(w, 1, 40, 5*time.Millisecond) != nil {
+					return
+				}
+			}
+		}, http.ErrAbortHandler, context.DeadlineExceeded},
+		{"handler panics while writing", 0, func(w http.ResponseWriter, r *http.Request) {
+			writeChunks(w, 5, 40, time.Millisecond)
+			panic("handler bug")
+		}, "handler bug", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var info CompleteInfo
+				m := NewMiddleware(MiddlewareConfig{
+					Config:      Config{Delay: time.Second, OnComplete: func(i CompleteInfo) { info = i }},
+					MaxResponse: 100,
+					Timeout:     tc.timeout,
+				})
+				h := m.Wrap(http.HandlerFunc(tc.handler))
+				rec := httptest.NewRecorder()
+				assert.PanicsWithValue(t, tc.wantPanic, func() {
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+				})
+				assert.Equal(t, 200, rec.Code, "the head was written before the abort")
+				assert.Equal(t, 1, info.Winner)
+				if tc.wantErr != nil {
+					assert.ErrorIs(t, info.Err, tc.wantErr)
+				} else {
+					assert.ErrorContains(t, info.Err, "panicked")
+				}
+			})
+		})
+	}
+}
+
+// fakeOwner answers a recorder's outgrow with a fixed writer or error.
+type fakeOwner struct {
+	w     io.Writer
+	err   error
+	calls int
+}
+
+func (f *fakeOwner) outgrow() (io.Writer, error) {
+	f.calls++
+	return f.w, f.err
+}
+
+// A recorder never buffers more than its limit: past it, writes go to the
+// owner's writer, or fail with the owner's error, every one of them.
+func TestRecorderLimit(t *testing.T) {
+	var client strings.Builder
+	through := &fakeOwner{w: &client}
+	rec := recorder{limit: 10, owner: through}
+	io.WriteString(&rec, "0123456789")
+	assert.Equal(t, "0123456789", string(rec.body))
+	assert.Zero(t, through.calls)
+	rec.Write([]byte("abc"))
+	io.WriteString(&rec, "def")
+	assert.Equal(t, "0123456789", string(rec.body), "nothing past the limit is buffered")
+	assert.Equal(t, "abcdef", client.String())
+	assert.Equal(t, 1, through.calls)
+
+	boom := errors.New("boom")
+	cut := &fakeOwner{err: boom}
+	rec = recorder{limit: 10, owner: cut}
+	_, err := io.WriteString(&rec, "01234567890")
+	assert.ErrorIs(t, err, boom)
+	_, err = rec.Write([]byte("x"))
+	assert.ErrorIs(t, err, boom)
+	assert.Empty(t, rec.body)
+	assert.Equal(t, 1, cut.calls)
+}
