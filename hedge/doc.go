@@ -61,7 +61,8 @@
 // [Middleware.Wrap] returns an [http.Handler] that runs the handler again
 // when a run is slow, each run into its own buffered response, and writes
 // the first good answer to the client. It shares [Config] (embedded in
-// [MiddlewareConfig], which adds a Timeout and a request body cap), the
+// [MiddlewareConfig], which adds a Timeout and caps on the buffered
+// request and response bodies), the
 // schedules, the budget rules, [Stats] and the hooks; handlers tell their
 // run by [AttemptFrom] and [IsHedge], and a losing run's context is
 // canceled with cause [ErrLostRace]. A middleware departs from the client
