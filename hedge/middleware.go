@@ -117,7 +117,8 @@ type MiddlewareConfig struct {
 // were whole. A run that outgrows MaxResponse with a failing status, or
 // after another run won, is cut off: its writes fail with
 // [ErrResponseTooLarge] (or its context's cause) and its output is never
-// sent; if no other run wins, the client gets the 503.
+// sent; if no other run wins, the client gets the 503 (or, if the cut-off
+// handler panicked, its panic is raised again as above).
 //
 // ServeHTTP returns as soon as the answer is written; losing runs finish
 // on their own goroutines. Handlers must therefore return promptly once

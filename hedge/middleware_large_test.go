@@ -3,6 +3,7 @@ package hedge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tailguard/tailguard/idempotency"
 )
 
 // writeChunks writes n chunks of size bytes, pausing between them, and
@@ -248,4 +251,69 @@ func TestRecorderLimit(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Empty(t, rec.body)
 	assert.Equal(t, 1, cut.calls)
+}
+
+// Runs start from a copy of the headers outer middleware set, never from
+// the real map: a losing run touching its headers for the first time while
+// the winner's are written must not race (go test -race).
+func TestMiddlewareLoserHeadersDoNotRace(t *testing.T) {
+	for _, maxResponse := range []int64{0, 100} {
+		t.Run(fmt.Sprint("MaxResponse=", maxResponse), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				started := make(chan struct{})
+				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Millisecond}, MaxResponse: maxResponse})
+				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+					if n == 2 {
+						close(started)
+						<-r.Context().Done()
+						w.Header().Set("X-Lost", "1") // the run's first look at its headers
+						return
+					}
+					<-started
+					w.Header().Set("X-Run", "1")
+					io.WriteString(w, strings.Repeat("x", 200))
+				}))
+				rec := httptest.NewRecorder()
+				rec.Header().Set("X-Outer", "outer")
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+				synctest.Wait()
+				assert.Equal(t, "outer", rec.Header().Get("X-Outer"))
+				assert.Equal(t, "1", rec.Header().Get("X-Run"))
+				assert.Empty(t, rec.Header().Get("X-Lost"))
+			})
+		})
+	}
+}
+
+// shedClassifier calls a 200 carrying X-Shed transient: a classifier that
+// reads headers, which a handler can still change after its body was cut
+// off.
+type shedClassifier struct{ idempotency.Classifier }
+
+func (c shedClassifier) Classify(r *http.Request, resp *http.Response, err error) idempotency.Outcome {
+	if resp != nil && resp.StatusCode == http.StatusOK && resp.Header.Get("X-Shed") != "" {
+		return idempotency.Outcome{Kind: idempotency.Transient}
+	}
+	return c.Classifier.Classify(r, resp, err)
+}
+
+// A cut-off run never answers, even when the classifier would call its
+// final state a success: its body is truncated.
+func TestMiddlewareCutOffRunNeverWins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMiddleware(MiddlewareConfig{
+			Config:      Config{Delay: time.Second, Classifier: shedClassifier{idempotency.Default}},
+			MaxResponse: 100,
+		})
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Shed", "1")
+			io.WriteString(w, strings.Repeat("x", 60))
+			if _, err := io.WriteString(w, strings.Repeat("x", 60)); err != nil {
+				w.Header().Del("X-Shed")
+			}
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, "Service Unavailable\n", rec.Body.String())
+	})
 }

@@ -55,6 +55,7 @@ type serverRace struct {
 	w       http.ResponseWriter
 	r       *http.Request // the caller's request: cloned per run, passed to hooks
 	body    []byte        // the buffered request body; empty if none
+	base    http.Header   // a copy of the real writer's headers when the race began; read-only
 	parent  context.Context
 	start   time.Time
 	unit    time.Duration // this request's delay unit (see schedule.at)
@@ -92,6 +93,12 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.est = h.routes.get(r.Pattern, now)
 	}
 	s.unit = m.cfg.sched.base(s.est, now)
+	if len(w.Header()) > 0 {
+		// Runs start from the headers outer middleware set, but from a
+		// copy: whoever answers rewrites the real map while losing runs
+		// may still be reading theirs.
+		s.base = w.Header().Clone()
+	}
 	s.launch(1)
 	s.timer = m.timers.get(m.cfg.sched.at(1, s.unit))
 	s.timerC = s.timer.C
@@ -153,7 +160,7 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
 	now := time.Now()
 	if ru.claiming {
-		if ru.ctx.Err() != nil {
+		if ru.ctx.Err() != nil || s.parent.Err() != nil {
 			// Ending anyway: the run stops waiting for an answer by itself,
 			// and its end is reported next.
 			ru.claiming = false
@@ -180,6 +187,12 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			s.record(now)
 		}
 		k := ru.classify()
+		if ru.rec.cutOff != nil && wins(k) {
+			// A custom classifier may change its mind once the body is
+			// cut off (headers can still change), but a truncated body
+			// must never answer.
+			k = idempotency.Transient
+		}
 		if wins(k) {
 			s.won(ru, now)
 			return ru, ru.n, nil, true
@@ -281,7 +294,7 @@ func (s *serverRace) launch(n int) {
 	ctx, cancel := context.WithCancelCause(s.parent)
 	ru.ctx = markedCtx{Context: ctx, mark: s.h.m.markCtxs[n-1]}
 	ru.cancel = cancel
-	ru.rec.base = s.w.Header()
+	ru.rec.base = s.base
 	ru.rec.limit = int(min(s.h.m.maxResponse, math.MaxInt))
 	ru.rec.owner = ru
 	ru.client = s.w
