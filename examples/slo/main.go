@@ -1,6 +1,7 @@
-// Command slo puts tailguard's two hedging one-liners side by side against
-// the same upstream: hedging on an SLO schedule, and hedging at an observed
-// latency percentile.
+// Command slo puts tailguard's hedging one-liners side by side against the
+// same upstream: one hedge at a point of an SLO, hedges at several points
+// of it (percentiles of the SLO), and one hedge at an observed latency
+// percentile.
 //
 //	go run ./examples/slo
 package main
@@ -42,19 +43,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	sloDelays := hedge.SLO(*slo, 0.5)
+	points := hedge.SLO(*slo, 0.5, 0.75, 0.95)
 	arms := []lab.Arm{
 		{Name: "no hedging"},
 		{Name: "SLO", Wrap: func(base http.RoundTripper) http.RoundTripper {
 			return hedge.New(hedge.Config{Delays: sloDelays}).Wrap(base)
 		}},
-		{Name: "percentile", Wrap: func(base http.RoundTripper) http.RoundTripper {
+		{Name: "points", Wrap: func(base http.RoundTripper) http.RoundTripper {
+			return hedge.New(hedge.Config{Delays: points}).Wrap(base)
+		}},
+		{Name: "adaptive", Wrap: func(base http.RoundTripper) http.RoundTripper {
 			return hedge.New(hedge.Config{Quantile: 0.95}).Wrap(base)
 		}},
 	}
 
 	fmt.Fprintf(stdout, "Upstream: %s. %d requests at %g/s through each one-liner:\n\n", lab.D1, *n, *rate)
-	fmt.Fprintf(stdout, "  SLO:        hedge.New(hedge.Config{Delays: hedge.SLO(%v, 0.5)}) // one hedge at %v\n", *slo, sloDelays[0])
-	fmt.Fprintf(stdout, "  percentile: hedge.New(hedge.Config{Quantile: 0.95})                 // one hedge at the observed p95\n\n")
+	fmt.Fprintf(stdout, "  SLO:      hedge.New(hedge.Config{Delays: hedge.SLO(%v, 0.5)})             // one hedge at %v\n", *slo, sloDelays[0])
+	fmt.Fprintf(stdout, "  points:   hedge.New(hedge.Config{Delays: hedge.SLO(%v, 0.5, 0.75, 0.95)}) // hedges at %v, %v, %v\n", *slo, points[0], points[1], points[2])
+	fmt.Fprintf(stdout, "  adaptive: hedge.New(hedge.Config{Quantile: 0.95})                             // one hedge at the observed p95\n\n")
 
 	srv := lab.NewServer(lab.D1, 1, 0)
 	defer srv.Close()
@@ -71,9 +77,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%-11s %5.1f%% of requests within the %v SLO, %4.1f%% extra attempts\n",
 			r.Name+":", 100*within(r.Sorted, *slo), *slo, 100*r.Extra)
 	}
-	fmt.Fprintf(stdout, "\nSLO hedging fires at a fixed point before the target: it costs the share of requests\n"+
+	fmt.Fprintf(stdout, "\nSLO hedging fires at fixed points before the target: it costs the share of requests\n"+
 		"slower than %v (here %.1f%%), which grows if the upstream slows down, up to the budget.\n", sloDelays[0], 100*res[1].Extra)
-	fmt.Fprintf(stdout, "Percentile hedging tracks the upstream and costs about 1 − quantile (here %.1f%%) whatever its speed.\n", 100*res[2].Extra)
+	fmt.Fprintf(stdout, "More points (here %.1f%% extra) give a request stuck twice another chance before the SLO.\n", 100*res[2].Extra)
+	fmt.Fprintf(stdout, "Adaptive hedging tracks the upstream and costs about 1 − quantile (here %.1f%%) whatever its speed.\n", 100*res[3].Extra)
 	fmt.Fprintf(stdout, "\nMachine noise: %v.\n", noise)
 	return nil
 }

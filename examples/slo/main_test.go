@@ -14,8 +14,9 @@ func TestRun(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"hedge.SLO(25ms, 0.5)", "one hedge at 12.5ms", "Quantile: 0.95",
-		"no hedging", "SLO:", "percentile:", "within the 25ms SLO", "p99.9", "Machine noise: ",
+		"hedge.SLO(25ms, 0.5)", "one hedge at 12.5ms", "hedge.SLO(25ms, 0.5, 0.75, 0.95)",
+		"hedges at 12.5ms, 18.75ms, 23.75ms", "Quantile: 0.95",
+		"no hedging", "SLO:", "points:", "adaptive:", "within the 25ms SLO", "p99.9", "Machine noise: ",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
