@@ -1,8 +1,11 @@
 package idempotency
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,20 +48,33 @@ func FuzzParseRetryAfter(f *testing.F) {
 	})
 }
 
+// FuzzClassify drives the classifier over arbitrary status codes,
+// Retry-After values, methods, idempotency keys, extra headers and body
+// kinds, checking it against its specification: a response's kind depends
+// only on its status and Retry-After, never on the request or on other
+// headers, and replayability follows the method, the key and the body.
 func FuzzClassify(f *testing.F) {
 	for _, seed := range []struct {
 		code       int
 		retryAfter string
+		method     string
+		key        string
+		name, val  string
+		body       uint8
 	}{
-		{200, ""}, {304, ""}, {404, ""}, {408, ""}, {409, ""}, {425, ""}, {429, ""}, {429, "5"},
-		{500, ""}, {501, ""}, {503, ""}, {503, "120"}, {503, "-1"}, {503, "Fri, 02 Jan 2026 15:04:35 GMT"},
-		{505, ""}, {0, ""}, {999, "1"},
+		{200, "", "GET", "", "", "", 0}, {304, "", "HEAD", "", "", "", 0}, {404, "", "DELETE", "", "", "", 0},
+		{408, "", "PUT", "", "", "", 1}, {409, "", "POST", "k1", "", "", 1}, {425, "", "PATCH", " ", "", "", 1},
+		{429, "", "POST", "", "", "", 2}, {429, "5", "OPTIONS", "", "X-A", "b", 0},
+		{500, "", "TRACE", "", "", "", 0}, {501, "", "get", "", "", "", 0}, {503, "", "", "", "", "", 2},
+		{503, "120", "GET", "", "retry-after", "x", 0}, {503, "-1", "PUT", "key", "", "", 2},
+		{503, "Fri, 02 Jan 2026 15:04:35 GMT", "GET", "", "", "", 0},
+		{505, "", "CONNECT", "", "X-Idempotency-Key", "k", 1}, {0, "", "", "", "", "", 0}, {999, "1", "BAD METHOD", "", "", "", 0},
 	} {
-		f.Add(seed.code, seed.retryAfter)
+		f.Add(seed.code, seed.retryAfter, seed.method, seed.key, seed.name, seed.val, seed.body)
 	}
 	withStatus := WithStatus(nil, map[int]Kind{409: Transient})
 
-	f.Fuzz(func(t *testing.T, code int, retryAfter string) {
+	f.Fuzz(func(t *testing.T, code int, retryAfter, method, key, name, val string, body uint8) {
 		code = ((code % 1000) + 1000) % 1000 // 0..999, as net/http parses 3 digits
 		resp := &http.Response{StatusCode: code, Header: http.Header{"Retry-After": {retryAfter}}}
 		got := Default.Classify(nil, resp, nil)
@@ -82,7 +98,42 @@ func FuzzClassify(f *testing.F) {
 				t.Fatalf("WithStatus(409) changed unlisted %d: %+v vs %+v", code, ws, got)
 			}
 		}
+
+		req := fuzzRequest(method, key, body)
+		if other := http.CanonicalHeaderKey(name); other != "Retry-After" && name != "" {
+			resp.Header[other] = append(resp.Header[other], val)
+		}
+		if withReq := Default.Classify(req, resp, nil); withReq != got {
+			t.Fatalf("Classify with %s request and header %q: %+v, want %+v as without", method, name, withReq, got)
+		}
+
+		keyed := strings.TrimSpace(key) != ""
+		bodyOK := body%3 != 2 // 0: no body, 1: body with GetBody, 2: body without
+		wantReplay := (IdempotentMethod(method) || keyed) && bodyOK
+		if r := Replayable(req); r != wantReplay {
+			t.Fatalf("Replayable(%q, key %q, body kind %d) = %v, want %v", method, key, body%3, r, wantReplay)
+		}
+		if (method == http.MethodPost || method == http.MethodPatch) && !keyed && Replayable(req) {
+			t.Fatalf("%s without a key is replayable", method)
+		}
 	})
+}
+
+// fuzzRequest builds a request with the given method, Idempotency-Key and
+// body kind (body%3: 0 none, 1 a body with GetBody, 2 a body without).
+func fuzzRequest(method, key string, body uint8) *http.Request {
+	req := &http.Request{Method: method, URL: &url.URL{Scheme: "http", Host: "example.test", Path: "/"}, Header: http.Header{}}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	switch body % 3 {
+	case 1:
+		req.Body = io.NopCloser(strings.NewReader("x"))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
+	case 2:
+		req.Body = io.NopCloser(strings.NewReader("x"))
+	}
+	return req
 }
 
 func isDigits(s string) bool {
