@@ -11,33 +11,15 @@ import (
 	"github.com/tailguard/tailguard/pipeline"
 )
 
-// stubOK answers at once with an empty 200, allocating only the response.
-var stubOK = pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
-	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
-})
-
-func benchRoundTrip(b *testing.B, rt http.RoundTripper, url string) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		resp, err := rt.RoundTrip(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-}
-
 // BenchmarkStub compares a bare in-memory transport with an idle hedge
 // stage over it (armed, never fires): the difference is the stage's cost.
 func BenchmarkStub(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchRoundTrip(b, stubOK, "http://upstream.test/") })
+	b.Run("bare", func(b *testing.B) { testkit.BenchGet(b, testkit.OK, "http://upstream.test/") })
 	b.Run("fixed", func(b *testing.B) {
-		benchRoundTrip(b, New(Config{Delay: time.Hour}).Wrap(stubOK), "http://upstream.test/")
+		testkit.BenchGet(b, New(Config{Delay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
 	})
 	b.Run("adaptive", func(b *testing.B) {
-		benchRoundTrip(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(stubOK), "http://upstream.test/")
+		testkit.BenchGet(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
 	})
 }
 
@@ -47,12 +29,12 @@ func BenchmarkLoopback(b *testing.B) {
 	srv, _ := testkit.NewServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	}))
-	b.Run("bare", func(b *testing.B) { benchRoundTrip(b, testkit.Transport(b), srv.URL) })
+	b.Run("bare", func(b *testing.B) { testkit.BenchGet(b, testkit.Transport(b), srv.URL) })
 	b.Run("fixed", func(b *testing.B) {
-		benchRoundTrip(b, New(Config{Delay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
+		testkit.BenchGet(b, New(Config{Delay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
 	})
 	b.Run("adaptive", func(b *testing.B) {
-		benchRoundTrip(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
+		testkit.BenchGet(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
 	})
 }
 
@@ -67,7 +49,7 @@ func BenchmarkHedgeFires(b *testing.B) {
 		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
 	})
 	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
-	benchRoundTrip(b, New(Config{Delay: time.Microsecond, Budget: unlimited}).Wrap(slow), "http://upstream.test/")
+	testkit.BenchGet(b, New(Config{Delay: time.Microsecond, Budget: unlimited}).Wrap(slow), "http://upstream.test/")
 }
 
 func BenchmarkEstimatorRecord(b *testing.B) {

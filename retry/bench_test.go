@@ -15,34 +15,9 @@ import (
 // a zero-Config retry stage, on a first-try success: the overhead every
 // successful request pays.
 
-// okTransport answers 200 from memory, reading and closing any request
-// body as a real transport does.
-type okTransport struct{}
-
-func (okTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		_, _ = io.Copy(io.Discard, req.Body)
-		req.Body.Close()
-	}
-	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
-}
-
-func benchGet(b *testing.B, rt http.RoundTripper, url string) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		resp, err := rt.RoundTrip(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-}
-
 func BenchmarkStubGet(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchGet(b, okTransport{}, "http://x/") })
-	b.Run("retry", func(b *testing.B) { benchGet(b, New(Config{}).Wrap(okTransport{}), "http://x/") })
+	b.Run("bare", func(b *testing.B) { testkit.BenchGet(b, testkit.OK, "http://x/") })
+	b.Run("retry", func(b *testing.B) { testkit.BenchGet(b, New(Config{}).Wrap(testkit.OK), "http://x/") })
 }
 
 func loopback(b *testing.B) (*http.Transport, string) {
@@ -56,11 +31,11 @@ func loopback(b *testing.B) (*http.Transport, string) {
 func BenchmarkLoopbackGet(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		tr, url := loopback(b)
-		benchGet(b, tr, url)
+		testkit.BenchGet(b, tr, url)
 	})
 	b.Run("retry", func(b *testing.B) {
 		tr, url := loopback(b)
-		benchGet(b, New(Config{}).Wrap(tr), url)
+		testkit.BenchGet(b, New(Config{}).Wrap(tr), url)
 	})
 }
 
@@ -82,8 +57,8 @@ func benchPut(b *testing.B, rt http.RoundTripper, url string) {
 }
 
 func BenchmarkStubPut64K(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { benchPut(b, okTransport{}, "http://x/") })
-	b.Run("retry", func(b *testing.B) { benchPut(b, New(Config{}).Wrap(okTransport{}), "http://x/") })
+	b.Run("bare", func(b *testing.B) { benchPut(b, testkit.OK, "http://x/") })
+	b.Run("retry", func(b *testing.B) { benchPut(b, New(Config{}).Wrap(testkit.OK), "http://x/") })
 }
 
 func BenchmarkLoopbackPut64K(b *testing.B) {
@@ -100,5 +75,5 @@ func BenchmarkLoopbackPut64K(b *testing.B) {
 // BenchmarkStubGetAttemptTimeout is the cost of an AttemptTimeout on a
 // first-try success: a cancelable context, a timer and a body wrapper.
 func BenchmarkStubGetAttemptTimeout(b *testing.B) {
-	benchGet(b, New(Config{AttemptTimeout: 1e9}).Wrap(okTransport{}), "http://x/")
+	testkit.BenchGet(b, New(Config{AttemptTimeout: 1e9}).Wrap(testkit.OK), "http://x/")
 }
