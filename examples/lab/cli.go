@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"time"
 )
 
@@ -134,4 +135,20 @@ func writePlot(path, title string, rows []Result) error {
 		return errors.Join(err, f.Close())
 	}
 	return f.Close()
+}
+
+// RunMain is a lab command's main: it runs run with the process's
+// arguments and output, under a context canceled by Ctrl-C, and exits with
+// status 2 on error (printing it after name, unless it is -h's
+// flag.ErrHelp, which the flag set already answered).
+func RunMain(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, name+":", err)
+		}
+		os.Exit(2)
+	}
 }

@@ -20,24 +20,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/tailguard/tailguard/examples/lab"
 	"github.com/tailguard/tailguard/hedge"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "taillab:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { lab.RunMain("taillab", run) }
 
 type options struct {
 	lab.Options

@@ -13,11 +13,8 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
@@ -28,16 +25,7 @@ import (
 	"github.com/tailguard/tailguard/hedge"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "peerlab:", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { lab.RunMain("peerlab", run) }
 
 type options struct {
 	lab.Options
