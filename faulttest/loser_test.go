@@ -25,13 +25,12 @@ func TestLoserInsideRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int64
 		stub := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
-			n := calls.Add(1)
+			calls.Add(1)
 			if hedge.AttemptFrom(req.Context()) == 1 {
 				if err := testkit.Sleep(req.Context(), time.Hour); err != nil {
 					return nil, err
 				}
 			}
-			_ = n
 			return testkit.Respond(req, 200, "ok", nil), nil
 		})
 		bud := budget.New(budget.Config{})
@@ -39,15 +38,7 @@ func TestLoserInsideRetry(t *testing.T) {
 		var retries atomic.Int64
 		r := retry.New(retry.Config{Budget: bud, OnRetry: func(retry.RetryInfo) { retries.Add(1) }})
 		b := breaker.New(breaker.Config{})
-		p := pipeline.Wrap(stub, h, r, b)
-		start := time.Now()
-		req, _ := http.NewRequest("GET", "http://x.test/", nil)
-		resp, err := p.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if d := time.Since(start); d != 10*time.Millisecond {
+		if d := timedGet(t, pipeline.Wrap(stub, h, r, b)); d != 10*time.Millisecond {
 			t.Errorf("took %v", d)
 		}
 		synctest.Wait()
@@ -83,15 +74,7 @@ func TestLoserInRetryWait(t *testing.T) {
 		h := hedge.New(hedge.Config{Delay: 10 * time.Millisecond, Budget: bud})
 		r := retry.New(retry.Config{Budget: bud, Jitter: retry.NoJitter, BaseDelay: time.Second})
 		b := breaker.New(breaker.Config{})
-		p := pipeline.Wrap(stub, h, r, b)
-		start := time.Now()
-		req, _ := http.NewRequest("GET", "http://x.test/", nil)
-		resp, err := p.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if d := time.Since(start); d != 11*time.Millisecond {
+		if d := timedGet(t, pipeline.Wrap(stub, h, r, b)); d != 11*time.Millisecond {
 			t.Errorf("took %v", d)
 		}
 		synctest.Wait()
@@ -100,4 +83,18 @@ func TestLoserInRetryWait(t *testing.T) {
 		}
 		t.Logf("retry %+v budget %+v breaker %+v", r.Stats(), bud.Stats(), b.Snapshot())
 	})
+}
+
+// timedGet sends one GET through rt, closes the response body and returns
+// how long RoundTrip took (on the bubble's fake clock).
+func timedGet(t *testing.T, rt http.RoundTripper) time.Duration {
+	t.Helper()
+	start := time.Now()
+	req, _ := http.NewRequest(http.MethodGet, "http://x.test/", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return time.Since(start)
 }
