@@ -380,16 +380,9 @@ func (ru *run) outgrow() (io.Writer, error) {
 // counts the result and reports it to OnComplete. A panicking out is
 // raised again once OnComplete has returned.
 func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
-	m := s.h.m
-	switch {
-	case winner == 1:
-		m.stats.originalWins.Add(1)
-	case winner > 1:
-		m.stats.hedgeWins.Add(1)
-	default:
-		m.stats.failed.Add(1)
-	}
+	s.count(winner)
 	info := CompleteInfo{Request: s.r, Winner: winner, Sent: s.sent, Duration: end.Sub(s.start), Err: err}
+	var abort any
 	switch {
 	case out == nil:
 		http.Error(s.w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
@@ -398,17 +391,12 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 		if info.Err == nil {
 			info.Err = fmt.Errorf("hedge: run %d panicked: %v", out.n, out.panicVal)
 		}
-		if m.cfg.onComplete != nil {
-			m.cfg.onComplete(info)
-		}
-		panic(out.panicVal)
+		abort = out.panicVal
 	default:
 		out.rec.writeTo(s.w)
 		info.StatusCode = out.resp.StatusCode
 	}
-	if m.cfg.onComplete != nil {
-		m.cfg.onComplete(info)
-	}
+	s.complete(info, abort)
 }
 
 // answerWrittenThrough completes the answer of out, which wrote through to
@@ -416,12 +404,7 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 // ended when the handler returned: the body may then be incomplete, and
 // the response is aborted instead of ended as if whole.
 func (s *serverRace) answerWrittenThrough(out *run, ended error, end time.Time) {
-	m := s.h.m
-	if out.n == 1 {
-		m.stats.originalWins.Add(1)
-	} else {
-		m.stats.hedgeWins.Add(1)
-	}
+	s.count(out.n)
 	info := CompleteInfo{Request: s.r, Winner: out.n, Sent: s.sent, Duration: end.Sub(s.start),
 		StatusCode: out.resp.StatusCode, Err: ended}
 	var abort any
@@ -434,8 +417,27 @@ func (s *serverRace) answerWrittenThrough(out *run, ended error, end time.Time) 
 	default:
 		out.rec.writeTrailers(s.w)
 	}
-	if m.cfg.onComplete != nil {
-		m.cfg.onComplete(info)
+	s.complete(info, abort)
+}
+
+// count adds the race's outcome to the statistics: which run won, if any.
+func (s *serverRace) count(winner int) {
+	st := &s.h.m.stats
+	switch {
+	case winner == 1:
+		st.originalWins.Add(1)
+	case winner > 1:
+		st.hedgeWins.Add(1)
+	default:
+		st.failed.Add(1)
+	}
+}
+
+// complete reports info to OnComplete, then raises abort, a panic value,
+// if there is one: after the hook, so that it still hears of the request.
+func (s *serverRace) complete(info CompleteInfo, abort any) {
+	if h := s.h.m.cfg.onComplete; h != nil {
+		h(info)
 	}
 	if abort != nil {
 		panic(abort)
