@@ -151,6 +151,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp                    *http.Response
 		err                     error
 		admitted, sent, settled bool
+		gen                     uint64 // the window generation the attempt was sent in
 	)
 	e.inflight.Add(1)
 	defer func() {
@@ -158,6 +159,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if settled || !admitted {
 			return
 		}
+		e.window.abandon(gen)
 		if !sent && req.Body != nil {
 			req.Body.Close()
 		}
@@ -167,11 +169,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	_, refused := e.cb.Execute(func() (struct{}, error) {
 		admitted = true
+		gen = e.window.admit()
 		b.flush(e) // admission may have turned Open into HalfOpen
 		sent = true
 		resp, err = t.next.RoundTrip(req)
 		v := b.s.judge(req, resp, err)
-		e.window.record(time.Now(), v) // before gobreaker's ReadyToTrip reads it
+		// Recorded before gobreaker's ReadyToTrip reads the window, and
+		// only if no state change happened since the attempt was sent:
+		// gobreaker then drops the outcome too, by its own generation.
+		e.window.record(time.Now(), v, gen)
 		settled = true
 		return struct{}{}, v.gobreakerErr()
 	})

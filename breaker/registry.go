@@ -137,7 +137,8 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 		// outcomes for why gobreaker's own rolling window is not used).
 		Timeout: b.s.openTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			return b.s.readyToTrip(c, e.window.totals(time.Now()))
+			w, _ := e.window.totals(time.Now())
+			return b.s.readyToTrip(c, w)
 		},
 		IsSuccessful: isSuccessful,
 		IsExcluded:   isExcluded,

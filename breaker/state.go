@@ -52,10 +52,12 @@ func fromGobreaker(s gobreaker.State) State {
 
 // Counts are the outcomes a breaker has recorded: over the rolling Window,
 // by the instant each attempt finished, and never from before the last
-// state change (every change starts afresh).
+// state change. Every change starts afresh, and an attempt sent before it
+// never counts, neither while in flight nor when it settles: its outcome
+// describes a state that is over (gobreaker drops it the same way).
 type Counts struct {
-	// Requests is how many requests were let through and are in the
-	// window or still in flight.
+	// Requests is how many requests were let through since the last state
+	// change and are in the window or still in flight.
 	Requests uint32
 	// Successes and Failures count settled outcomes; see the package
 	// documentation for what counts as which.
@@ -73,10 +75,10 @@ type Counts struct {
 // the other, so an outcome settling in between may show in one and not
 // yet in the other.
 func (e *entry) counts() Counts {
-	w := e.window.totals(time.Now())
+	w, inflight := e.window.totals(time.Now())
 	c := e.cb.Counts()
 	return Counts{
-		Requests:             w.successes + w.failures + w.excluded + uint32(max(e.inflight.Load(), 0)),
+		Requests:             w.successes + w.failures + w.excluded + inflight,
 		Successes:            w.successes,
 		Failures:             w.failures,
 		Excluded:             w.excluded,

@@ -17,14 +17,24 @@ import (
 // (its Interval is zero: counts clear only on state changes), and this
 // window, keyed by completion time, feeds the ratio rule.
 //
+// The window belongs to one generation of the state machine: every state
+// change starts a new one ([outcomes.reset]). An attempt takes the
+// generation when it is sent ([outcomes.admit]) and its outcome counts only
+// if the generation is still the same when it settles, as gobreaker does
+// for its own counts. Otherwise a slow failure admitted before a trip would
+// land in the window a successful probe has just opened, and re-open a host
+// that recovered (issue 11, bug 5).
+//
 // Buckets rotate lazily from the instants passed in: no goroutine.
 type outcomes struct {
-	mu      sync.Mutex // guards everything below
-	period  time.Duration
-	buckets [windowBuckets]tally
-	head    int       // index of the bucket that started at headAt
-	headAt  time.Time // start of the current bucket; zero before first use
-	sum     tally     // total over all buckets
+	mu       sync.Mutex // guards everything below
+	period   time.Duration
+	buckets  [windowBuckets]tally
+	head     int       // index of the bucket that started at headAt
+	headAt   time.Time // start of the current bucket; zero before first use
+	sum      tally     // total over all buckets
+	gen      uint64    // bumped by every reset
+	inflight uint32    // attempts admitted in generation gen, not yet settled
 }
 
 // tally is one bucket's outcomes.
@@ -47,33 +57,60 @@ func (t *tally) sub(o tally) {
 	t.excluded -= o.excluded
 }
 
-// record counts v as finished at now, and returns the window's totals
-// including it.
-func (w *outcomes) record(now time.Time, v verdict) tally {
+// admit counts an attempt as in flight and returns the generation its
+// outcome belongs to.
+func (w *outcomes) admit() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight++
+	return w.gen
+}
+
+// record counts v as finished at now if gen, the attempt's generation, is
+// still current, and returns the window's totals and whether v counted.
+func (w *outcomes) record(now time.Time, v verdict, gen uint64) (tally, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance(now)
+	if gen != w.gen {
+		return w.sum, false
+	}
+	w.inflight--
 	w.buckets[w.head].add(v, 1)
 	w.sum.add(v, 1)
-	return w.sum
+	return w.sum, true
 }
 
-// totals returns the window's totals at now.
-func (w *outcomes) totals(now time.Time) tally {
+// abandon forgets an attempt of generation gen that settled without an
+// outcome (it panicked).
+func (w *outcomes) abandon(gen uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if gen == w.gen {
+		w.inflight--
+	}
+}
+
+// totals returns the window's totals at now, and how many attempts of the
+// current generation are in flight.
+func (w *outcomes) totals(now time.Time) (tally, uint32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance(now)
-	return w.sum
+	return w.sum, w.inflight
 }
 
-// reset forgets everything: a state change starts a fresh window, as
-// gobreaker's counts do.
+// reset starts a new generation with an empty window: a state change
+// starts afresh, as gobreaker's counts do, and attempts in flight from
+// before it will not count.
 func (w *outcomes) reset() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buckets = [windowBuckets]tally{}
 	w.sum = tally{}
 	w.headAt = time.Time{}
+	w.gen++
+	w.inflight = 0
 }
 
 // advance rotates the ring so that the head bucket covers now. w.mu is

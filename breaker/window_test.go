@@ -29,16 +29,48 @@ func TestOutcomesWindow(t *testing.T) {
 	for _, s := range steps {
 		var got tally
 		if s.read {
-			got = w.totals(at(s.at))
+			got, _ = w.totals(at(s.at))
 		} else {
-			got = w.record(at(s.at), s.v)
+			got, _ = w.record(at(s.at), s.v, w.admit())
 		}
 		if got != s.want {
 			t.Fatalf("%s: got %+v, want %+v", s.name, got, s.want)
 		}
 	}
 	w.reset()
-	if got := w.totals(at(time.Hour)); got != (tally{}) {
+	if got, _ := w.totals(at(time.Hour)); got != (tally{}) {
 		t.Fatalf("after reset: %+v", got)
+	}
+}
+
+// TestOutcomesGeneration: an outcome counts only in the generation its
+// attempt was admitted in; a reset forgets attempts in flight.
+func TestOutcomesGeneration(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := &outcomes{period: time.Second}
+	old := w.admit()
+	stale := w.admit()
+	if _, n := w.totals(now); n != 2 {
+		t.Fatalf("in flight before reset: %d, want 2", n)
+	}
+	w.record(now, failure, old)
+	w.reset()
+	if got, n := w.totals(now); got != (tally{}) || n != 0 {
+		t.Fatalf("after reset: %+v, %d in flight", got, n)
+	}
+	fresh := w.admit()
+	if got, counted := w.record(now, failure, stale); counted || got != (tally{}) {
+		t.Fatalf("stale outcome: counted %v, totals %+v", counted, got)
+	}
+	w.abandon(stale) // a no-op: stale belongs to an earlier generation
+	if _, n := w.totals(now); n != 1 {
+		t.Fatalf("in flight: %d, want 1", n)
+	}
+	if got, counted := w.record(now, success, fresh); !counted || got != (tally{successes: 1}) {
+		t.Fatalf("fresh outcome: counted %v, totals %+v", counted, got)
+	}
+	w.abandon(w.admit())
+	if _, n := w.totals(now); n != 0 {
+		t.Fatalf("in flight after abandon: %d, want 0", n)
 	}
 }
