@@ -91,8 +91,8 @@ type Config struct {
 	// DefaultHalfOpenProbes. New panics if it is negative.
 	HalfOpenProbes int
 
-	// CountThrottled makes throttled outcomes (429, or 503 with
-	// Retry-After) count as failures. By default they are excluded: a
+	// CountThrottled makes throttled outcomes (429, or 503 whose
+	// Retry-After asks for a pause) count as failures. By default they are excluded: a
 	// throttle is the upstream deliberately shaping this client's rate,
 	// not a sign that it is broken, and opening the breaker would turn a
 	// rate limit into a full outage; the retry stage already honours

@@ -30,7 +30,8 @@
 //     timeouts, including a per-attempt deadline;
 //   - excluded: a canceled caller context, a hedge canceled because another
 //     attempt won, a refusal by an inner stage ([idempotency.Rejection]),
-//     and throttled responses (429, or 503 with Retry-After) unless
+//     and throttled responses (429, or 503 whose Retry-After asks for a
+//     pause; "Retry-After: 0" or a past date asks for none) unless
 //     Config.CountThrottled is set.
 //
 // Excluded attempts never open a breaker and never fail a half-open probe:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/testkit"
 )
 
 func resp(status int, header ...string) *http.Response {
@@ -55,6 +56,8 @@ func TestJudge(t *testing.T) {
 		{"429 counted", resp(429), nil, true, failure},
 		{"503 Retry-After excluded", resp(503, "Retry-After", "3"), nil, false, excluded},
 		{"503 Retry-After counted", resp(503, "Retry-After", "3"), nil, true, failure},
+		{"503 Retry-After 0: no pause, a failure", resp(503, "Retry-After", "0"), nil, false, failure},
+		{"503 Retry-After past: no pause, a failure", resp(503, "Retry-After", "Thu, 01 Jan 1970 00:00:00 GMT"), nil, false, failure},
 		{"connection refused", nil, refused, false, failure},
 		{"connection reset", nil, reset, false, failure},
 		{"deadline", nil, context.DeadlineExceeded, false, failure},
@@ -236,4 +239,30 @@ func TestCountThrottled(t *testing.T) {
 			t.Fatalf("state %v, want open", got)
 		}
 	})
+}
+
+// TestDeadLoadBalancerTrips: a load balancer with no healthy backend that
+// answers every request "503, Retry-After: 0" (or a date already past) asks
+// for no pause; that is no throttle, and the breaker must open on it.
+func TestDeadLoadBalancerTrips(t *testing.T) {
+	for _, value := range []string{"0", "Thu, 01 Jan 1970 00:00:00 GMT"} {
+		t.Run(value, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+					r := testkit.Respond(req, http.StatusServiceUnavailable, "", nil)
+					r.Header.Set("Retry-After", value)
+					return r, nil
+				}}
+				b := New(Config{})
+				rt := b.Wrap(stub)
+				for range DefaultConsecutiveFailures {
+					send(t.Context(), rt, "http://lb.test/")
+				}
+				if st := b.State("http://lb.test:80"); st != Open {
+					t.Errorf("after %d answers of 503 Retry-After %q the breaker is %v, want open",
+						DefaultConsecutiveFailures, value, st)
+				}
+			})
+		})
+	}
 }

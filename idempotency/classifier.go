@@ -62,13 +62,16 @@ func (defaultClassifier) Classify(req *http.Request, resp *http.Response, err er
 	return Outcome{Kind: responseKind(resp)}
 }
 
-// responseKind is StatusKind, except that a 503 carrying a valid
-// Retry-After is Throttled: the server named a time to come back, which
-// is overload rather than failure (RFC 9110 §15.6.4).
+// responseKind is StatusKind, except that a 503 whose Retry-After asks
+// for a pause is Throttled: the server named a time to come back, which is
+// overload rather than failure (RFC 9110 §15.6.4). A Retry-After of 0 or a
+// date already past asks for no pause, so it is no throttle: a dead load
+// balancer that answers every request "503, Retry-After: 0" is failing, and
+// a breaker, which excludes throttles, must still trip on it.
 func responseKind(resp *http.Response) Kind {
 	k := StatusKind(resp.StatusCode)
 	if resp.StatusCode == http.StatusServiceUnavailable {
-		if _, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
 			return Throttled
 		}
 	}

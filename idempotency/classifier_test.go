@@ -52,9 +52,9 @@ func TestClassifyResponses(t *testing.T) {
 		{"502", response(502), Transient},
 		{"503", response(503), Transient},
 		{"503 with seconds", response(503, "120"), Throttled},
-		{"503 with zero", response(503, "0"), Throttled},
+		{"503 with zero", response(503, "0"), Transient}, // asks no pause: no throttle
 		{"503 with future date", response(503, future), Throttled},
-		{"503 with past date", response(503, past), Throttled},
+		{"503 with past date", response(503, past), Transient},
 		{"503 with invalid Retry-After", response(503, "-1"), Transient},
 		{"503 with blank Retry-After", response(503, " "), Transient},
 		{"503 with invalid first value", response(503, "soon", "5"), Transient},

@@ -18,15 +18,16 @@ const (
 	// the same answer.
 	Final
 	// Transient is a failure that may not happen again: 408, 425, 500, 502,
-	// 503 without a valid Retry-After, 504 and every other 5xx except 501
+	// 503 without a Retry-After asking for a pause, 504 and every other 5xx except 501
 	// and 505; connection resets and refusals, timeouts, io.EOF and
 	// io.ErrUnexpectedEOF, and any transport error not otherwise classified.
 	// Unknown errors are Transient because a retry is the only way to learn
 	// more, and the retry stage still applies its budget and method rules.
 	Transient
 	// Throttled is a 429 response (with or without Retry-After) or a 503
-	// carrying a valid Retry-After: the upstream asked the client to slow
-	// down, which says more about load than about health.
+	// whose Retry-After asks for a pause (a positive delay): the upstream
+	// asked the client to slow down, which says more about load than about
+	// health.
 	Throttled
 	// Canceled means the request's context was canceled: the caller (or a
 	// hedge that lost the race) gave up, so the attempt is neither a

@@ -13,7 +13,7 @@ import "net/http"
 //	below 100 or above 599        Transient
 //
 // A 503 is Transient here; [Classifier.Classify] of [Default] upgrades it to
-// Throttled when it carries a valid Retry-After, which StatusKind cannot
+// Throttled when its Retry-After asks for a pause, which StatusKind cannot
 // see. 501 (Not Implemented) and 505 (HTTP Version Not Supported) describe
 // the request, not the server's state, so repeating it cannot help. Codes
 // outside 100–599 belong to no class of RFC 9110 §15; a peer that sends one
