@@ -73,8 +73,10 @@ type MiddlewareConfig struct {
 // [Hedger]: fixed, schedule ([SLO]) or adaptive, under the same budget
 // rules, up to MaxHedges. A run that finishes with a transient or
 // throttled status (503, 429, ...; per the classifier) starts the next run
-// at once, unless it carries a Retry-After still in the future: that asks
-// for a pause, so no further run starts for the request. Each run gets its
+// at once. A failing run whose response carries a Retry-After still in the
+// future, whatever its status (a 500 or 502 as much as a 429 or 503), asks
+// for a pause instead: no further run starts for the request, at once or
+// on the timer, though runs going may still win. Each run gets its
 // own clone of the request, with its own context (a child of the
 // request's, carrying the [AttemptFrom] mark, so a handler can tell
 // [IsHedge]) and its own reader over the buffered body bytes.

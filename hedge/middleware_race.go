@@ -201,10 +201,11 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			s.failed = ru // a cut-off body must never reach the client
 		}
 		switch {
-		case k == idempotency.Throttled && pushedBack(&ru.resp):
-			// The handler's backend asked for a pause, as on the client:
-			// another run now, or on the timer, would ignore it. Runs
-			// going may still win.
+		case pushedBack(&ru.resp):
+			// The handler's backend asked for a pause, whatever the
+			// status (a 500 or 502 with Retry-After too): another run
+			// now, or on the timer, would ignore it. Runs going may
+			// still win.
 			s.next = s.h.m.cfg.sched.hedges + 1
 			s.stopTimer()
 		case firesNext(k):

@@ -269,3 +269,49 @@ func TestMiddlewareRetryAfterStopsHedging(t *testing.T) {
 		assert.Equal(t, []int{2}, started, "hedges 2 and 3 were not sent")
 	})
 }
+
+// Any response that asks for a pause with a future Retry-After stops
+// hedging the request, whatever its status: no run starts at once or on
+// the timer, and the run going may still win. A Retry-After that asks for
+// no pause changes nothing (issue 11, bug 9).
+func TestMiddlewarePushbackOnAnyStatusStopsHedging(t *testing.T) {
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		want       []int
+	}{
+		{http.StatusInternalServerError, "5", []int{2}},
+		{http.StatusBadGateway, "5", []int{2}},
+		{http.StatusServiceUnavailable, "5", []int{2}},
+		{http.StatusTooManyRequests, "5", []int{2}},
+		{http.StatusNotImplemented, "5", []int{2}}, // fatal: no hedge at once, and none on the timer
+		{http.StatusGatewayTimeout, "Fri, 31 Dec 2100 23:59:59 GMT", []int{2}},
+		{http.StatusInternalServerError, "0", []int{2, 3, 4}},
+		{http.StatusInternalServerError, "", []int{2, 3, 4}},
+	} {
+		t.Run(fmt.Sprint(tc.status, "/", tc.retryAfter), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var started []int
+				m := NewMiddleware(MiddlewareConfig{Config: Config{
+					Delay: 10 * time.Millisecond, MaxHedges: 3,
+					OnHedge: func(i HedgeInfo) { started = append(started, i.Attempt) },
+				}})
+				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+					if n == 1 {
+						time.Sleep(50 * time.Millisecond)
+						io.WriteString(w, "run 1")
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.status)
+				}))
+				rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+				assert.Equal(t, "run 1", rec.Body.String())
+				assert.Equal(t, tc.want, started)
+			})
+		})
+	}
+}
