@@ -10,13 +10,12 @@ import (
 
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
-	"github.com/tailguard/tailguard/internal/httpx"
 )
 
 // DefaultMaxBody is the largest request body, in bytes, a [Middleware]
 // buffers so that every run of the handler can read it: 1 MiB, the client
 // stage's limit for bodies without GetBody.
-const DefaultMaxBody = httpx.DefaultMaxBufferedBody
+const DefaultMaxBody = 1 << 20
 
 // DefaultMaxResponse is how many response body bytes a hedged run of a
 // [Middleware] buffers before it must answer or stop: 1 MiB.

@@ -3,6 +3,7 @@ package hedge
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http"
 )
 
@@ -24,10 +25,21 @@ func readBody(r *http.Request, limit int64) (body []byte, ok bool, rest io.ReadC
 		return nil, true, nil
 	}
 	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // room to see EOF without growing
+	if r.ContentLength > 0 && r.ContentLength <= min(limit, DefaultMaxBody) {
+		// Room to see EOF without growing. Content-Length is the client's
+		// claim, not bytes received: past DefaultMaxBody the buffer grows
+		// only as bytes arrive, or a huge MaxBody would let one request
+		// header allocate that much.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	// One byte past limit tells "exactly limit" from "more". No body is
+	// longer than math.MaxInt64, where limit+1 would wrap to a negative
+	// limit that reads nothing.
+	probe := limit
+	if probe < math.MaxInt64 {
+		probe++
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, probe))
 	switch {
 	case err != nil:
 		return nil, false, &prefixBody{Reader: io.MultiReader(&buf, errReader{err}), Closer: r.Body}

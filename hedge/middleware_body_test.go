@@ -1,17 +1,21 @@
 package hedge
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/internal/httpx"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -37,6 +41,22 @@ func TestReadBody(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "0123456789A", string(b))
 		assert.NoError(t, rest.Close())
+	})
+	t.Run("no limit (math.MaxInt64) keeps the body", func(t *testing.T) {
+		// limit+1 wrapped to a negative limit, which read nothing: every
+		// run saw an empty body (issue 11).
+		req := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("payload"))
+		body, ok, _ := readBody(req, math.MaxInt64)
+		assert.True(t, ok)
+		assert.Equal(t, "payload", string(body))
+	})
+	t.Run("a huge Content-Length is not allocated up front", func(t *testing.T) {
+		req := httptest.NewRequest(http.MethodPut, "/", strings.NewReader("payload"))
+		req.ContentLength = 1 << 40 // a claim, not bytes received
+		body, ok, _ := readBody(req, math.MaxInt64)
+		assert.True(t, ok)
+		assert.Equal(t, "payload", string(body))
+		assert.LessOrEqual(t, cap(body), DefaultMaxBody+bytes.MinRead)
 	})
 	t.Run("a read error reaches the handler after the bytes read", func(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPut, "/", &testkit.FailingReader{N: 3})
@@ -68,4 +88,32 @@ func TestMiddlewareMaxBytesErrorReachesHandler(t *testing.T) {
 		assert.Equal(t, 1, runs)
 		assert.Equal(t, Stats{Requests: 1, PassThrough: 1}, m.Stats())
 	})
+}
+
+// MaxBody math.MaxInt64 means "buffer any body": every run reads the whole
+// of it (it read none: the limit wrapped around, issue 11).
+func TestMiddlewareUnlimitedMaxBody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var got sync.Map
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxBody: math.MaxInt64})
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			got.Store(AttemptFrom(r.Context()), string(b))
+			if !IsHedge(r.Context()) {
+				<-r.Context().Done()
+			}
+		}))
+		serve(h, httptest.NewRequest(http.MethodPut, "/", strings.NewReader("payload")))
+		synctest.Wait()
+		for _, n := range []int{1, 2} {
+			b, _ := got.Load(n)
+			assert.Equal(t, "payload", b, "run %d", n)
+		}
+	})
+}
+
+// DefaultMaxBody is the client stage's buffering limit, spelled as a
+// number so that go doc shows 1 MiB rather than an internal name.
+func TestDefaultMaxBody(t *testing.T) {
+	assert.Equal(t, httpx.DefaultMaxBufferedBody, DefaultMaxBody)
 }
