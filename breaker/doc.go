@@ -26,8 +26,10 @@
 //   - success: 1xx–3xx, and final 4xx such as 404 — the upstream answered
 //     deliberately; also 501 and 505, which describe the request;
 //   - failure: transient outcomes — 5xx in the classifier's transient set,
-//     408, connection refusals and resets, TLS certificate errors, and
-//     timeouts, including a per-attempt deadline;
+//     408, connection refusals and resets, protocol violations in the
+//     server's response (an HTTP/2 stream error over an invalid response
+//     header), TLS certificate errors, and timeouts, including a
+//     per-attempt deadline;
 //   - excluded: a canceled caller context, a hedge canceled because another
 //     attempt won, a refusal by an inner stage ([idempotency.Rejection]),
 //     and throttled responses (429, or 503 whose Retry-After asks for a

@@ -44,9 +44,14 @@
 //
 // A failure that provably happened before any byte reached the network
 // ([NeverSent]: DNS errors, dial errors, a failure to reach the proxy, a
-// [Rejection], a malformed request net/http refused) may be retried even for a request that is not replayable,
-// as gRPC does with transparent retries. A reset or EOF on an established
-// connection is never counted as unsent: the server may have acted.
+// [Rejection], a malformed request net/http refused to write) may be
+// retried even for a request that is not replayable, as gRPC does with
+// transparent retries. It is decided from error types and from where the
+// error was raised, never from words a response error can share. A reset
+// or EOF on an established connection is never counted as unsent: the
+// server may have acted; nor is a protocol violation in the server's
+// response (an HTTP/2 stream error about an invalid response header),
+// which is [Transient].
 //
 // # Retry-After
 //

@@ -15,19 +15,29 @@ import (
 // have acted on it. Such a failure may be retried for any method, POST
 // included, as gRPC does with transparent retries.
 //
-// It is true for:
+// It is decided from the error's types and from where the error was
+// raised, never from words a response error could share. It is true for:
 //   - a [Rejection] (a stage refused the attempt locally);
-//   - a request net/http refused as malformed before writing it (an
-//     unsupported scheme, an invalid header, method or Host, ...);
 //   - a [*net.DNSError] (the host name never resolved);
 //   - a [*net.OpError] with Op "dial", including connection refused and dial
 //     timeouts (no connection, so nothing was written);
 //   - a [*net.OpError] with Op "proxyconnect" (how net/http reports proxy
-//     failures, https://go.dev/issue/16997) wrapping one of the above.
+//     failures, https://go.dev/issue/16997) wrapping one of the above;
+//   - a refusal net/http raises before it writes a request it considers
+//     malformed (an unsupported scheme; an invalid header, trailer, method
+//     or Host; a header HTTP/2 forbids, such as "Connection: foo").
+//
+// net/http's refusals have no type to match, so each is recognised by the
+// whole form of the error net/http returns, from its first word ("net/http:
+// invalid header field value for ...", "http2: invalid Connection request
+// header: ..."), never by a fragment found inside a message: an HTTP/2
+// stream error about an invalid *response* header ("stream error: stream
+// ID 1; PROTOCOL_ERROR; invalid header field value for \"x-bad\"") shares
+// the words but reports a response to a request the server received.
 //
 // Everything else may have been sent, at least in part: a reset or EOF
 // after the connection was established, a timeout waiting for headers, a
-// TLS failure. A nil err reports false.
+// TLS failure, a protocol violation by the server. A nil err reports false.
 func NeverSent(err error) bool {
 	if err == nil {
 		return false
@@ -51,7 +61,7 @@ func NeverSent(err error) bool {
 		}
 		return false
 	}
-	return malformed(err)
+	return refused(err)
 }
 
 // canceled reports whether the attempt ended because its caller gave up:
@@ -83,29 +93,46 @@ func Abandoned(ctx context.Context) bool {
 	return !errors.Is(context.Cause(ctx), context.DeadlineExceeded)
 }
 
-// malformedRequest lists fragments of the errors net/http (HTTP/1 and
-// HTTP/2) returns, before sending anything, for requests it will never
-// send. They are plain fmt errors with no type to match, so the text is
-// all there is; the fragments are specific enough not to appear in
-// network errors.
-var malformedRequest = [...]string{
-	"unsupported protocol scheme",
-	"invalid header field", // HTTP/1: invalid header field name/value
-	"invalid HTTP header",  // HTTP/2: invalid HTTP header name/value
-	"invalid trailer",
-	"invalid HTTP trailer",
-	"invalid method",
-	"nil Request.URL",
-	"nil Request.Header",
-	"no Host in request URL",
-	"invalid Host header",
+// refusals are the beginnings of the errors net/http returns, unwrapped or
+// wrapped only in a *url.Error or a stage's error, for requests it refuses
+// to send. Transport.roundTrip checks the URL, headers, trailers and method
+// before it looks for a connection; Request.write checks the Host before
+// writing a byte; the HTTP/2 client encodes the header block, which can
+// fail, before it writes the HEADERS frame. Each entry is a message's
+// start, not a fragment: an error raised while reading a response starts
+// otherwise ("stream error: ...", "net/http: HTTP/1.x transport connection
+// broken: ..."), whatever words it quotes later.
+var refusals = [...]string{
+	// net/http, before a connection is looked for (transport.go).
+	"http: nil Request.URL",
+	"http: nil Request.Header",
+	"net/http: invalid header ",  // field name or value
+	"net/http: invalid trailer ", // field name or value
+	"unsupported protocol scheme ",
+	"net/http: invalid method ",
+	"http: no Host in request URL",
+	// net/http HTTP/1, before the first byte is written (request.go).
+	"http: invalid Host header",
+	// net/http HTTP/2, before the HEADERS frame is written
+	// (internal/httpcommon, wrapped as "http2: %w").
+	"http2: Request.URL is nil",
+	"http2: invalid Host header",
+	"http2: invalid :protocol header",
+	"http2: invalid request :path ",
+	"http2: invalid HTTP header ",
+	"http2: invalid HTTP trailer ",
+	"http2: invalid Upgrade request header",
+	"http2: invalid Transfer-Encoding request header",
+	"http2: invalid Connection request header",
+	"http2: invalid Trailer key ",
+	"http2: request header list larger than peer's advertised limit",
 }
 
 // fatal reports whether err is one that no retry can fix: the server's
 // certificate is not trusted for this host, or net/http refused the
 // request as malformed.
 func fatal(err error) bool {
-	return untrustedCertificate(err) || malformed(err)
+	return untrustedCertificate(err) || refused(err)
 }
 
 // untrustedCertificate reports whether err says the server's certificate
@@ -121,22 +148,32 @@ func untrustedCertificate(err error) bool {
 		errors.As(err, &hostname) || errors.As(err, &verification)
 }
 
-// malformed reports whether err is net/http refusing to send a request it
-// considers malformed; see [malformedRequest].
-func malformed(err error) bool {
-	// A network error is never one, and a net.OpError without an Err
-	// panics in Error.
-	var opErr *net.OpError
-	if errors.As(err, &opErr) {
+// refused reports whether err is net/http refusing to send a malformed
+// request; see [refusals]. It looks at each error of err's tree whole,
+// from its first word.
+func refused(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case *net.OpError:
+		// A network error is never one, and a net.OpError without an
+		// Err panics in Error.
+		return false
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if refused(inner) {
+				return true
+			}
+		}
 		return false
 	}
 	msg := err.Error()
-	for _, m := range malformedRequest {
-		if strings.Contains(msg, m) {
+	for _, r := range refusals {
+		if strings.HasPrefix(msg, r) {
 			return true
 		}
 	}
-	return false
+	return refused(errors.Unwrap(err))
 }
 
 // classifyError implements the error half of [Default]'s Classify; err is

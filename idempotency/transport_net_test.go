@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tailguard/tailguard/internal/testkit"
 )
 
 // TestClassifyDeadlineIsNotCanceled: a request whose deadline passed timed
@@ -130,6 +132,65 @@ func TestSentThenDropped(t *testing.T) {
 				t.Errorf("Classify(%v) = %+v, want %+v", err, got, want)
 			}
 		})
+	}
+}
+
+// TestNeverSentHTTP2ResponseError is issue 11's bug 6 on a real HTTP/2
+// connection: the server receives the POST and answers with an invalid
+// response header value. net/http's error ("stream error: ...; invalid
+// header field value for \"x-bad\"") quotes words of its refusal of an
+// invalid request header, but this POST was received: it must not be
+// called never-sent (a caller trusting that would send it twice), and the
+// protocol violation is a transient failure, not a malformed request.
+func TestNeverSentHTTP2ResponseError(t *testing.T) {
+	srv := testkit.NewH2Violator(t, "x-bad", "a\x01b")
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/charge", strings.NewReader("amount=100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Transport.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a response with an invalid header value was accepted")
+	}
+	if n := srv.Requests(); n != 1 {
+		t.Fatalf("the server received %d requests, want 1", n)
+	}
+	if NeverSent(err) {
+		t.Errorf("NeverSent(%v) = true for a POST the server received", err)
+	}
+	if got, want := Default.Classify(req, nil, err), (Outcome{Kind: Transient}); got != want {
+		t.Errorf("Classify(%v) = %+v, want %+v", err, got, want)
+	}
+}
+
+// TestNeverSentHTTP2Refused is the converse on the same kind of
+// connection: a request header HTTP/2 forbids is refused by net/http's
+// HTTP/2 client after it has a connection but before it writes the
+// request, so the server receives nothing.
+func TestNeverSentHTTP2Refused(t *testing.T) {
+	srv := testkit.NewH2Violator(t, "x-bad", "a\x01b")
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/charge", strings.NewReader("amount=100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Connection", "foo")
+	resp, err := client.Transport.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a request with Connection: foo was sent over HTTP/2")
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Fatalf("the server received %d requests, want 0", n)
+	}
+	if got, want := Default.Classify(req, nil, err), (Outcome{Kind: Fatal, NeverSent: true}); got != want {
+		t.Errorf("Classify(%v) = %+v, want %+v", err, got, want)
 	}
 }
 

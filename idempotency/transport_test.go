@@ -31,6 +31,14 @@ func urlErr(err error) error {
 	return &url.Error{Op: "Post", URL: "http://example.com/", Err: err}
 }
 
+// h2StreamErr mimics net/http's unexported http2StreamError, whose message
+// quotes its cause; TestNeverSentHTTP2ResponseError gets the real one.
+type h2StreamErr string
+
+func (e h2StreamErr) Error() string {
+	return "stream error: stream ID 1; PROTOCOL_ERROR; " + string(e)
+}
+
 var (
 	dnsErr = &net.DNSError{Err: "no such host", Name: "api.invalid", IsNotFound: true}
 	reset  = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
@@ -56,6 +64,17 @@ func TestNeverSent(t *testing.T) {
 		{"proxy closed after connect", &net.OpError{Op: "proxyconnect", Net: "tcp", Err: io.EOF}, false},
 		{"proxyconnect without cause", &net.OpError{Op: "proxyconnect", Net: "tcp"}, false},
 		{"reset after connect", urlErr(reset), false},
+		// net/http refusing a request it will not write, by the error's
+		// whole form; and response errors that share its words.
+		{"refused: invalid request header", urlErr(errors.New(`net/http: invalid header field value for "X"`)), true},
+		{"refused: HTTP/2 Connection header", fmt.Errorf("http2: %w", errors.New(`invalid Connection request header: ["foo"]`)), true},
+		{"HTTP/2 invalid response header value", urlErr(h2StreamErr(`invalid header field value for "x-bad"`)), false},
+		{"HTTP/2 invalid response header name", urlErr(h2StreamErr(`invalid header field name "X-Bad"`)), false},
+		{"HTTP/2 invalid response pseudo-header", urlErr(h2StreamErr(`invalid pseudo-header ":weird"`)), false},
+		{"HTTP/1 malformed response header", fmt.Errorf("net/http: HTTP/1.x transport connection broken: %w",
+			errors.New(`malformed MIME header line: "X-Bad: a\x01b"`)), false},
+		{"refusal words quoted inside another error", errors.New(`upstream said: net/http: invalid header field name "a b"`), false},
+		{"refusal after a network error", fmt.Errorf("%w: net/http: invalid method", reset), false},
 		{"broken pipe", pipe, false},
 		{"bare ECONNREFUSED", syscall.ECONNREFUSED, false}, // no proof it came from dial
 		{"EOF", io.EOF, false},
@@ -95,7 +114,7 @@ func TestClassifyErrors(t *testing.T) {
 		{"canceled ctx, other error", errors.New("use of closed network connection"), true, Outcome{Canceled, false}},
 		{"canceled ctx, EOF", io.EOF, true, Outcome{Canceled, false}},
 		{"canceled during dial", dialErr(context.Canceled), false, Outcome{Canceled, true}},
-		{"canceled ctx over fatal", errors.New("unsupported protocol scheme"), true, Outcome{Canceled, true}},
+		{"canceled ctx over fatal", errors.New(`unsupported protocol scheme "ftp"`), true, Outcome{Canceled, true}},
 		// Fatal.
 		{"unknown authority", x509.UnknownAuthorityError{}, false, Outcome{Fatal, false}},
 		{"invalid certificate", x509.CertificateInvalidError{Reason: x509.Expired}, false, Outcome{Fatal, false}},
@@ -104,9 +123,13 @@ func TestClassifyErrors(t *testing.T) {
 		{"unsupported scheme", urlErr(errors.New(`unsupported protocol scheme "ftp"`)), false, Outcome{Fatal, true}},
 		{"invalid header name", errors.New(`net/http: invalid header field name "a b"`), false, Outcome{Fatal, true}},
 		{"invalid header value", errors.New(`net/http: invalid header field value for "X"`), false, Outcome{Fatal, true}},
-		{"invalid HTTP/2 header", errors.New(`invalid HTTP header name "a b"`), false, Outcome{Fatal, true}},
+		{"invalid HTTP/2 header", fmt.Errorf("http2: %w", errors.New(`invalid HTTP header name "a b"`)), false, Outcome{Fatal, true}},
+		{"HTTP/2 Connection header", fmt.Errorf("http2: %w", errors.New(`invalid Connection request header: ["foo"]`)), false, Outcome{Fatal, true}},
 		{"invalid trailer", errors.New(`net/http: invalid trailer field name "a b"`), false, Outcome{Fatal, true}},
-		{"invalid HTTP/2 trailer", errors.New(`invalid HTTP trailer value for header "X"`), false, Outcome{Fatal, true}},
+		{"invalid HTTP/2 trailer", fmt.Errorf("http2: %w", errors.New(`invalid HTTP trailer value for header "X"`)), false, Outcome{Fatal, true}},
+		// A protocol violation by the server is a transient failure of a
+		// request it received, however its message reads.
+		{"HTTP/2 invalid response header", urlErr(h2StreamErr(`invalid header field value for "x-bad"`)), false, Outcome{Transient, false}},
 		{"invalid method", errors.New(`net/http: invalid method "G T"`), false, Outcome{Fatal, true}},
 		{"nil URL", errors.New("http: nil Request.URL"), false, Outcome{Fatal, true}},
 		{"nil Header", errors.New("http: nil Request.Header"), false, Outcome{Fatal, true}},
