@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -40,24 +41,22 @@ func (r *Retrier) prepare(req *http.Request) (*http.Request, replay, error) {
 
 // result is one attempt's result.
 type result struct {
-	req  *http.Request // the request sent; nil if none could be built
+	req  *http.Request // the request sent
 	resp *http.Response
 	err  error
 	out  idempotency.Outcome
 }
 
-// try sends attempt n of send under ctx, carrying the attempt's mark, and
-// classifies the result. Classification happens here, before the attempt's
-// own context is released: a classifier that sees a context this stage
-// canceled would take it for the caller giving up.
-func (t *transport) try(ctx context.Context, send *http.Request, n int) result {
+// try sends attempt n of send, with body, under ctx, carrying the
+// attempt's mark, and classifies the result. Classification happens here,
+// before the attempt's own context is released: a classifier that sees a
+// context this stage canceled would take it for the caller giving up.
+func (t *transport) try(ctx context.Context, send *http.Request, body io.ReadCloser, n int) result {
 	actx := attempt.WithRetry(ctx, &t.r.marks[n-1])
 	d := t.r.cfg.attemptTimeout
 	if d <= 0 {
-		areq, err := httpx.Attempt(actx, send, n)
-		if err != nil {
-			return result{err: err}
-		}
+		areq := send.WithContext(actx)
+		areq.Body = body
 		resp, err := t.next.RoundTrip(areq)
 		return t.classified(areq, resp, err)
 	}
@@ -68,12 +67,8 @@ func (t *transport) try(ctx context.Context, send *http.Request, n int) result {
 	// hedgedhttp #1, failsafe-go #65).
 	actx, cancel := context.WithCancelCause(actx)
 	timer := time.AfterFunc(d, func() { cancel(ErrAttemptTimeout) })
-	areq, err := httpx.Attempt(actx, send, n)
-	if err != nil {
-		timer.Stop()
-		cancel(nil)
-		return result{err: err}
-	}
+	areq := send.WithContext(actx)
+	areq.Body = body
 	resp, err := t.next.RoundTrip(areq)
 	if !timer.Stop() {
 		// The timer fired: whatever came back was cut short by it (a

@@ -19,6 +19,7 @@ const (
 	stopBudget                      // the budget refused
 	stopDeadline                    // the wait would end at or past the context deadline
 	stopTooLong                     // the requested wait exceeds MaxRetryAfter
+	stopBody                        // GetBody failed: the next attempt cannot be sent
 )
 
 // verdict is the decision taken after one attempt.
@@ -28,11 +29,13 @@ type verdict struct {
 	server bool // delay was asked for by the upstream or a rejecting stage
 }
 
-// decide says whether attempt n, classified as out, is retried and after
-// how long. It withdraws from the budget last, only when every other check
-// passed, so no budget is spent on a retry the stage has decided against;
-// a withdrawal is not returned if the caller cancels during the wait. *policy
-// is built on first use: a request that never backs off allocates none.
+// decide says whether attempt n, classified as out, may be retried and
+// after how long. The budget is not asked here: the caller withdraws only
+// once every other check passed and the next attempt's body exists, so no
+// budget is spent on a retry the stage decided against or could not send;
+// a withdrawal is not returned if the caller cancels during the wait.
+// *policy is built on first use: a request that never backs off allocates
+// none.
 func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.Outcome,
 	resp *http.Response, err error, policy *backoff.BackOff) verdict {
 	var hint time.Duration // a rejecting stage's RetryAfter, if any
@@ -79,9 +82,6 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 	}
 	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(v.delay).Before(deadline) {
 		return verdict{stop: stopDeadline}
-	}
-	if !r.cfg.budget.Withdraw() {
-		return verdict{stop: stopBudget}
 	}
 	return v
 }

@@ -27,6 +27,11 @@
 //     retried error responses keep their keep-alive connection;
 //   - returns the last response as a response, body unread, when it stops
 //     on a status: a final 503 is a 503, not an error;
+//   - makes each retry's body (GetBody) before letting go of the previous
+//     attempt's result: when GetBody fails nothing is sent, so it is no
+//     attempt, counts no retry and spends no budget, and the last outcome
+//     that was sent is returned as if attempts had run out
+//     ([Stats].BodyStops counts it);
 //   - returns an [*Error] wrapping the last error, with the number of
 //     attempts, when it gives up on a transport error;
 //   - returns ctx.Err() untouched when the caller cancels during a wait,

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/cenkalti/backoff/v4"
@@ -88,12 +89,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	var policy backoff.BackOff // built on the first backoff only
-	for n := 1; ; n++ {
-		res := t.try(ctx, send, n)
-		if res.req == nil {
-			// GetBody failed for a retry: nothing was sent this time.
-			return nil, &Error{Attempts: n - 1, Err: res.err}
+	body := send.Body          // the body of attempt n
+	sent := false              // body was handed to the next transport
+	defer func() {
+		// A body made for an attempt that was never sent (the caller
+		// canceled the wait, a hook panicked) is closed here.
+		if !sent && body != nil && body != send.Body {
+			body.Close()
 		}
+	}()
+	for n := 1; ; n++ {
+		sent = true
+		res := t.try(ctx, send, body, n)
 		if ctx.Err() != nil {
 			// The caller gave up: hand back what this attempt got, which
 			// for an error is (or wraps) the context's error.
@@ -101,6 +108,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		out := res.out
 		v := r.decide(ctx, n, rp, out, res.resp, res.err, &policy)
+		if v.stop == stopNone {
+			body, v.stop = r.next(send, n+1)
+			sent = false
+		}
 		if v.stop != stopNone {
 			r.stats.stop(v.stop)
 			return finish(n, v.stop, res)
@@ -121,6 +132,25 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		r.stats.retries.Add(1)
 	}
+}
+
+// next readies attempt n of send: its body, then the budget's grant. The
+// body is made before the previous attempt's result is let go: when
+// GetBody fails, nothing more can be sent, and that result is the last
+// real one, returned as it is (a 503 stays a 503) without a retry counted
+// or budget spent. On a stop it returns a nil body and holds nothing.
+func (r *Retrier) next(send *http.Request, n int) (io.ReadCloser, stopReason) {
+	body, err := httpx.AttemptBody(send, n)
+	if err != nil {
+		return nil, stopBody
+	}
+	if !r.cfg.budget.Withdraw() {
+		if body != nil && body != send.Body {
+			body.Close()
+		}
+		return nil, stopBudget
+	}
+	return body, stopNone
 }
 
 // finish returns the outcome of the last attempt. A response is returned

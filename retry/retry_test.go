@@ -209,23 +209,6 @@ func TestBodyReadFailureSendsNothing(t *testing.T) {
 	})
 }
 
-func TestGetBodyFailureOnRetry(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := newScript(status(503), status(200))
-		boom := errors.New("boom")
-		req := newReq(t, t.Context(), "PUT", "abc")
-		req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
-		resp, err := New(Config{}).Wrap(s).RoundTrip(req)
-		assert.Nil(t, resp)
-		assert.ErrorIs(t, err, boom)
-		var re *Error
-		require.ErrorAs(t, err, &re)
-		assert.Equal(t, 1, re.Attempts)
-		assert.Equal(t, 1, s.Calls())
-		assert.Zero(t, s.tr.Open())
-	})
-}
-
 func TestMaxAttemptsOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScript(status(503), status(200))

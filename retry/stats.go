@@ -2,7 +2,7 @@ package retry
 
 import "sync/atomic"
 
-// Stats are cumulative counters since [New]; they never decrease. The four
+// Stats are cumulative counters since [New]; they never decrease. The five
 // stop counters count requests returned with an outcome that would
 // otherwise have been retried; their sum is every request the stage gave
 // up on.
@@ -13,14 +13,15 @@ type Stats struct {
 	Exhausted     uint64 // stopped: MaxAttempts reached
 	BudgetDenied  uint64 // stopped: the budget refused a retry
 	DeadlineStops uint64 // stopped: the wait would have ended past the context deadline
-	ThrottleStops uint64 // stopped: Retry-After (or a rejection's hint) exceeded MaxRetryAfter
+	ThrottleStops uint64 // stopped: Retry-After exceeded MaxRetryAfter
+	BodyStops     uint64 // stopped: GetBody failed, so the retry could not be sent
 }
 
 // counters holds Stats as atomics, so that requests update them without a
 // lock.
 type counters struct {
-	requests, retries                       atomic.Uint64
-	exhausted, budgetDenied, deadline, slow atomic.Uint64
+	requests, retries                             atomic.Uint64
+	exhausted, budgetDenied, deadline, slow, body atomic.Uint64
 }
 
 func (c *counters) load() Stats {
@@ -31,6 +32,7 @@ func (c *counters) load() Stats {
 		BudgetDenied:  c.budgetDenied.Load(),
 		DeadlineStops: c.deadline.Load(),
 		ThrottleStops: c.slow.Load(),
+		BodyStops:     c.body.Load(),
 	}
 }
 
@@ -45,5 +47,7 @@ func (c *counters) stop(reason stopReason) {
 		c.deadline.Add(1)
 	case stopTooLong:
 		c.slow.Add(1)
+	case stopBody:
+		c.body.Add(1)
 	}
 }

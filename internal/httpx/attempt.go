@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -13,17 +14,30 @@ import (
 // ever share a reader. req must have come from [Replayable] with ok true when
 // n > 1.
 func Attempt(ctx context.Context, req *http.Request, n int) (*http.Request, error) {
-	r := req.WithContext(ctx)
-	if n <= 1 || r.Body == nil || r.Body == http.NoBody {
-		return r, nil
+	body, err := AttemptBody(req, n)
+	if err != nil {
+		return nil, err
 	}
-	if r.GetBody == nil {
+	r := req.WithContext(ctx)
+	r.Body = body
+	return r, nil
+}
+
+// AttemptBody returns the body to send as attempt n of req, as [Attempt]
+// does: req's own body for the first attempt (or when it has none), a
+// fresh one from GetBody for every later one. A stage that must know
+// whether an attempt can be sent before it lets go of the previous one's
+// result calls it first: when it fails, nothing was sent.
+func AttemptBody(req *http.Request, n int) (io.ReadCloser, error) {
+	if n <= 1 || req.Body == nil || req.Body == http.NoBody {
+		return req.Body, nil
+	}
+	if req.GetBody == nil {
 		return nil, fmt.Errorf("attempt %d: request body cannot be replayed (no GetBody)", n)
 	}
-	body, err := r.GetBody()
+	body, err := req.GetBody()
 	if err != nil {
 		return nil, fmt.Errorf("attempt %d: GetBody: %w", n, err)
 	}
-	r.Body = body
-	return r, nil
+	return body, nil
 }
