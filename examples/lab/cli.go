@@ -45,11 +45,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 // Parse parses args into fs (on which Register was called) and checks the
 // shared flags.
 func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	d, err := LookupDist(o.dist)
 	if err != nil {
@@ -65,6 +62,18 @@ func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("-rate must be positive, got %v", o.Rate)
 	case o.Sim < 1000:
 		return fmt.Errorf("-sim must be at least 1000, got %d", o.Sim)
+	}
+	return nil
+}
+
+// ParseFlags parses args into fs and refuses positional arguments: no lab
+// command takes any.
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }

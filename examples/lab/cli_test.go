@@ -38,3 +38,15 @@ func TestOptionsParse(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
 }
+
+func TestParseFlags(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := fs.Int("n", 1, "")
+	if err := ParseFlags(fs, []string{"-n", "3"}); err != nil || *n != 3 {
+		t.Errorf("-n 3: %v, n = %d", err, *n)
+	}
+	if err := ParseFlags(fs, []string{"stray"}); err == nil {
+		t.Error("positional argument accepted")
+	}
+}

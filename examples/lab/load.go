@@ -26,6 +26,8 @@ type Run struct {
 	// Latencies holds each request's latency from its intended send time to
 	// the end of its body, in request order until Summarize sorts it.
 	Latencies []time.Duration
+	// Failed marks, in request order, the requests counted in Errors.
+	Failed []bool
 	// Errors counts requests that failed or answered other than 200.
 	Errors int
 	// Wall is how long the whole run took.
@@ -70,6 +72,7 @@ func Drive(ctx context.Context, rt http.RoundTripper, url string, sched []time.D
 }
 
 func count(run Run, failed []bool, start time.Time) Run {
+	run.Failed = failed
 	for _, f := range failed {
 		if f {
 			run.Errors++

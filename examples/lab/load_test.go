@@ -45,8 +45,8 @@ func TestDriveOpenLoop(t *testing.T) {
 	if done.Load() != 10 {
 		t.Errorf("done called %d times, want 10", done.Load())
 	}
-	if run.Errors != 0 {
-		t.Fatalf("%d errors", run.Errors)
+	if run.Errors != 0 || slices.Contains(run.Failed, true) || len(run.Failed) != 10 {
+		t.Fatalf("%d errors, Failed = %v", run.Errors, run.Failed)
 	}
 	if run.Wall > 400*time.Millisecond {
 		t.Errorf("run took %v: requests were not sent open-loop", run.Wall)
@@ -68,6 +68,9 @@ func TestDriveCountsErrors(t *testing.T) {
 	run := Drive(context.Background(), tr, s.URL, []time.Duration{0, time.Millisecond, 2 * time.Millisecond}, time.Second, nil)
 	if run.Errors != 3 || len(run.Latencies) != 3 {
 		t.Errorf("errors = %d of %d, want 3 of 3", run.Errors, len(run.Latencies))
+	}
+	if !slices.Equal(run.Failed, []bool{true, true, true}) {
+		t.Errorf("Failed = %v, want all three", run.Failed)
 	}
 }
 

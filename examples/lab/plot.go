@@ -2,10 +2,13 @@ package lab
 
 import (
 	"bufio"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -140,5 +143,20 @@ func ninesLabel(n float64) string {
 		return "99.9%"
 	default:
 		return "99.99%"
+	}
+}
+
+// ValidXML reports whether s is well-formed XML, as a browser needs an
+// SVG to be: the plot writers' tests check their output with it.
+func ValidXML(s string) error {
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }

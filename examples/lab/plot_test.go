@@ -2,8 +2,6 @@ package lab
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +15,8 @@ func TestWriteCDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	// Well-formed XML, so a browser renders it.
-	d := xml.NewDecoder(strings.NewReader(out))
-	for {
-		if _, err := d.Token(); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("invalid SVG: %v", err)
-		}
+	if err := ValidXML(out); err != nil {
+		t.Fatalf("invalid SVG: %v", err)
 	}
 	for _, want := range []string{"<svg", "d1 &lt;test&gt;", ">1 ms<", ">1 s<", ">90%<", "stroke-dasharray", ">bare<", ">ideal<"} {
 		if !strings.Contains(out, want) {
@@ -33,5 +25,16 @@ func TestWriteCDF(t *testing.T) {
 	}
 	if n := strings.Count(out, "<polyline"); n != 2 {
 		t.Errorf("%d polylines, want 2 (empty series skipped)", n)
+	}
+}
+
+func TestValidXML(t *testing.T) {
+	if err := ValidXML(`<svg><text>a &lt; b</text></svg>`); err != nil {
+		t.Errorf("well-formed: %v", err)
+	}
+	for _, bad := range []string{`<svg><text>a < b</text></svg>`, `<svg><g></svg>`} {
+		if ValidXML(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

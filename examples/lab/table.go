@@ -30,6 +30,13 @@ func WriteTable(w io.Writer, results []Result, ref *Result, markdown bool) error
 		}
 		rows = append(rows, row)
 	}
+	return WriteRows(w, rows, markdown)
+}
+
+// WriteRows prints rows, the first being the header, as an aligned
+// plain-text table (the first column left-aligned, the rest right-aligned,
+// for numbers) or, with markdown set, as a Markdown table for a README.
+func WriteRows(w io.Writer, rows [][]string, markdown bool) error {
 	if markdown {
 		for i, row := range rows {
 			if _, err := fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | ")); err != nil {
@@ -41,10 +48,12 @@ func WriteTable(w io.Writer, results []Result, ref *Result, markdown bool) error
 		}
 		return nil
 	}
-	// Plain text: the name left-aligned, numbers right-aligned.
-	widths := make([]int, len(head))
+	var widths []int
 	for _, row := range rows {
 		for i, cell := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
 			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
 	}

@@ -31,3 +31,22 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("markdown table:\n%s", buf.String())
 	}
 }
+
+func TestWriteRows(t *testing.T) {
+	rows := [][]string{{"arm", "goodput"}, {"tailguard throttle", "99.1%"}, {"plain", "100.3%"}}
+	var buf bytes.Buffer
+	if err := WriteRows(&buf, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "arm                 goodput\ntailguard throttle    99.1%\nplain                100.3%\n"
+	if buf.String() != want {
+		t.Errorf("plain table:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	buf.Reset()
+	if err := WriteRows(&buf, rows, true); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| arm | goodput |\n|---|---|\n| tailguard throttle | 99.1% |\n| plain | 100.3% |\n"; buf.String() != want {
+		t.Errorf("markdown table:\n%s", buf.String())
+	}
+}
