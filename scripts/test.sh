@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test in the repository, race detector on: the core module, then
 # the nested bench module (peer comparison), whose benchmarks run once each
-# as a smoke test. This is the command the README gives and CI runs.
+# as a smoke test, then the nested redisstate module against real
+# redis-servers (installed first when missing). This is the command the
+# README gives and CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+./scripts/redis-server.sh
 
 go test -race ./...
 
 cd bench
+go test -race -bench=. -benchtime=1x ./...
+
+cd ../redisstate
 go test -race -bench=. -benchtime=1x ./...

@@ -1,0 +1,122 @@
+package redisstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// ErrUnavailable is returned, at once and without calling Redis, while the
+// store has no working connection: from New until its first probe
+// succeeds, and after a failed call until a probe succeeds again.
+var ErrUnavailable = errors.New("redisstate: Redis unavailable, using local state until it answers")
+
+// ProbeTimeout bounds a probe: the call, off any request's path, that
+// checks Redis before the store uses it again. It is longer than
+// Config.Timeout because it may dial a connection (TCP and TLS handshakes,
+// authentication) and load the scripts into a restarted Redis, which no
+// request should wait for.
+const ProbeTimeout = time.Second
+
+// Connection states of a store.
+const (
+	stateUp      int32 = iota // calls go to Redis, bounded by Config.Timeout
+	stateDown                 // calls fail fast until retryAt, then start a probe
+	stateProbing              // one probe is running; calls fail fast
+)
+
+// health tracks whether Redis answers. Between failures it costs one
+// atomic load per call.
+type health struct {
+	state   atomic.Int32
+	retryAt atomic.Int64 // Unix ns after which a down store probes again
+}
+
+// do runs fn against Redis, bounded by Config.Timeout, when Redis is known
+// to answer. Otherwise it fails at once with ErrUnavailable, and once
+// Config.RetryInterval has passed since the last failure it starts a probe
+// on its own goroutine: no request waits for a probe, and a hung Redis
+// never serializes requests. An error caused by the caller's own context
+// is returned as ctx.Err() and says nothing about Redis.
+func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch s.health.state.Load() {
+	case stateDown:
+		if time.Now().UnixNano() >= s.health.retryAt.Load() && s.health.state.CompareAndSwap(stateDown, stateProbing) {
+			go s.probe()
+		}
+		return ErrUnavailable
+	case stateProbing:
+		return ErrUnavailable
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.s.timeout)
+	err := fn(cctx)
+	cancel()
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	s.markDown()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("redisstate: no answer within %v: %w", s.s.timeout, err)
+	}
+	return fmt.Errorf("redisstate: %w", err)
+}
+
+// markDown makes calls fail fast for Config.RetryInterval.
+func (s *Store) markDown() {
+	s.health.retryAt.Store(time.Now().Add(s.s.retryInterval).UnixNano())
+	s.health.state.Store(stateDown)
+}
+
+// probe checks Redis, bounded by ProbeTimeout, and marks the store up or
+// down. It runs with the state at stateProbing, so only one runs at once.
+func (s *Store) probe() {
+	ctx, cancel := context.WithTimeout(context.Background(), ProbeTimeout)
+	defer cancel()
+	if s.load(ctx) != nil {
+		// Unless Ready succeeded meanwhile.
+		s.health.retryAt.Store(time.Now().Add(s.s.retryInterval).UnixNano())
+		s.health.state.CompareAndSwap(stateProbing, stateDown)
+		return
+	}
+	s.health.state.Store(stateUp)
+}
+
+// load loads every script into Redis, which also proves that it answers
+// and warms a connection. Calls after it need one round trip each, even
+// right after Redis restarted with an empty script cache.
+func (s *Store) load(ctx context.Context) error {
+	for _, sc := range scripts {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ready waits until Redis answers and the scripts are loaded, or ctx ends,
+// and returns the last error. A process that calls it before serving
+// starts with shared state; without it, the first requests of a process
+// (the first milliseconds) use local state while the store connects in the
+// background.
+func (s *Store) Ready(ctx context.Context) error {
+	for {
+		err := s.load(ctx)
+		if err == nil {
+			s.health.state.Store(stateUp)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redisstate: not ready: %w", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

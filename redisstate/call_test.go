@@ -1,0 +1,196 @@
+package redisstate
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// takeOne asks for one token of a generous quota and times the call.
+func takeOne(ctx context.Context, s *Store) (time.Duration, error) {
+	start := time.Now()
+	_, err := s.take(ctx, "k", 1e6, 1000, 1, 0)
+	return time.Since(start), err
+}
+
+// waitShared polls until a call succeeds again, and returns how long
+// that took.
+func waitShared(t *testing.T, s *Store) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < 20*time.Second {
+		if _, err := takeOne(context.Background(), s); err == nil {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the store did not resume within 20s of Redis answering again")
+	return 0
+}
+
+// TestKilledRedis: the call that meets a dead Redis fails with the cause;
+// every call after it fails at once with ErrUnavailable, without touching
+// Redis; a restarted Redis is used again after the retry interval.
+func TestKilledRedis(t *testing.T) {
+	srv, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{RetryInterval: 100 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := takeOne(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if d, err := takeOne(ctx, s); err == nil || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("first call to a killed Redis: %v after %v, want its cause", err, d)
+	}
+	for range 100 {
+		if _, err := takeOne(ctx, s); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("call while down: %v, want ErrUnavailable", err)
+		}
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed %v after the restart", waitShared(t, s))
+	// The restarted Redis lost the scripts; the probe loaded them again,
+	// so a call is one EVALSHA and no EVAL.
+	rdb.ConfigResetStat(ctx)
+	if _, err := takeOne(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if eval, evalsha := commandCalls(t, rdb, "eval"), commandCalls(t, rdb, "evalsha"); eval != 0 || evalsha != 1 {
+		t.Errorf("after the restart a call made %d EVAL and %d EVALSHA, want one EVALSHA", eval, evalsha)
+	}
+}
+
+// TestHungRedisIsBounded: a Redis that accepts but never answers (SIGSTOP)
+// costs the first caller at most Config.Timeout, not go-redis's 5 s read
+// timeout, and the callers after it nothing.
+func TestHungRedisIsBounded(t *testing.T) {
+	srv, rdb := testRedis(t)
+	const timeout = 20 * time.Millisecond
+	s := newStore(t, rdb, Config{Timeout: timeout, RetryInterval: 100 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := takeOne(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := takeOne(ctx, s)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("call to a hung Redis: %v, want a deadline error", err)
+	}
+	// Generous: a loaded machine may be late to wake the caller, but
+	// nowhere near the 5 s the client would wait without the bound.
+	if d > time.Second {
+		t.Errorf("call to a hung Redis took %v, bound %v", d, timeout)
+	}
+	t.Logf("call to a hung Redis returned after %v (bound %v)", d, timeout)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := takeOne(ctx, s); !errors.Is(err, ErrUnavailable) {
+					t.Errorf("call while hung: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	srv.Thaw()
+	t.Logf("resumed %v after the thaw", waitShared(t, s))
+}
+
+// TestOneProbeAtATime: while Redis is down, however many callers there
+// are, at most one probe runs per retry interval (a probe loads both
+// scripts: two SCRIPT LOADs).
+func TestOneProbeAtATime(t *testing.T) {
+	srv, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{RetryInterval: 50 * time.Millisecond})
+	srv.Kill()
+	takeOne(context.Background(), s) // marks it down
+	srv.Restart()
+	rdb.ConfigResetStat(context.Background())
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for time.Since(start) < 300*time.Millisecond {
+				takeOne(context.Background(), s)
+			}
+		})
+	}
+	wg.Wait()
+	loads := commandCalls(t, rdb, "script|load")
+	if loads < 2 || loads > 2*((300+50)/50+1) {
+		t.Errorf("%d SCRIPT LOADs in 300 ms with a 50 ms retry interval", loads)
+	}
+}
+
+// TestCallerCancelIsNotAFailure: a caller that gives up says nothing about
+// Redis: the store stays up.
+func TestCallerCancelIsNotAFailure(t *testing.T) {
+	_, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := takeOne(ctx, s); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled caller: %v", err)
+	}
+	if _, err := takeOne(context.Background(), s); err != nil {
+		t.Fatalf("after a canceled caller: %v", err)
+	}
+}
+
+// TestNotReadyIsLocal: before the store has connected, calls fail fast;
+// Ready waits for the connection.
+func TestNotReadyIsLocal(t *testing.T) {
+	addr := deadAddr(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	s := New(rdb, Config{RetryInterval: 10 * time.Millisecond})
+	if _, err := takeOne(context.Background(), s); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("call before connecting: %v, want ErrUnavailable", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Ready(ctx); err == nil {
+		t.Error("Ready succeeded with nothing listening")
+	}
+	waitProbed(t, s)
+}
+
+func TestNewPanics(t *testing.T) {
+	ok := redis.NewClient(&redis.Options{Addr: deadAddr(t), ContextTimeoutEnabled: true})
+	defer ok.Close()
+	noCtx := redis.NewClient(&redis.Options{Addr: deadAddr(t)})
+	defer noCtx.Close()
+	for _, tc := range []struct {
+		name  string
+		rdb   redis.UniversalClient
+		cfg   Config
+		field string
+	}{
+		{"nil client", nil, Config{}, "nil client"},
+		{"context deadlines ignored", noCtx, Config{}, "ContextTimeoutEnabled"},
+		{"negative Timeout", ok, Config{Timeout: -1}, "Timeout"},
+		{"negative RetryInterval", ok, Config{RetryInterval: -1}, "RetryInterval"},
+		{"negative Lease", ok, Config{Lease: -1}, "Lease"},
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, tc.field) {
+					t.Errorf("%s: panic %q, want one naming %s", tc.name, msg, tc.field)
+				}
+			}()
+			waitProbed(t, New(tc.rdb, tc.cfg))
+		}()
+	}
+}

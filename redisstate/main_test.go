@@ -1,0 +1,83 @@
+package redisstate
+
+import (
+	"context"
+	"net"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/tailguard/tailguard/redisstate/internal/redisserver"
+	"go.uber.org/goleak"
+)
+
+// A Store starts no goroutine; goleak proves it, and that every client and
+// redis-server of the tests is shut down.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testRedis starts a real redis-server for t and returns a client for it
+// with context deadlines honoured, as New requires. Both are closed when t
+// ends.
+func testRedis(t *testing.T) (*redisserver.Server, *redis.Client) {
+	t.Helper()
+	srv := redisserver.Test(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { rdb.Close() })
+	return srv, rdb
+}
+
+// newStore returns a ready store on rdb.
+func newStore(t *testing.T, rdb *redis.Client, cfg Config) *Store {
+	t.Helper()
+	s := New(rdb, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// waitProbed waits until s's background probe has ended, so that goleak
+// finds no goroutine of it.
+func waitProbed(t *testing.T, s *Store) {
+	t.Helper()
+	deadline := time.Now().Add(2 * ProbeTimeout)
+	for s.health.state.Load() == stateProbing {
+		if time.Now().After(deadline) {
+			t.Fatal("probe still running after twice ProbeTimeout")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// commandCalls returns how many times Redis ran the command name (as
+// INFO commandstats spells it, "script|load" for SCRIPT LOAD) since the
+// last CONFIG RESETSTAT.
+func commandCalls(t *testing.T, rdb *redis.Client, name string) int {
+	t.Helper()
+	stats, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^cmdstat_` + regexp.QuoteMeta(name) + `:calls=(\d+),`).FindStringSubmatch(stats)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
