@@ -18,7 +18,7 @@ import (
 const DefaultMaxBody = 1 << 20
 
 // DefaultMaxResponse is how many response body bytes a hedged run of a
-// [Middleware] buffers before it must answer or stop: 1 MiB.
+// [Middleware] buffers before it finishes early: 1 MiB.
 const DefaultMaxResponse = 1 << 20
 
 // MiddlewareConfig configures a [Middleware]. Its embedded [Config] means
@@ -50,13 +50,16 @@ type MiddlewareConfig struct {
 
 	// MaxResponse is how many response body bytes each hedged run may
 	// buffer, which bounds a hedged request's memory to about
-	// (MaxHedges+1) × MaxResponse. A run whose body grows past it while no
-	// run has won, with a status that can win (see [Middleware]), wins at
-	// once: what it buffered is written to the client and the rest of its
-	// body streams through as the handler writes it. Any other run that
-	// outgrows it is cut off: its writes fail with [ErrResponseTooLarge]
-	// and its output is never sent, since a truncated body must not reach
-	// the client. If zero, DefaultMaxResponse. It must not be negative.
+	// (MaxHedges+1) × MaxResponse. A run whose body would grow past it
+	// finishes at that write, as if its handler had returned there: it is
+	// judged by the status and headers it has set so far, like any
+	// finished run (see [Middleware]). If it wins, what it buffered is
+	// written to the client and the rest of its body follows as the
+	// handler writes it. Otherwise — its status is a failing one, or
+	// another run answered first — its further writes fail (with
+	// [ErrResponseTooLarge], or its context's cause) and none of its
+	// output is sent, since a truncated body must not reach the client. If
+	// zero, DefaultMaxResponse. It must not be negative.
 	MaxResponse int64
 }
 
@@ -83,13 +86,15 @@ type MiddlewareConfig struct {
 // # Who answers
 //
 // Each run writes into its own buffered response (headers, status, body,
-// trailers). A run is finished when its handler returns. The first
-// finished run whose status the classifier calls a success or a final
-// client error (by default 2xx, 3xx, and 4xx other than 408, 425 and 429)
-// wins: the others' contexts are canceled with cause [ErrLostRace] and
-// their output is discarded, and the winner's headers, status, body and
-// trailers are written to the real [http.ResponseWriter], once, from the
-// ServeHTTP goroutine. A failing status never beats a run still going.
+// trailers). A run is finished when its handler returns, or when its body
+// outgrows MaxResponse (see Large responses). The first finished run whose
+// status the classifier calls a success or a final client error (by
+// default 2xx, 3xx, and 4xx other than 408, 425 and 429) wins: the others'
+// contexts are canceled with cause [ErrLostRace] and their output is
+// discarded, and the winner's headers, status, body and trailers are
+// written to the real [http.ResponseWriter], once. Only the ServeHTTP
+// goroutine ever writes to it. A failing status never beats a run still
+// going.
 // When no run can win any more (every run failed, the Timeout elapsed, or
 // the request's context ended),
 // the client gets the latest failed run's response; if no run finished at
@@ -97,32 +102,38 @@ type MiddlewareConfig struct {
 // Unavailable". A run whose context had already ended when it returned
 // never wins: its output may be an artifact of the cancellation.
 //
-// A panicking run counts as failed; if no run wins and no failed run left
-// a response, the panic is raised again, with the same value, on the
+// A panicking run — its handler, or the classifier judging its response —
+// counts as failed, and fires no hedge; if no run wins and no failed run
+// left a response, the panic is raised again, with the same value, on the
 // ServeHTTP goroutine, where net/http handles it as it would without the
-// middleware (http.ErrAbortHandler included). Panics of runs that finish
-// after the decision are discarded with their output.
+// middleware (http.ErrAbortHandler included). A panic after its run
+// finished (after the decision, or after its body outgrew MaxResponse with
+// a failing status) is recovered and discarded with its output: no panic
+// on a run's goroutine ever reaches the process.
 //
 // # Large responses
 //
-// A run buffers at most MaxResponse bytes of body. A run that writes more
-// while no run has won, with a status that can win, wins there and then:
-// its headers, status and buffered bytes are written to the client, the
-// other runs are canceled, and its further writes go straight to the real
-// ResponseWriter from the run's goroutine; ServeHTTP waits for its handler
-// to return, then sets the trailers. If that run's context ends before its
-// handler returns (the client left, or the Timeout, which still applies,
-// elapsed), or the handler panics, the response is incomplete: ServeHTTP
-// panics with [http.ErrAbortHandler] (or the handler's panic value) so
-// that net/http breaks the connection rather than end the body as if it
-// were whole. A run that outgrows MaxResponse with a failing status, or
-// after another run won, is cut off: its writes fail with
-// [ErrResponseTooLarge] (or its context's cause) and its output is never
-// sent; if no other run wins, the client gets the 503 (or, if the cut-off
-// handler panicked, its panic is raised again as above).
+// A run buffers at most MaxResponse bytes of body. A run whose body would
+// grow past it finishes at that write, judged by its status and headers
+// as they stand then (it may still set trailers, but other changes to its
+// headers are not seen). If it wins, its headers, status and buffered bytes are written
+// to the client, the other runs are canceled, and ServeHTTP copies the
+// rest of the body to the client as the handler writes it: each write
+// returns once it has been copied. ServeHTTP returns when the handler
+// does, after setting its trailers. If the body ends badly — the run's
+// context ends first (the client left, or the Timeout, which still
+// applies, elapsed), the handler panics, or a write to the client fails —
+// ServeHTTP panics at once with [http.ErrAbortHandler] (or the handler's
+// panic value), so that net/http breaks the connection rather than end
+// the body as if it were whole; the handler's later writes fail, and it
+// ends on its own goroutine, as a loser does. A run that outgrows
+// MaxResponse with a failing status has failed there: its writes fail
+// with [ErrResponseTooLarge], its output is never sent (if no other run
+// wins, the client gets the 503), and, as after any failure, the next
+// hedge may start at once.
 //
-// ServeHTTP returns as soon as the answer is written; losing runs finish
-// on their own goroutines. Handlers must therefore return promptly once
+// ServeHTTP returns as soon as the answer is written (a streamed one when
+// its handler returns); losing runs finish on their own goroutines. Handlers must therefore return promptly once
 // r.Context() is done, must not keep using the ResponseWriter after they
 // return, and must not rely on running to completion.
 //
@@ -135,7 +146,8 @@ type MiddlewareConfig struct {
 // bytes already read are replayed ahead of the rest), when reading its
 // body fails (the handler sees the same bytes and the same error), or when
 // it announces a streaming response: an Upgrade header (WebSocket, h2c) or
-// an Accept header naming text/event-stream.
+// an Accept header naming text/event-stream. Such a request carries no
+// attempt mark: in its handler [AttemptFrom] is 0 and [IsHedge] false.
 //
 // A hedged run's ResponseWriter buffers the response (see Large
 // responses) and implements neither [http.Flusher] nor [http.Hijacker];
@@ -161,8 +173,11 @@ type MiddlewareConfig struct {
 // before each hedge run starts. [Config.OnComplete] is called once per
 // hedged request, on the ServeHTTP goroutine, after the answer is written
 // (before a panic is raised again): Winner is 0 when no run won, StatusCode
-// is the status written, and Err is the context's error when the Timeout
-// or the request's end decided, or describes the panic being raised.
+// is the status written, Duration runs to the end of a streamed body, and
+// Err is the context's error when the Timeout or the request's end
+// decided, describes the panic being raised, or says why a streamed body
+// ended early. A hook that panics does so on the ServeHTTP goroutine;
+// every run's context is canceled before the panic leaves ServeHTTP.
 //
 // # Concurrency
 //

@@ -15,7 +15,8 @@ import (
 // backend; when its first run has not finished after 20 ms, a second run
 // starts, and whichever finishes first answers. Here the first run is
 // stuck, so the hedge answers and the stuck run is canceled. The POST route
-// is wrapped too, but a POST without an Idempotency-Key always runs once.
+// is wrapped too, but a POST without an Idempotency-Key always runs once,
+// passed through unmarked: AttemptFrom is 0 in its handler, not 1.
 func ExampleMiddleware() {
 	m := hedge.NewMiddleware(hedge.MiddlewareConfig{
 		Config:  hedge.Config{Delay: 20 * time.Millisecond},

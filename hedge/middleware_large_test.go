@@ -32,6 +32,27 @@ func writeChunks(w http.ResponseWriter, n, size int, pause time.Duration) error 
 	return nil
 }
 
+// lockedRecorder is a ResponseRecorder whose body length a handler may
+// read while ServeHTTP writes the body.
+type lockedRecorder struct {
+	*httptest.ResponseRecorder
+	mu sync.Mutex
+}
+
+func (r *lockedRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ResponseRecorder.Write(p)
+}
+
+func (r *lockedRecorder) WriteString(s string) (int, error) { return r.Write([]byte(s)) }
+
+func (r *lockedRecorder) written() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Body.Len()
+}
+
 // A run whose body outgrows MaxResponse while no run has won answers at
 // once: its buffered bytes, then the rest as the handler writes them, with
 // its headers and trailers; the other run is canceled with ErrLostRace.
@@ -43,7 +64,7 @@ func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
 			info     CompleteInfo
 			writeErr error
 			streamed int
-			rec      = httptest.NewRecorder()
+			rec      = &lockedRecorder{ResponseRecorder: httptest.NewRecorder()}
 		)
 		m := NewMiddleware(MiddlewareConfig{
 			Config:      Config{Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i }},
@@ -59,8 +80,10 @@ func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
 			w.Header().Set("X-Run", "2")
 			w.WriteHeader(http.StatusPartialContent)
 			writeErr = writeChunks(w, 3, 40, time.Millisecond)
-			// Past the limit, bytes reach the client as they are written.
-			streamed = rec.Body.Len()
+			// Past the limit, bytes reach the client as they are written
+			// (ServeHTTP copies each before the write returns and the
+			// handler sleeps).
+			streamed = rec.written()
 			writeErr = errors.Join(writeErr, writeChunks(w, 7, 40, time.Millisecond))
 			w.Header().Set("X-Sum", "400")
 		}))
@@ -204,6 +227,9 @@ func TestMiddlewareLargeResponseAborted(t *testing.T) {
 					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 				})
 				assert.Equal(t, 200, rec.Code, "the head was written before the abort")
+				// ServeHTTP does not wait for a handler whose context
+				// ended: it notices on its own goroutine, as a loser does.
+				time.Sleep(10 * time.Millisecond)
 				assert.Equal(t, 1, info.Winner)
 				if tc.wantErr != nil {
 					assert.ErrorIs(t, info.Err, tc.wantErr)
@@ -215,20 +241,25 @@ func TestMiddlewareLargeResponseAborted(t *testing.T) {
 	}
 }
 
-// fakeOwner answers a recorder's outgrow with a fixed writer or error.
+// fakeOwner takes the rest of a recorder's body into w.
 type fakeOwner struct {
 	w     io.Writer
-	err   error
 	calls int
 }
 
-func (f *fakeOwner) outgrow() (io.Writer, error) {
+func (f *fakeOwner) outgrow() io.Writer {
 	f.calls++
-	return f.w, f.err
+	return f.w
 }
 
-// A recorder never buffers more than its limit: past it, writes go to the
-// owner's writer, or fail with the owner's error, every one of them.
+// failingWriter fails every write with err.
+type failingWriter struct{ err error }
+
+func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// A recorder never buffers more than its limit: past it, every write goes
+// to the writer its owner returned, once asked, and returns that writer's
+// result.
 func TestRecorderLimit(t *testing.T) {
 	var client strings.Builder
 	through := &fakeOwner{w: &client}
@@ -243,7 +274,7 @@ func TestRecorderLimit(t *testing.T) {
 	assert.Equal(t, 1, through.calls)
 
 	boom := errors.New("boom")
-	cut := &fakeOwner{err: boom}
+	cut := &fakeOwner{w: failingWriter{boom}}
 	rec = recorder{limit: 10, owner: cut}
 	_, err := io.WriteString(&rec, "01234567890")
 	assert.ErrorIs(t, err, boom)
@@ -315,5 +346,99 @@ func TestMiddlewareCutOffRunNeverWins(t *testing.T) {
 		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 		assert.Equal(t, "Service Unavailable\n", rec.Body.String())
+	})
+}
+
+// Two runs outgrowing MaxResponse at the same instant both report; the
+// first judged answers, and the other's waiting write fails with
+// ErrLostRace instead of waiting forever.
+func TestMiddlewareTwoRunsOutgrowAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var errs causes
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				time.Sleep(10 * time.Millisecond) // writes as run 2 starts
+			}
+			_, err := io.WriteString(w, strings.Repeat(fmt.Sprint(n), 200))
+			errs.set(n, err)
+		}))
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		synctest.Wait()
+		winner := 1
+		if rec.Body.String() != strings.Repeat("1", 200) {
+			winner = 2
+			assert.Equal(t, strings.Repeat("2", 200), rec.Body.String())
+		}
+		assert.Equal(t, map[int]error{winner: nil, 3 - winner: ErrLostRace}, errs.get())
+	})
+}
+
+// A run that outgrows MaxResponse with a failing status has failed there
+// and then: the next hedge starts at once, as after any failure.
+func TestMiddlewareLargeFailureFiresNextAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hedges []HedgeInfo
+		m := NewMiddleware(MiddlewareConfig{
+			Config:      Config{Delay: time.Second, OnHedge: func(i HedgeInfo) { hedges = append(hedges, i) }},
+			MaxResponse: 100,
+		})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 2 {
+				io.WriteString(w, "ok")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			writeChunks(w, 10, 40, time.Millisecond)
+		}))
+		start := time.Now()
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, "ok", rec.Body.String())
+		require.Len(t, hedges, 1)
+		assert.Equal(t, ReasonFailure, hedges[0].Reason)
+		assert.Equal(t, 7*time.Millisecond, time.Since(start), "run 1 failed on its third chunk")
+		synctest.Wait()
+		time.Sleep(10 * time.Millisecond) // run 1 finds its writes failing on its own goroutine
+	})
+}
+
+// brokenWriter is a client connection that breaks after a few writes.
+type brokenWriter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+var errBroken = errors.New("connection broken")
+
+func (w *brokenWriter) Write(p []byte) (int, error) {
+	if w.writes++; w.writes > 2 {
+		return 0, errBroken
+	}
+	return w.ResponseRecorder.Write(p)
+}
+
+// When the client stops taking a streamed body, ServeHTTP aborts the
+// response, and the handler's writes fail with the client's error as they
+// would without the middleware.
+func TestMiddlewareLargeResponseClientBroken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			info     CompleteInfo
+			writeErr = make(chan error, 1)
+		)
+		m := NewMiddleware(MiddlewareConfig{
+			Config:      Config{Delay: time.Second, OnComplete: func(i CompleteInfo) { info = i }},
+			MaxResponse: 100,
+		})
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeErr <- writeChunks(w, 20, 40, time.Millisecond)
+		}))
+		w := &brokenWriter{ResponseRecorder: httptest.NewRecorder()}
+		assert.PanicsWithValue(t, http.ErrAbortHandler, func() {
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/x", nil))
+		})
+		assert.ErrorIs(t, info.Err, errBroken)
+		assert.ErrorIs(t, <-writeErr, errBroken)
 	})
 }

@@ -10,46 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
-// ErrLostRace is the cause, as reported by [context.Cause], with which a
-// [Middleware] cancels a run's context when another run of the same request
-// answered first. A handler can tell it from the client going away
-// (context.Canceled) and from [MiddlewareConfig.Timeout]
-// (context.DeadlineExceeded), for instance to avoid logging it as an error.
-var ErrLostRace = errors.New("hedge: another run answered first")
-
-// ErrResponseTooLarge is what a hedged run's writes return once its body
-// has outgrown [MiddlewareConfig.MaxResponse] and the run cannot answer
-// the client: its status is a failing one. Its output is never sent.
-var ErrResponseTooLarge = errors.New("hedge: response body outgrew MaxResponse in a run that cannot win")
-
-// run is one run of the handler for a hedged request.
-type run struct {
-	n      int
-	ctx    markedCtx // a child of the race's context carrying the attempt mark
-	cancel context.CancelCauseFunc
-	req    *http.Request // the run's own clone of the request
-	body   runBody
-	rec    recorder
-	resp   http.Response // the classifier's view of rec, once the run finished (or claimed)
-	client http.ResponseWriter
-	report chan<- *run // the race's results
-	judge  idempotency.Classifier
-
-	// Set by the run's goroutine before it reports.
-	panicked bool
-	panicVal any
-	claiming bool       // this report claims the win for an outgrown body; reset by the race
-	verdict  chan error // the answer to the claim: nil to write through
-}
-
 // serverRace is one hedged request. Unlike the client's race, it needs no
 // lock: the ServeHTTP goroutine owns every field and runs the event loop
-// (run reports, the hedge timer, the end of the context); a run's goroutine
-// only executes the handler and reports through results.
+// (run reports, the hedge timer, the end of the context), and it alone
+// writes to the client. A run's goroutine executes the handler and reports
+// once through results (see [run]).
 type serverRace struct {
 	h       *handler
 	w       http.ResponseWriter
@@ -60,16 +28,16 @@ type serverRace struct {
 	start   time.Time
 	unit    time.Duration // this request's delay unit (see schedule.at)
 	est     *estimator    // the route's estimator; nil unless adaptive
-	results chan *run     // room for two reports per run (a claim, the end), so a report never blocks
+	results chan *run     // room for every run's one report, so a report never blocks
 
 	first    run // run 1, in the same allocation
 	runs     [maxHedgesLimit + 1]*run
 	sent     int    // runs started
 	next     int    // the next hedge (1-based) the schedule may fire
-	pending  uint16 // bit n-1 is set while run n is going
+	pending  uint16 // bit n-1 is set until run n reports
 	timer    *time.Timer
 	timerC   <-chan time.Time // timer.C while a hedge remains; nil after
-	failed   *run             // latest run that finished with a failing status
+	failed   *run             // latest run that reported a failing status with its whole body
 	panicked *run             // latest run that panicked
 }
 
@@ -88,7 +56,7 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	now := time.Now()
 	s := &serverRace{h: h, w: w, r: r, body: body, parent: parent, start: now, next: 1,
-		results: make(chan *run, 2*(m.cfg.sched.hedges+1))}
+		results: make(chan *run, m.cfg.sched.hedges+1)}
 	if m.cfg.sched.mode == modeAdaptive {
 		s.est = h.routes.get(r.Pattern, now)
 	}
@@ -99,43 +67,36 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 		// may still be reading theirs.
 		s.base = w.Header().Clone()
 	}
-	s.launch(1)
 	s.timer = m.timers.get(m.cfg.sched.at(1, s.unit))
 	s.timerC = s.timer.C
+	// However ServeHTTP leaves — also by a panicking hook or a panic
+	// raised again — no run goes on and the timer is stopped.
+	defer s.release()
+	s.launch(1)
 
 	out, winner, err := s.loop()
-	m.timers.put(s.timer)
-	if out != nil && out.claiming {
-		s.writeThrough(out)
-		return
-	}
 	end := time.Now()
+	cause := ErrLostRace
+	if err != nil {
+		// The Timeout or the client ended the race. Its cause may not have
+		// reached every run yet: the context package closes a parent's
+		// Done before it cancels the children.
+		cause = context.Cause(s.parent)
+	}
 	for _, ru := range s.runs[:s.sent] {
-		ru.cancel(ErrLostRace) // no effect on a context the Timeout or the client already ended
+		if ru != out {
+			ru.cancel(cause)
+		}
 	}
 	s.answer(out, winner, err, end)
 }
 
-// writeThrough lets out, whose claim won the race while its handler is
-// still writing, answer the client directly, and waits for its handler to
-// return.
-func (s *serverRace) writeThrough(out *run) {
+// release cancels every run and recycles the timer.
+func (s *serverRace) release() {
 	for _, ru := range s.runs[:s.sent] {
-		if ru != out {
-			ru.cancel(ErrLostRace)
-		}
+		ru.cancel(nil)
 	}
-	out.claiming = false
-	out.verdict <- nil
-	for ru := range s.results {
-		if ru == out && !ru.claiming {
-			break // out's handler returned; other runs' reports no longer matter
-		}
-	}
-	end := time.Now()
-	ended := context.Cause(&out.ctx) // non-nil if the response may be incomplete
-	out.cancel(ErrLostRace)
-	s.answerWrittenThrough(out, ended, end)
+	s.h.m.timers.put(s.timer)
 }
 
 // loop waits for the race to be decided. It returns the run whose output
@@ -157,18 +118,11 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 }
 
 // report takes in a finished run and says whether that decides the race.
+// A run whose body outgrew MaxResponse reports as finished, judged by the
+// status and headers it had then, and its handler goes on (see
+// [run.outgrow]).
 func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
 	now := time.Now()
-	if ru.claiming {
-		if ru.ctx.Err() != nil || s.parent.Err() != nil {
-			// Ending anyway: the run stops waiting for an answer by itself,
-			// and its end is reported next.
-			ru.claiming = false
-			return nil, 0, nil, false
-		}
-		s.won(ru, now)
-		return ru, ru.n, nil, true
-	}
 	s.pending &^= 1 << (ru.n - 1)
 	switch {
 	case ru.ctx.Err() != nil:
@@ -181,24 +135,22 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 	case ru.panicked:
 		s.panicked = ru
 	default:
-		status, header := ru.rec.result()
-		ru.resp = http.Response{StatusCode: status, Header: header, Body: http.NoBody, Request: ru.req}
 		if ru.n == 1 {
 			s.record(now)
 		}
-		k := ru.classify()
-		if ru.rec.cutOff != nil && wins(k) {
-			// A custom classifier may change its mind once the body is
-			// cut off (headers can still change), but a truncated body
-			// must never answer.
-			k = idempotency.Transient
-		}
-		if wins(k) {
-			s.won(ru, now)
+		if wins(ru.kind) {
+			if ru.n > 1 && s.pending&1 != 0 {
+				// Run 1 is about to be canceled: count it as at least as
+				// slow as it has been so far, as the client stage does.
+				s.record(now)
+			}
 			return ru, ru.n, nil, true
 		}
-		if ru.rec.cutOff == nil {
-			s.failed = ru // a cut-off body must never reach the client
+		if ru.stream != nil {
+			// A cut-off body must never reach the client.
+			ru.stream.CloseWithError(ErrResponseTooLarge)
+		} else {
+			s.failed = ru
 		}
 		switch {
 		case pushedBack(&ru.resp):
@@ -208,7 +160,7 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			// still win.
 			s.next = s.h.m.cfg.sched.hedges + 1
 			s.stopTimer()
-		case firesNext(k):
+		case firesNext(ru.kind):
 			s.fire(ReasonFailure)
 		}
 	}
@@ -225,17 +177,6 @@ func (s *serverRace) fallback() *run {
 		return s.failed
 	}
 	return s.panicked
-}
-
-// won records the latency a winning run ru implies, at now. Run 1's own
-// latency was recorded when it reported, unless it is ru's claim.
-func (s *serverRace) won(ru *run, now time.Time) {
-	if (ru.n == 1 && ru.claiming) || (ru.n > 1 && s.pending&1 != 0) {
-		// Run 1 answers before its handler returned, or is about to be
-		// canceled: count it as at least as slow as it has been so far,
-		// as the client stage does.
-		s.record(now)
-	}
 }
 
 // record adds run 1's latency, measured at now, to the route's estimator.
@@ -298,7 +239,6 @@ func (s *serverRace) launch(n int) {
 	ru.rec.base = s.base
 	ru.rec.limit = int(min(s.h.m.maxResponse, math.MaxInt))
 	ru.rec.owner = ru
-	ru.client = s.w
 	ru.report = s.results
 	ru.judge = s.h.m.cfg.classifier
 	// A deep clone: handlers may modify their request's headers, and runs
@@ -314,7 +254,7 @@ func (s *serverRace) launch(n int) {
 	s.runs[n-1] = ru
 	s.sent = n
 	s.pending |= 1 << (n - 1)
-	go s.h.serve(ru, s.results)
+	go s.h.serve(ru)
 }
 
 // stoppedTimers recycles a Middleware's hedge timers: an idle hedge then
@@ -336,53 +276,12 @@ func (ts *stoppedTimers) put(t *time.Timer) {
 	ts.p.Put(t)
 }
 
-// serve runs the handler for ru and reports it, even if it panics.
-func (h *handler) serve(ru *run, results chan<- *run) {
-	defer func() {
-		if p := recover(); p != nil {
-			ru.panicked, ru.panicVal = true, p
-		}
-		results <- ru
-	}()
-	h.next.ServeHTTP(&ru.rec, ru.req)
-}
-
-// classify is the classifier's verdict on ru.resp.
-func (ru *run) classify() idempotency.Kind {
-	return ru.judge.Classify(ru.req, &ru.resp, nil).Kind
-}
-
-// outgrow is called on run ru's goroutine when its body outgrows
-// MaxResponse. A run whose status can win claims the race and waits for
-// the answer; if it won, it writes its headers and what it buffered to the
-// client and returns the client's writer for the rest.
-func (ru *run) outgrow() (io.Writer, error) {
-	status, header := ru.rec.result()
-	ru.resp = http.Response{StatusCode: status, Header: header, Body: http.NoBody, Request: ru.req}
-	if !wins(ru.classify()) {
-		return nil, ErrResponseTooLarge
-	}
-	ru.verdict = make(chan error, 1)
-	ru.claiming = true
-	ru.report <- ru
-	select {
-	case err := <-ru.verdict:
-		if err != nil {
-			return nil, err
-		}
-	case <-ru.ctx.Done():
-		return nil, context.Cause(&ru.ctx)
-	}
-	ru.rec.writeHead(ru.client)
-	return ru.client, nil
-}
-
 // answer writes out's output (or the middleware's 503) to the client,
-// counts the result and reports it to OnComplete. A panicking out is
-// raised again once OnComplete has returned.
+// counts the result and reports it to OnComplete. A panicking out, or one
+// whose streamed body ended early, is raised once OnComplete has returned.
 func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 	s.count(winner)
-	info := CompleteInfo{Request: s.r, Winner: winner, Sent: s.sent, Duration: end.Sub(s.start), Err: err}
+	info := CompleteInfo{Request: s.r, Winner: winner, Sent: s.sent, Err: err}
 	var abort any
 	switch {
 	case out == nil:
@@ -394,31 +293,40 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 		}
 		abort = out.panicVal
 	default:
-		out.rec.writeTo(s.w)
 		info.StatusCode = out.resp.StatusCode
+		out.rec.writeHead(s.w, out.resp.StatusCode, out.resp.Header)
+		if out.stream != nil {
+			abort, info.Err = s.stream(out)
+			end = time.Now()
+		}
+		if abort == nil {
+			out.rec.writeTrailers(s.w)
+		}
 	}
+	info.Duration = end.Sub(s.start)
 	s.complete(info, abort)
 }
 
-// answerWrittenThrough completes the answer of out, which wrote through to
-// the client, and counts it. ended is the cause of out's context if it had
-// ended when the handler returned: the body may then be incomplete, and
-// the response is aborted instead of ended as if whole.
-func (s *serverRace) answerWrittenThrough(out *run, ended error, end time.Time) {
-	s.count(out.n)
-	info := CompleteInfo{Request: s.r, Winner: out.n, Sent: s.sent, Duration: end.Sub(s.start),
-		StatusCode: out.resp.StatusCode, Err: ended}
-	var abort any
-	switch {
-	case out.panicked:
-		info.Err = fmt.Errorf("hedge: run %d panicked: %v", out.n, out.panicVal)
-		abort = out.panicVal
-	case ended != nil:
-		abort = http.ErrAbortHandler
-	default:
-		out.rec.writeTrailers(s.w)
+// stream copies the rest of out's body, which outgrew MaxResponse, from
+// its pipe to the client until its handler returns. If the body may be
+// incomplete — the handler panicked, the run's context ended, or the
+// client stopped taking it — it returns what ServeHTTP must panic with, so
+// that net/http breaks the connection instead of ending the body as if it
+// were whole, and why.
+func (s *serverRace) stream(out *run) (abort any, err error) {
+	if _, err = io.Copy(s.w, out.stream); err != nil {
+		out.stream.CloseWithError(err) // the handler's writes fail as on a broken connection
 	}
-	s.complete(info, abort)
+	var p runPanic
+	switch {
+	case errors.As(err, &p):
+		return p.value, fmt.Errorf("hedge: run %d panicked: %v", out.n, p.value)
+	case out.ctx.Err() != nil:
+		return http.ErrAbortHandler, context.Cause(&out.ctx)
+	case err != nil:
+		return http.ErrAbortHandler, err
+	}
+	return nil, nil
 }
 
 // count adds the race's outcome to the statistics: which run won, if any.

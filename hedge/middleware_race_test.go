@@ -315,3 +315,29 @@ func TestMiddlewarePushbackOnAnyStatusStopsHedging(t *testing.T) {
 		})
 	}
 }
+
+// Nothing a loser does delays the answer: ServeHTTP writes the winner's
+// output as soon as it is decided, and never waits for, drains or cleans
+// up after a run that ignores its canceled context, however long it runs
+// and however much it writes (issue 11, bug 3).
+func TestMiddlewareLoserNeverDelaysAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		loserErr := make(chan error, 1)
+		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 1 << 10})
+		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 1 {
+				time.Sleep(3 * time.Second) // deaf to its context
+				_, err := w.Write(make([]byte, 2<<20))
+				loserErr <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			io.WriteString(w, "run 2")
+		}))
+		start := time.Now()
+		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, 15*time.Millisecond, time.Since(start))
+		assert.Equal(t, "run 2", rec.Body.String())
+		assert.ErrorIs(t, <-loserErr, ErrLostRace)
+	})
+}
