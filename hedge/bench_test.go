@@ -54,7 +54,7 @@ func BenchmarkHedgeFires(b *testing.B) {
 
 func BenchmarkEstimatorRecord(b *testing.B) {
 	now := time.Now()
-	e := newEstimator(now)
+	e := newEstimator(now, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		e.record(12*time.Millisecond, now)
@@ -63,7 +63,7 @@ func BenchmarkEstimatorRecord(b *testing.B) {
 
 func BenchmarkEstimatorCompute(b *testing.B) {
 	now := time.Now()
-	e := newEstimator(now)
+	e := newEstimator(now, nil)
 	for i := range 1000 {
 		e.record(time.Duration(i)*time.Microsecond, now)
 	}

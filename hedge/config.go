@@ -15,8 +15,9 @@ const (
 	// before sending a hedge: the Tail at Scale's recommendation, which
 	// costs about 1 − 0.95 = 5% extra requests.
 	DefaultQuantile = 0.95
-	// DefaultDelay is the hedge delay adaptive hedging uses for a host until
-	// it has seen [MinSamples] latencies. It errs on the late side: a hedge
+	// DefaultDelay is the hedge delay adaptive hedging uses until the
+	// stage has seen [MinSamples] latencies (a new host borrows the
+	// estimate of the stage's other hosts once they have). It errs on the late side: a hedge
 	// that fires too early doubles load, one that fires late only helps less.
 	DefaultDelay = 100 * time.Millisecond
 	// DefaultMaxHedges is the number of hedges per request: one backup, as
@@ -51,8 +52,9 @@ const maxHedgesLimit = 10
 //     hedge k fires at k × Delay;
 //   - adaptive (otherwise): hedge k fires at k × d, where d is the Quantile
 //     of recent latencies to the request's host, clamped to
-//     [MinDelay, MaxDelay], and Delay until the host has [MinSamples]
-//     latencies.
+//     [MinDelay, MaxDelay]; a host with too few recent latencies
+//     ([MinSamples]) borrows the quantile of all the stage's hosts, and
+//     Delay is used until those have enough.
 //
 // [New] panics, with a message naming the field, when fields contradict
 // each other or are out of range.

@@ -57,14 +57,22 @@ import (
 //
 // # Adaptive delay
 //
-// In adaptive mode each host (req.URL.Host; at most 256 are tracked) has a
-// streaming histogram of the original attempt's time to response headers,
-// over the last 10 to 20 seconds. An original canceled because a hedge won
-// counts as its elapsed time then: a lower bound that still lands in the
-// tail where it belongs, so hedging does not hide the slowness it cures.
-// Hedges' own latencies are not counted: they are biased towards the fast
-// (they count only when they win). Until a host has [MinSamples] samples,
-// Delay is used.
+// In adaptive mode each host (req.URL.Host; at most 512 are tracked, and
+// the one least recently used is forgotten first) has two decaying
+// histograms of the original attempt's time to response headers: a short
+// memory (about 460 samples' worth at p95) and a long one eight times as
+// long, which also halve every 5 and 40 seconds, so an idle host's samples
+// fade. The delay is the long memory's quantile, unless the recent samples
+// put more than twice 1 − Quantile above it or less than half at or above
+// it: then the upstream has changed and the short memory's quantile is
+// used. A step in latency is thus followed within about 50 samples up and
+// 1,500 down, without a burst of hedges. An original canceled because a
+// hedge won counts as its elapsed time then: a lower bound that still
+// lands in the tail where it belongs, so hedging does not hide the
+// slowness it cures. Hedges' own latencies are not counted: they are
+// biased towards the fast (they count only when they win). Until a host's
+// samples weigh [MinSamples], it borrows the quantile of all the stage's
+// hosts together, and until those do, Delay is used.
 //
 // # Cost when idle
 //

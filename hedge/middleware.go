@@ -161,7 +161,7 @@ type MiddlewareConfig struct {
 // Each handler returned by Wrap learns its own latencies: the duration of
 // run 1, or its elapsed time when a hedge beat it. When a [http.ServeMux]
 // routed the request before the middleware (mux.Handle(pattern,
-// m.Wrap(h))), latencies are kept per pattern (r.Pattern, at most 256);
+// m.Wrap(h))), latencies are kept per pattern (r.Pattern, at most 512);
 // a middleware wrapping the whole mux sees no pattern and keeps one
 // distribution for every route, which suits a mux whose routes share one
 // latency profile.

@@ -2,218 +2,229 @@ package hedge
 
 import (
 	"math"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// MinSamples is how many latencies adaptive hedging needs from a host, in
-// the estimator's window, before it trusts their quantile; until then it
+// MinSamples is how much evidence adaptive hedging needs before it trusts a
+// host's latency quantile: the host's decayed sample weight (see
+// [Config]) must be at least MinSamples latencies. Until then the host
+// borrows the quantile of every host the stage has seen, and before that
 // uses [Config.Delay]. With few samples the estimate sits near the largest
 // one, which errs towards hedging late.
 const MinSamples = 20
 
-// The estimator is a log-linear histogram: 16 linear sub-buckets per power
-// of two, so a bucket is at most 1/16 (6.25%) wide, from 2^15 ns (33 µs) to
-// 2^36 ns (69 s). Shorter latencies count in the first bucket and longer
-// ones in the last, which only matters if the hedge delay is clamped there
-// anyway.
+// How the estimator forgets. It keeps two decaying histograms of the same
+// samples, a short memory and a long one. Every count of the short one
+// halves after a span of samples or after decayPeriod, whichever comes
+// first; the long one's span and period are longSpans times as long. The
+// estimate is the long memory's quantile, accurate in a steady state,
+// unless the recent samples disagree with it: if more than shiftFactor ×
+// (1 − q) of the short memory lies above the long memory's quantile, or
+// less than (1 − q) / shiftFactor at or above it, hedging at the long
+// memory's delay would hedge twice as often as asked or half as often,
+// so the upstream has changed, and the short memory's quantile is the one
+// to trust. Comparing shares rather than latencies is what matters: 20%
+// below the new p95 of a narrow distribution is a delay that hedges half
+// of all requests.
+//
+// Counting in samples is what lets a busy host follow a change fast without
+// making a quiet one noisy. The span is sized by the quantile so that it
+// holds decayTail samples above it: 320 samples for the default p95, 1,600
+// for p99. The short memory then weighs about 1.44 spans (about 23 samples
+// above the quantile), the long one eight times as much. After a step, old
+// samples keep half of the short memory after one span of new ones and
+// 1/32 after five: at the default p95 and 1,000 requests per second the
+// estimate moves within 0.1 s of a step up (the new samples soon hold the
+// top 5%) and settles within 1.5 s of a step down (the old ones must drop
+// below 5%). The periods bound how long a quiet host (below about 64
+// requests per second at p95) remembers: an idle host's samples fade, and
+// once the long memory weighs less than MinSamples the host borrows again.
 const (
-	subBits    = 4
-	subBuckets = 1 << subBits
-	minExp     = 15
-	maxExp     = 35
-	numBuckets = (maxExp - minExp + 1) * subBuckets
+	decayTail    = 16
+	minDecaySpan = 64
+	maxDecaySpan = 1 << 14
+	longSpans    = 8
+	decayPeriod  = 5 * time.Second
+	defaultSpan  = 320 // decaySpan(DefaultQuantile), until a quantile is asked for
 
-	// estimatorPeriod is how often the histogram starts a new generation.
-	// A quantile reads the current and the previous generation, so it
-	// reflects the last 10 to 20 seconds: old samples age out without a
-	// background goroutine.
-	estimatorPeriod = 10 * time.Second
+	// shiftFactor is how far the recent share above the long memory's
+	// quantile must stray from 1 − q for the short memory to take over.
+	// The short memory holds about 900 samples' worth of independent
+	// evidence (its weights decay), so at p95 the share's noise is about
+	// 0.7 points: 10% and 2.5% are 7 and 3.5 standard deviations away, and
+	// noise alone rarely crosses them.
+	shiftFactor = 2
 
 	// recomputeEvery is how many new samples make the cached quantile
-	// stale. Scanning 2 × 336 counters costs far more than a request's
-	// other work; amortised over 16 samples it does not.
+	// stale. Scanning the histograms costs far more than a request's other
+	// work; amortised over 16 samples it does not, and 16 is a small
+	// fraction of a span, so the cache never lags a change much.
 	recomputeEvery = 16
 )
 
-// estimator is a streaming latency quantile estimator with bounded memory
-// (about 3 KB) and lock-free recording. It is safe for concurrent use.
-//
-// Counts are approximate while a generation rotates (a sample recorded
-// during the clear may be lost); a hedge delay needs a fair estimate, not an
-// exact one.
-type estimator struct {
-	gens   [2][numBuckets]atomic.Uint32
-	counts [2]atomic.Uint32
-	epoch  atomic.Int64  // now / estimatorPeriod of the current generation, at index epoch & 1
-	seq    atomic.Uint64 // samples ever recorded, to tell when the cache is stale
-
-	mu sync.Mutex // serializes rotation and recomputation; never held on the hot path (TryLock)
-	// Written under mu, read without it.
-	cached      atomic.Int64 // last quantile in ns; -1 if too few samples
-	cachedSeq   atomic.Uint64
-	cachedEpoch atomic.Int64
-	cachedQ     atomic.Uint64 // math.Float64bits of the quantile cached
+// decaySpan returns how many samples halve the short memory of an
+// estimator read at quantile q.
+func decaySpan(q float64) uint32 {
+	return uint32(min(max(math.Round(decayTail/(1-q)), minDecaySpan), maxDecaySpan))
 }
 
-func newEstimator(now time.Time) *estimator {
-	e := &estimator{}
-	e.epoch.Store(epochOf(now))
+// estimator is a streaming latency quantile estimator over a pair of
+// exponentially decaying histograms (see decayTail): bounded memory (about
+// 2.7 KB), lock-free recording (atomic adds, no allocation), and a cached
+// quantile. It is safe for concurrent use.
+//
+// Time enters only as offsets from the estimator's birth, so it is
+// monotonic when the instants passed in carry a monotonic reading (as
+// time.Now's do). Counts are approximate while a halving runs; a hedge
+// delay needs a fair estimate, not an exact one.
+type estimator struct {
+	short, long histogram
+
+	born   time.Time
+	span   atomic.Uint32 // decaySpan of the quantile read; 0 until one is
+	seq    atomic.Uint64 // samples ever recorded
+	decays atomic.Uint64 // halvings so far, to tell when the cache is stale
+
+	// fleet is the estimator of every host of the stage, which this one
+	// borrows from while its own weight is short; nil for the fleet's own.
+	fleet *estimator
+
+	mu sync.Mutex // serializes halving and recomputation; never waited for (TryLock)
+	// Written under mu, read without it.
+	cached       atomic.Int64 // last quantile in ns; -1 if too little weight
+	cachedSeq    atomic.Uint64
+	cachedDecays atomic.Uint64
+	cachedQ      atomic.Uint64 // math.Float64bits of the quantile cached
+}
+
+func newEstimator(now time.Time, fleet *estimator) *estimator {
+	e := &estimator{born: now, fleet: fleet}
 	e.cached.Store(-1)
-	e.cachedEpoch.Store(-1)
+	e.cachedDecays.Store(math.MaxUint64) // nothing cached yet
 	return e
 }
 
-func epochOf(now time.Time) int64 { return now.UnixNano() / int64(estimatorPeriod) }
-
-// bucketOf returns the histogram bucket of a latency.
-func bucketOf(d time.Duration) int {
-	ns := uint64(max(d, 0))
-	exp := bits.Len64(ns) - 1
-	switch {
-	case exp < minExp:
-		return 0
-	case exp > maxExp:
-		return numBuckets - 1
-	}
-	sub := int(ns>>(exp-subBits)) & (subBuckets - 1)
-	return (exp-minExp)*subBuckets + sub
-}
-
-// upperBound returns the exclusive upper edge of bucket i. Reporting the
-// upper edge rounds the quantile up, so the hedge rate stays at or below
-// 1 − quantile rather than above it.
-func upperBound(i int) time.Duration {
-	exp := minExp + i/subBuckets
-	sub := i % subBuckets
-	return time.Duration(uint64(subBuckets+sub+1) << (exp - subBits))
-}
-
-// record adds one latency observed at now.
+// record adds one latency observed at now, and to the fleet's estimator.
 func (e *estimator) record(d time.Duration, now time.Time) {
-	e.rotate(now)
-	g := e.epoch.Load() & 1
-	e.gens[g][bucketOf(d)].Add(1)
-	e.counts[g].Add(1)
-	e.seq.Add(1)
+	b := bucketOf(d)
+	e.short.add(b)
+	e.long.add(b)
+	// The long memory is due only when the short one is: its span and
+	// period are multiples of the short one's.
+	if seq := e.seq.Add(1); seq-e.short.halvedSeq.Load() >= e.decaySpan() || e.due(&e.short, now, decayPeriod) > 0 {
+		e.decay(now)
+	}
+	if e.fleet != nil {
+		e.fleet.record(d, now)
+	}
 }
 
-// rotate starts a new generation when now has entered a new period,
-// clearing the generation that falls out of the window (both, after a
-// pause longer than a period). A clock that steps back keeps the counts.
-func (e *estimator) rotate(now time.Time) {
-	ep := epochOf(now)
-	cur := e.epoch.Load()
-	if ep <= cur || !e.mu.TryLock() {
-		return // another goroutine is rotating; recording into the old generation is harmless
+// decaySpan returns the short memory's span: sized by the quantile read, or
+// the default quantile's before the first read.
+func (e *estimator) decaySpan() uint64 {
+	if n := e.span.Load(); n != 0 {
+		return uint64(n)
 	}
-	defer e.mu.Unlock()
-	cur = e.epoch.Load()
-	if ep <= cur {
+	return defaultSpan
+}
+
+// due is how many of h's decay periods passed since its last halving. A
+// clock that steps back is due none.
+func (e *estimator) due(h *histogram, now time.Time, period time.Duration) int64 {
+	return max(int64(now.Sub(e.born))-h.halvedAt.Load(), 0) / int64(period)
+}
+
+// decay halves each memory whose span of samples or whose periods have
+// passed, unless another goroutine holds mu (a later call will).
+func (e *estimator) decay(now time.Time) {
+	if !e.mu.TryLock() {
 		return
 	}
-	e.clear(int(ep & 1))
-	if ep > cur+1 {
-		e.clear(int((ep + 1) & 1))
+	defer e.mu.Unlock()
+	seq, span := e.seq.Load(), e.decaySpan()
+	halved := e.decayOne(&e.short, now, seq, span, decayPeriod)
+	halved = e.decayOne(&e.long, now, seq, span*longSpans, decayPeriod*longSpans) || halved
+	if halved {
+		e.decays.Add(1)
 	}
-	e.epoch.Store(ep)
 }
 
-func (e *estimator) clear(g int) {
-	for i := range e.gens[g] {
-		e.gens[g][i].Store(0)
+// decayOne halves h once if span samples arrived since its last halving,
+// and once per period that passed. e.mu must be held.
+func (e *estimator) decayOne(h *histogram, now time.Time, seq, span uint64, period time.Duration) bool {
+	shift := e.due(h, now, period)
+	if shift == 0 && seq-h.halvedSeq.Load() >= span {
+		shift = 1
 	}
-	e.counts[g].Store(0)
+	if shift == 0 {
+		return false
+	}
+	h.halve(shift, seq)
+	h.halvedAt.Store(int64(now.Sub(e.born)))
+	return true
 }
 
-// quantile returns the q-quantile of the samples in the window, and false if
-// there are fewer than MinSamples. The result is cached and recomputed only
-// after recomputeEvery new samples or a rotation.
+// quantile returns the q-quantile of the host's recent latencies; while the
+// host's own weight is short of MinSamples, the fleet's. It reports false
+// if neither has enough weight.
 func (e *estimator) quantile(q float64, now time.Time) (time.Duration, bool) {
-	e.rotate(now)
-	seq, ep := e.seq.Load(), e.epoch.Load()
-	if e.cachedEpoch.Load() == ep && seq-e.cachedSeq.Load() < recomputeEvery &&
+	if d, ok := e.own(q, now); ok || e.fleet == nil {
+		return d, ok
+	}
+	return e.fleet.own(q, now)
+}
+
+// own returns the q-quantile of this estimator's samples, and false if they
+// weigh less than MinSamples. The result is cached and recomputed only after
+// recomputeEvery new samples or a halving.
+func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
+	if e.span.Load() == 0 {
+		e.span.Store(decaySpan(q))
+		if e.fleet != nil {
+			e.fleet.span.CompareAndSwap(0, decaySpan(q))
+		}
+	}
+	if e.due(&e.short, now, decayPeriod) > 0 {
+		e.decay(now) // a quiet host's samples age without new ones
+	}
+	seq, decays := e.seq.Load(), e.decays.Load()
+	if e.cachedDecays.Load() == decays && seq-e.cachedSeq.Load() < recomputeEvery &&
 		e.cachedQ.Load() == math.Float64bits(q) {
-		c := e.cached.Load()
-		if c >= 0 || e.counts[0].Load()+e.counts[1].Load() < MinSamples {
+		if c := e.cached.Load(); c >= 0 || seq-e.cachedSeq.Load() == 0 {
 			return time.Duration(c), c >= 0
 		}
-		// Warm-up just ended: do not wait for recomputeEvery more samples.
+		// Too little weight when cached: new samples may have ended the
+		// warm-up, so do not wait for recomputeEvery more.
 	}
-	if e.mu.TryLock() {
-		d := e.compute(q)
-		e.cached.Store(int64(d))
-		e.cachedSeq.Store(seq)
-		e.cachedEpoch.Store(ep)
-		e.cachedQ.Store(math.Float64bits(q))
-		e.mu.Unlock()
-		return d, d >= 0
+	if !e.mu.TryLock() {
+		c := e.cached.Load() // someone else is recomputing: a slightly stale value will do
+		return time.Duration(c), c >= 0
 	}
-	c := e.cached.Load() // someone else is recomputing: a slightly stale value will do
-	return time.Duration(c), c >= 0
+	d := e.compute(q)
+	e.cached.Store(int64(d))
+	e.cachedSeq.Store(seq)
+	e.cachedDecays.Store(decays)
+	e.cachedQ.Store(math.Float64bits(q))
+	e.mu.Unlock()
+	return d, d >= 0
 }
 
-// compute scans the histogram; it returns -1 if there are too few samples.
+// compute returns the long memory's q-quantile, or the short memory's if
+// the recent samples disagree with it (see shiftFactor); -1 if the samples
+// weigh less than MinSamples.
 func (e *estimator) compute(q float64) time.Duration {
-	total := uint64(e.counts[0].Load()) + uint64(e.counts[1].Load())
-	if total < MinSamples {
-		return -1
+	seq := e.seq.Load()
+	long, ok := e.long.quantileBucket(q, seq)
+	if !ok {
+		return -1 // the short memory never weighs more than the long one
 	}
-	rank := uint64(math.Ceil(q * float64(total)))
-	var seen uint64
-	last := -1
-	for i := range numBuckets {
-		c := uint64(e.gens[0][i].Load()) + uint64(e.gens[1][i].Load())
-		if c == 0 {
-			continue
-		}
-		seen += c
-		last = i
-		if seen >= rank {
-			return upperBound(i)
+	if above, atOrAbove, ok := e.short.tail(long, seq); ok &&
+		(above > shiftFactor*(1-q) || atOrAbove < (1-q)/shiftFactor) {
+		if short, ok := e.short.quantileBucket(q, seq); ok {
+			return upperBound(short)
 		}
 	}
-	if last < 0 {
-		return -1 // counts raced with a clear
-	}
-	return upperBound(last)
-}
-
-// maxHosts bounds how many per-host estimators a stage keeps (about 3 KB
-// each). Beyond it an arbitrary host is forgotten; it warms up again if it
-// comes back.
-const maxHosts = 256
-
-// hosts maps a request's URL host to its estimator.
-type hosts struct {
-	mu sync.RWMutex
-	m  map[string]*estimator // guarded by mu
-}
-
-func (h *hosts) get(host string, now time.Time) *estimator {
-	h.mu.RLock()
-	e := h.m[host]
-	h.mu.RUnlock()
-	if e != nil {
-		return e
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e = h.m[host]; e != nil {
-		return e
-	}
-	if h.m == nil {
-		h.m = make(map[string]*estimator)
-	}
-	if len(h.m) >= maxHosts {
-		for k := range h.m {
-			delete(h.m, k)
-			break
-		}
-	}
-	e = newEstimator(now)
-	h.m[host] = e
-	return e
+	return upperBound(long)
 }

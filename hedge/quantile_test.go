@@ -1,7 +1,6 @@
 package hedge
 
 import (
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -32,8 +31,8 @@ func TestBuckets(t *testing.T) {
 
 func TestEstimatorQuantile(t *testing.T) {
 	now := time.Now()
-	e := newEstimator(now)
-	for i := range 1000 {
+	e := newEstimator(now, nil)
+	for i := range 200 { // less than a decay span: every sample weighs the same
 		e.record(time.Duration(i%100+1)*time.Millisecond, now) // 1..100 ms, uniform
 	}
 	for _, q := range []float64{0.5, 0.9, 0.95, 0.99} {
@@ -47,7 +46,7 @@ func TestEstimatorQuantile(t *testing.T) {
 
 func TestEstimatorMinSamples(t *testing.T) {
 	now := time.Now()
-	e := newEstimator(now)
+	e := newEstimator(now, nil)
 	for range MinSamples - 1 {
 		e.record(time.Millisecond, now)
 	}
@@ -58,35 +57,138 @@ func TestEstimatorMinSamples(t *testing.T) {
 	assert.True(t, ok, "the cache does not prolong the warm-up")
 }
 
-// Old samples age out: after two periods without them, only new ones count.
-func TestEstimatorAging(t *testing.T) {
-	t0 := time.Unix(0, 0).Add(estimatorPeriod) // at the start of a period
-	e := newEstimator(t0)
-	for range 100 {
-		e.record(500*time.Millisecond, t0)
+func TestDecaySpan(t *testing.T) {
+	for _, tc := range []struct {
+		q    float64
+		want uint32
+	}{
+		{0.95, 320}, {0.99, 1600}, {0.9, 160}, {0.5, minDecaySpan}, {0.9999, maxDecaySpan},
+	} {
+		assert.Equal(t, tc.want, decaySpan(tc.q), "q=%v", tc.q)
 	}
-	t1 := t0.Add(estimatorPeriod)
-	for range 100 {
-		e.record(10*time.Millisecond, t1)
-	}
-	d, _ := e.quantile(0.9, t1)
-	assert.Greater(t, d, 400*time.Millisecond, "both generations count")
+	assert.Equal(t, uint64(decaySpan(DefaultQuantile)), uint64(defaultSpan))
+}
 
-	t2 := t1.Add(estimatorPeriod)
+// The p95 follows a step in the samples, up and down, within a few decay
+// spans: step tables of the estimator's memory. Samples cycle through
+// 1..100 × unit, so the p95 is 95 × unit.
+func TestEstimatorFollowsSteps(t *testing.T) {
+	type step struct {
+		samples int           // recorded
+		unit    time.Duration // their scale
+		lo, hi  time.Duration // want the estimate in [lo, hi]
+	}
+	const us = time.Microsecond
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"step up ×3: most of the way within a third of a span", []step{
+			{4000, 100 * us, 9500 * us, 10000 * us},
+			{100, 300 * us, 19 * time.Millisecond, 29400 * us},
+			{2560, 300 * us, 28300 * us, 29400 * us},
+		}},
+		{"step down ÷3: late rather than early, then there within five spans", []step{
+			{4000, 300 * us, 28500 * us, 29400 * us},
+			{320, 100 * us, 26 * time.Millisecond, 29400 * us}, // old samples still hold half the short memory
+			{1280, 100 * us, 9500 * us, 10500 * us},
+			{2560, 100 * us, 9500 * us, 10000 * us},
+		}},
+		{"no change: no drift", []step{
+			{2000, 100 * us, 9500 * us, 10000 * us},
+			{20000, 100 * us, 9500 * us, 10000 * us},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			e := newEstimator(now, nil)
+			e.quantile(0.95, now) // sizes the span for p95
+			n := 0
+			for i, s := range tt.steps {
+				for range s.samples {
+					e.record(time.Duration(n%100+1)*s.unit, now)
+					n++
+				}
+				d, ok := e.quantile(0.95, now)
+				require.True(t, ok)
+				assert.GreaterOrEqual(t, d, s.lo, "step %d", i)
+				assert.LessOrEqual(t, d, s.hi, "step %d", i)
+			}
+		})
+	}
+}
+
+// A quiet host's samples fade with time: the long memory halves every
+// longSpans × decayPeriod, and once it weighs less than MinSamples the host
+// borrows the fleet's estimate again.
+func TestEstimatorFadesWithTime(t *testing.T) {
+	const period = longSpans * decayPeriod
+	t0 := time.Now()
+	fleet := newEstimator(t0, nil)
+	e := newEstimator(t0, fleet)
+	for range 4 * MinSamples {
+		e.record(50*time.Millisecond, t0) // and into the fleet
+	}
+	want := upperBound(bucketOf(50 * time.Millisecond))
+	for i, at := range []time.Duration{0, period - 1, period, 2 * period} {
+		d, ok := e.quantile(0.95, t0.Add(at))
+		require.True(t, ok, "%d: 80 samples halved %d times", i, at/period)
+		assert.Equal(t, want, d)
+	}
+	// Halved three times: 10 samples' weight is too little, and the host
+	// borrows the fleet's estimate, where other hosts' samples now
+	// dominate.
+	for range 3000 {
+		fleet.record(10*time.Millisecond, t0.Add(3*period))
+	}
+	d, ok := e.quantile(0.95, t0.Add(3*period))
+	require.True(t, ok)
+	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d, "borrowed from the fleet")
+
+	_, ok = e.own(0.95, t0.Add(time.Hour))
+	assert.False(t, ok, "an hour idle leaves nothing of the host's own")
+	_, ok = e.quantile(0.95, t0.Add(2*time.Hour))
+	assert.False(t, ok, "nor of the fleet's: back to the warm-up delay")
+}
+
+// A clock that steps back neither halves nor loses the counts.
+func TestEstimatorClockStepsBack(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	e := newEstimator(t0, nil)
+	for range 100 {
+		e.record(10*time.Millisecond, t0.Add(-time.Hour))
+	}
+	d, ok := e.quantile(0.5, t0.Add(-time.Hour))
+	require.True(t, ok)
+	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d)
+	assert.Zero(t, e.decays.Load())
+}
+
+// A cold host borrows the fleet's estimate; its own takes over at
+// MinSamples.
+func TestEstimatorBorrowsFleet(t *testing.T) {
+	now := time.Now()
+	var h hosts
+	hot := h.get("hot", now)
+	for range 200 {
+		hot.record(10*time.Millisecond, now)
+	}
+	cold := h.get("cold", now)
+	d, ok := cold.quantile(0.95, now)
+	require.True(t, ok)
+	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d, "the fleet's p95")
 	for range MinSamples {
-		e.record(10*time.Millisecond, t2)
+		cold.record(40*time.Millisecond, now)
 	}
-	d, _ = e.quantile(0.9, t2)
-	assert.Less(t, d, 11*time.Millisecond, "the oldest generation is gone")
-
-	_, ok := e.quantile(0.9, t2.Add(3*estimatorPeriod))
-	assert.False(t, ok, "a long pause empties the window")
+	d, _ = cold.quantile(0.95, now)
+	assert.Equal(t, upperBound(bucketOf(40*time.Millisecond)), d, "its own, once it weighs MinSamples")
 }
 
 // The cache is reused until recomputeEvery new samples arrive.
 func TestEstimatorCache(t *testing.T) {
 	now := time.Now()
-	e := newEstimator(now)
+	e := newEstimator(now, nil)
 	for range 100 {
 		e.record(time.Millisecond, now)
 	}
@@ -102,7 +204,8 @@ func TestEstimatorCache(t *testing.T) {
 
 func TestEstimatorConcurrent(t *testing.T) {
 	now := time.Now()
-	e := newEstimator(now)
+	fleet := newEstimator(now, nil)
+	e := newEstimator(now, fleet)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -114,19 +217,9 @@ func TestEstimatorConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	_, ok := e.quantile(0.95, now.Add(8*time.Second))
+	d, ok := e.quantile(0.95, now.Add(8*time.Second))
 	assert.True(t, ok)
-}
-
-func TestHostsBounded(t *testing.T) {
-	var h hosts
-	now := time.Now()
-	a := h.get("a", now)
-	assert.Same(t, a, h.get("a", now))
-	for i := range 2 * maxHosts {
-		h.get(fmt.Sprint(i), now)
-	}
-	assert.Len(t, h.m, maxHosts)
+	assert.InDelta(t, 48*time.Millisecond, d, float64(4*time.Millisecond))
 }
 
 // adaptiveRun sends n sequential requests to one host; the original
@@ -234,5 +327,22 @@ func TestAdaptiveLaterHedges(t *testing.T) {
 		}
 		d := upperBound(bucketOf(10 * time.Millisecond))
 		assert.Equal(t, []time.Duration{d, 2 * d}, at)
+	})
+}
+
+// BenchmarkEstimatorRecordQuantile is the adaptive hot path per request:
+// read the delay, record the latency (into the host's estimator and the
+// fleet's), from many goroutines at once: 0 allocations.
+func BenchmarkEstimatorRecordQuantile(b *testing.B) {
+	now := time.Now()
+	e := newEstimator(now, newEstimator(now, nil))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		d := time.Millisecond
+		for pb.Next() {
+			e.quantile(0.95, now)
+			e.record(d, now)
+			d = d*17%(50*time.Millisecond) + time.Millisecond
+		}
 	})
 }

@@ -49,7 +49,7 @@ func TestScheduleAt(t *testing.T) {
 	assert.Equal(t, 7*ms, sched.at(2, 0))
 	adaptive := schedule{mode: modeAdaptive, step: 40 * ms, min: ms, max: 100 * ms, quantile: 0.5, hedges: 2}
 	now := time.Now()
-	e := newEstimator(now)
+	e := newEstimator(now, nil)
 	assert.Equal(t, 40*ms, adaptive.base(e, now), "warm-up delay until MinSamples")
 	for range MinSamples {
 		e.record(time.Second, now)
