@@ -1,0 +1,237 @@
+package throttle
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/internal/attempt"
+)
+
+// ticket is an admitted request's hold on its host, settled by learn or
+// abandon.
+type ticket struct {
+	probe   bool      // the request is its gate's probe
+	slot    bool      // it holds a concurrency slot
+	limited bool      // it waited for the pacing: demand reached the rate
+	sentAt  time.Time // when it was admitted
+}
+
+// waiter is one request's way through admission: what it may wait for,
+// until when, and how long it has waited for what.
+type waiter struct {
+	ctx      context.Context
+	req      *http.Request
+	h        *host
+	optional bool      // a hedge: never waits
+	start    time.Time // arrival
+	limit    time.Time // the last instant a wait may end at
+	waits    [len(reasonNames)]time.Duration
+	jitter   time.Duration // its instant in a gate's release window; -1 until drawn
+	waited   bool          // it has waited for the gate
+	blocked  bool          // it has waited for anything
+}
+
+// admit lets req through its host's parts (see [Throttle]), waiting as
+// allowed, and returns its ticket, or the rejection or context error that
+// ends it. It calls OnThrottle when the request waited or is rejected.
+func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
+	ctx := req.Context()
+	w := waiter{ctx: ctx, req: req, h: h, start: time.Now(), jitter: -1}
+	m := attempt.Hedge(ctx)
+	w.optional = m != nil && m.N >= 2
+	w.limit = w.start.Add(t.s.maxWait)
+	if dl, ok := ctx.Deadline(); ok && !dl.After(w.limit) {
+		// A wait that ends at the deadline leaves no time to send.
+		w.limit = dl.Add(-1)
+	}
+	if w.optional || t.s.maxWait < 0 {
+		w.limit = w.start
+	}
+
+	if p := h.adaptive.rejectProbability(w.start); p > 0 && rand.Float64() < p {
+		h.adaptive.record(w.start, false)
+		return ticket{}, t.reject(&w, Adaptive, time.Time{})
+	}
+	for {
+		tk, retry, err := t.pass(&w)
+		if err != nil || retry {
+			if err != nil {
+				return ticket{}, err
+			}
+			continue
+		}
+		tk.sentAt = time.Now()
+		var wait time.Duration
+		if w.blocked {
+			wait = tk.sentAt.Sub(w.start)
+		}
+		t.stats.admit(wait)
+		h.pace.sentAt(tk.sentAt)
+		if w.blocked && t.s.onThrottle != nil {
+			t.s.onThrottle(Event{Request: req, Host: h.name, Reason: w.longest(), Wait: wait})
+		}
+		return tk, nil
+	}
+}
+
+// pass takes the request through the gate, the concurrency cap and the
+// pacing once. retry reports that the gate closed while the request waited
+// for a slot or a token: it must go through the gate again.
+func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
+	if tk.probe, err = t.passGate(w); err != nil {
+		return tk, false, err
+	}
+	// From here on, a failure must give back what was taken.
+	undo := func() {
+		if tk.slot {
+			w.h.slots.release()
+		}
+		if tk.probe {
+			w.h.gate.settle(time.Now(), probeAbandoned)
+		}
+	}
+	if w.h.slots != nil {
+		if err = t.passSlots(w); err != nil {
+			undo()
+			return tk, false, err
+		}
+		tk.slot = true
+	}
+	now := time.Now()
+	wait, res, ok := w.h.pace.take(now, w.limit.Sub(now))
+	if !ok {
+		undo()
+		return tk, false, t.reject(w, Pace, now.Add(wait))
+	}
+	if wait > 0 {
+		tk.limited = true
+		if err = w.sleep(Pace, now.Add(wait), nil); err != nil {
+			res.Cancel()
+			undo()
+			return tk, false, err
+		}
+	}
+	if !tk.probe && w.h.gate.shut.Load() {
+		// A pause arrived while the request waited: the gate decides again.
+		// The token stays spent, which errs on the side of sending less.
+		undo()
+		return ticket{}, true, nil
+	}
+	return tk, false, nil
+}
+
+// passGate waits until the host's gate lets the request through, and
+// reports whether it goes as the probe.
+func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
+	for {
+		now := time.Now()
+		v := w.h.gate.enter(now, !w.optional, w.waited)
+		switch v.state {
+		case gateProbe:
+			return true, nil
+		case gateOpen:
+			if !w.waited || v.opened.IsZero() {
+				return false, nil
+			}
+			// Released by an opening: go at this request's own instant in
+			// the release window, so the waiters do not all go at once.
+			if w.jitter < 0 {
+				w.jitter = rand.N(t.s.releaseWindow)
+			}
+			at := v.opened.Add(w.jitter)
+			if !now.Before(at) || at.After(w.limit) {
+				return false, nil
+			}
+			if err := w.sleep(Gate, at, nil); err != nil {
+				return false, err
+			}
+			w.waited = false // its turn has come: the next open gate lets it go
+		case gateClosed:
+			if v.until.After(w.limit) || w.optional {
+				return false, t.reject(w, Gate, v.until)
+			}
+			if err := w.sleep(Gate, v.until, v.changed); err != nil {
+				return false, err
+			}
+			w.waited = true
+		case gateProbing:
+			if w.optional || !now.Before(w.limit) {
+				return false, t.reject(w, Gate, time.Time{})
+			}
+			if err := w.sleep(Gate, w.limit, v.changed); err != nil {
+				return false, err
+			}
+			w.waited = true
+		}
+	}
+}
+
+// passSlots takes a concurrency slot, waiting for one if allowed.
+func (t *Throttle) passSlots(w *waiter) error {
+	if w.h.slots.tryAcquire() {
+		return nil
+	}
+	now := time.Now()
+	if !now.Before(w.limit) {
+		return t.reject(w, Concurrency, time.Time{})
+	}
+	w.blocked = true
+	err := w.h.slots.acquire(w.ctx, w.limit)
+	w.waits[Concurrency] += time.Since(now)
+	if err == errSlotTimeout {
+		return t.reject(w, Concurrency, time.Time{})
+	}
+	return err
+}
+
+// sleep waits until at, or until wake is closed, for reason. It returns
+// ctx.Err() at once if the request's context ends first.
+func (w *waiter) sleep(reason Reason, at time.Time, wake <-chan struct{}) error {
+	start := time.Now()
+	defer func() { w.waits[reason] += time.Since(start) }()
+	d := at.Sub(start)
+	if d <= 0 {
+		select {
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		default:
+			return nil
+		}
+	}
+	w.blocked = true
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-wake:
+		return nil
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+}
+
+// longest returns the reason the request waited longest for.
+func (w *waiter) longest() Reason {
+	best := Gate
+	for r := Gate; int(r) < len(w.waits); r++ {
+		if w.waits[r] > w.waits[best] {
+			best = r
+		}
+	}
+	return best
+}
+
+// reject builds the rejection of w's request for reason, counts it and
+// reports it to OnThrottle.
+func (t *Throttle) reject(w *waiter, reason Reason, until time.Time) error {
+	err := &Error{Host: w.h.name, Reason: reason, Until: until}
+	t.stats.rejected[reason].Add(1)
+	if t.s.onThrottle != nil {
+		t.s.onThrottle(Event{Request: w.req, Host: w.h.name, Reason: reason,
+			Wait: time.Since(w.start), Rejected: true, Err: err})
+	}
+	return err
+}

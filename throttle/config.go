@@ -1,0 +1,239 @@
+package throttle
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// Defaults used for zero [Config] fields. The README section "Throttled
+// upstreams" explains them beside the peers' choices.
+const (
+	// DefaultMaxWait is how long a request may wait in the throttle (for
+	// a closed gate, a pace slot or a concurrency slot) before it is
+	// rejected instead. It equals retry.DefaultMaxRetryAfter: a request
+	// that arrives during a pause then waits no longer than the retry
+	// stage would have waited for the Retry-After that caused it, so an
+	// ordinary pause of seconds is waited out, and a caller whose request
+	// was not itself throttled is treated like one that was.
+	DefaultMaxWait = 30 * time.Second
+
+	// DefaultMaxPause caps a pause asked for by a response (Envoy's
+	// max_interval for rate-limited retries is the same 300 s). A longer
+	// pause closes the gate for DefaultMaxPause; the next request after it
+	// probes the host and, if it is still throttled, the gate closes again.
+	// A misconfigured "Retry-After: 86400" thus costs a probe every five
+	// minutes rather than a day of silence (go-retryablehttp #247 slept
+	// for "484289h").
+	DefaultMaxPause = 5 * time.Minute
+
+	// DefaultReleaseWindow is the window over which requests that waited
+	// for a gate are released once it opens, each at a random instant in
+	// it, so that a host that just came back is not hit by every waiter at
+	// once.
+	DefaultReleaseWindow = 250 * time.Millisecond
+
+	// DefaultK is the SRE book's K for adaptive throttling: a host may
+	// reject up to half of the requests before the client starts
+	// rejecting any locally ("Handling Overload": K = 2 is the preferred
+	// trade-off; lower is more aggressive).
+	DefaultK = 2.0
+
+	// DefaultAdaptiveWindow is the window over which adaptive throttling
+	// counts requests and accepts (the SRE book's "last two minutes").
+	DefaultAdaptiveWindow = 2 * time.Minute
+
+	// DefaultIdleTTL is how long a host may go unused before its state may
+	// be forgotten: longer than DefaultAdaptiveWindow, so forgetting loses
+	// no count still in use, and long enough to keep a learned rate across
+	// ordinary lulls.
+	DefaultIdleTTL = 10 * time.Minute
+
+	// DefaultMaxHosts bounds how many hosts are tracked (about 1 KB each).
+	DefaultMaxHosts = 10000
+)
+
+// Config configures a [Throttle]. The zero value is the recommended setup:
+// per-host gates from every pushback dialect, pacing learned from rate-limit
+// headers (or, without them, from 429s by AIMD), adaptive throttling with
+// K = 2 over 2 minutes, waits of up to 30 s, pauses capped at 5 minutes, and
+// no concurrency cap.
+//
+// New panics, naming the field, on a value it cannot honour.
+type Config struct {
+	// Rate paces every host to this many requests per second with a
+	// token bucket of Burst; learned limits and AIMD can only lower it.
+	// Use it when you know a host's quota (rate.Every(10*time.Millisecond)
+	// for 100/s). If zero, hosts are paced only by what their responses
+	// teach. New panics if it is negative or NaN.
+	Rate rate.Limit
+
+	// Burst is the token bucket's size for Rate. If zero, 1: requests are
+	// spaced evenly, never sent in a burst. New panics if it is negative,
+	// or set without Rate.
+	Burst int
+
+	// HostRate, if non-nil, gives each host its own configured rate and
+	// burst instead of Rate and Burst (a zero rate leaves that host to
+	// learning; a zero burst means 1). It is called once when a host's
+	// state is created, with the host's key (see Key), and must be safe
+	// for concurrent use. New panics if Rate or Burst is also set.
+	HostRate func(host string) (rate.Limit, int)
+
+	// MaxConcurrent caps the requests in flight to one host, for
+	// upstreams whose quota is in concurrent requests. If zero, no cap.
+	// New panics if it is negative.
+	MaxConcurrent int
+
+	// MaxWait is the longest a request waits in the throttle before it is
+	// rejected with an [*Error]; a request whose context deadline comes
+	// first waits only while it could still be sent before the deadline.
+	// Hedges never wait, whatever MaxWait is. If zero, DefaultMaxWait.
+	// Negative means never wait: every throttled request is rejected at
+	// once.
+	MaxWait time.Duration
+
+	// MaxPause caps the pause one response can impose on its host. If
+	// zero, DefaultMaxPause. New panics if it is negative.
+	MaxPause time.Duration
+
+	// ReleaseWindow spreads the requests that waited for a gate over this
+	// window after it opens. If zero, DefaultReleaseWindow. New panics if
+	// it is negative.
+	ReleaseWindow time.Duration
+
+	// K is adaptive throttling's multiplier: a host's requests are
+	// rejected locally with probability max(0, (requests − K·accepts) /
+	// (requests + 1)) over AdaptiveWindow. If zero, DefaultK; negative
+	// disables adaptive throttling. New panics if it is positive and
+	// below 1 (it would reject requests the host accepts) or NaN.
+	K float64
+
+	// AdaptiveWindow is the window over which adaptive throttling counts.
+	// If zero, DefaultAdaptiveWindow. New panics if it is negative.
+	AdaptiveWindow time.Duration
+
+	// Classifier says which responses are throttled and which are
+	// accepted. If nil, idempotency.Default.
+	Classifier idempotency.Classifier
+
+	// Key returns the key of the host state a request uses. If nil, the
+	// request URL's scheme and host:port, the host name lower-cased and
+	// the port defaulted (80 for http, 443 for https), such as
+	// "https://api.example.com:443". Return an API key's name instead to
+	// share one quota among several hosts. It is called once per request,
+	// on the request's goroutine, and must be safe for concurrent use.
+	Key func(*http.Request) string
+
+	// IdleTTL is how long a host may go unused before its state (a learned
+	// rate included) may be forgotten. Forgetting is lazy, when a new host
+	// arrives; a host whose gate is closed or that has requests in flight
+	// or waiting is never forgotten. If zero, DefaultIdleTTL. New panics if
+	// it is negative.
+	IdleTTL time.Duration
+
+	// MaxHosts bounds how many hosts are tracked; the least recently used
+	// idle host is forgotten first. Busy hosts (see IdleTTL) are kept, so
+	// the bound can be exceeded while more than MaxHosts hosts are busy.
+	// If zero, DefaultMaxHosts. New panics if it is negative.
+	MaxHosts int
+
+	// OnThrottle, if non-nil, is called for every request the throttle
+	// delayed or rejected; see [Event].
+	OnThrottle func(Event)
+}
+
+// settings is a validated Config with defaults applied.
+type settings struct {
+	rate          rate.Limit
+	burst         int
+	hostRate      func(string) (rate.Limit, int)
+	maxConcurrent int
+	maxWait       time.Duration // negative: never wait
+	maxPause      time.Duration
+	releaseWindow time.Duration
+	k             float64 // 0: adaptive throttling disabled
+	window        time.Duration
+	classifier    idempotency.Classifier
+	key           func(*http.Request) string
+	idleTTL       time.Duration
+	maxHosts      int
+	onThrottle    func(Event)
+}
+
+// normalize validates c and applies defaults. A misconfigured throttle is
+// a programming error, so it panics rather than guess.
+func (c Config) normalize() settings {
+	s := settings{
+		rate:       c.Rate,
+		burst:      c.Burst,
+		hostRate:   c.HostRate,
+		classifier: c.Classifier,
+		key:        c.Key,
+		onThrottle: c.OnThrottle,
+	}
+	switch {
+	case c.Rate < 0 || math.IsNaN(float64(c.Rate)):
+		panic(fmt.Sprintf("throttle: Rate must not be negative, got %v", c.Rate))
+	case c.Burst < 0:
+		panic(fmt.Sprintf("throttle: Burst must not be negative, got %d", c.Burst))
+	case c.Burst > 0 && c.Rate == 0:
+		panic("throttle: Burst is set without Rate")
+	case c.HostRate != nil && (c.Rate != 0 || c.Burst != 0):
+		panic("throttle: HostRate and Rate/Burst are both set; use one")
+	case c.MaxConcurrent < 0:
+		panic(fmt.Sprintf("throttle: MaxConcurrent must not be negative, got %d", c.MaxConcurrent))
+	case math.IsNaN(c.K) || (c.K > 0 && c.K < 1):
+		panic(fmt.Sprintf("throttle: K must be at least 1 (negative disables adaptive throttling), got %v", c.K))
+	}
+	if s.rate > 0 && s.burst == 0 {
+		s.burst = 1
+	}
+	s.maxConcurrent = c.MaxConcurrent
+	switch {
+	case c.MaxWait == 0:
+		s.maxWait = DefaultMaxWait
+	case c.MaxWait < 0:
+		s.maxWait = -1
+	default:
+		s.maxWait = c.MaxWait
+	}
+	s.maxPause = duration("MaxPause", c.MaxPause, DefaultMaxPause)
+	s.releaseWindow = duration("ReleaseWindow", c.ReleaseWindow, DefaultReleaseWindow)
+	s.window = duration("AdaptiveWindow", c.AdaptiveWindow, DefaultAdaptiveWindow)
+	s.idleTTL = duration("IdleTTL", c.IdleTTL, DefaultIdleTTL)
+	switch {
+	case c.K == 0:
+		s.k = DefaultK
+	case c.K > 0:
+		s.k = c.K
+	}
+	switch {
+	case c.MaxHosts < 0:
+		panic(fmt.Sprintf("throttle: MaxHosts must not be negative, got %d", c.MaxHosts))
+	case c.MaxHosts == 0:
+		s.maxHosts = DefaultMaxHosts
+	default:
+		s.maxHosts = c.MaxHosts
+	}
+	if s.classifier == nil {
+		s.classifier = idempotency.Default
+	}
+	return s
+}
+
+// duration returns d, or def when d is zero; it panics when d is negative.
+func duration(field string, d, def time.Duration) time.Duration {
+	if d < 0 {
+		panic(fmt.Sprintf("throttle: %s must not be negative, got %v", field, d))
+	}
+	if d == 0 {
+		return def
+	}
+	return d
+}

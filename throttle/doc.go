@@ -1,0 +1,97 @@
+// Package throttle keeps HTTP requests to rate-limited upstreams within
+// what each upstream allows, per host: one response's pushback pauses every
+// request to its host, the host's quota is learned from its rate-limit
+// headers (or from its 429s when it sends none) and paced out evenly, and a
+// host that refuses most requests is shed locally.
+//
+// [New] returns a [*Throttle], a stage for pipeline.New that also works
+// alone through [Throttle.Wrap]. See [Throttle] for the algorithm. The
+// transport Wrap returns:
+//
+//   - keeps one state per host, by default the request URL's scheme and
+//     host:port ("https://api.example.com:443"); Config.Key changes the
+//     keying (for example to one quota per API key);
+//   - either sends the request to the next transport unmodified, possibly
+//     after a wait, and returns its response and error untouched, or
+//     refuses it without any network I/O: it closes the request body, as
+//     the RoundTripper contract requires, and returns a nil response and an
+//     [*Error] that matches [ErrThrottled] with [errors.Is] and implements
+//     [idempotency.Rejection] (RetryAfter: when the request could have
+//     gone, 0 if unknown);
+//   - returns ctx.Err() untouched when the request's context ends during a
+//     wait, and leaves nothing running;
+//   - never sends a hedge (an attempt after the first of an enclosing hedge
+//     stage) that would have to wait;
+//   - never reads, closes or drains a response body, never retries, and
+//     never modifies the request;
+//   - departs from a plain RoundTripper in one way: it reads each
+//     response's status (through Config.Classifier) and rate-limit headers,
+//     to learn what the host allows.
+//
+// # Pushback dialects
+//
+// A response closes its host's gate for the pause it asks for, capped at
+// Config.MaxPause; a pause in the past or of zero is none:
+//
+//   - retry-after-ms (Anthropic, Azure, OpenAI), then Retry-After
+//     (delay-seconds or HTTP-date, see [idempotency.ParseRetryAfter]), on a
+//     response the classifier calls Throttled or Transient (any retryable
+//     status: 429, 503, a 403 with rate-limit headers, ...);
+//   - otherwise, on any status, a rate-limit header with nothing left and a
+//     reset: the IETF draft's RateLimit "name";r=0;t=N (structured fields,
+//     RFC 8941; a malformed field is ignored whole), X-RateLimit-Remaining:
+//     0 with X-RateLimit-Reset (GitHub), or OpenAI's
+//     x-ratelimit-remaining-requests (or -tokens): 0 with its Go-duration
+//     reset ("6m0s").
+//
+// Retry-After takes precedence over the reset fields, as the IETF draft
+// asks. X-RateLimit-Reset is read by magnitude, since servers send a delay
+// or a Unix time and never say which: a value closer to the current Unix
+// time (in milliseconds, then in seconds) than to zero is a Unix time in
+// that unit, anything smaller a delay in seconds. Today the line between a
+// delay and a date falls at about 28 years, nonsense either way. Unix times
+// are compared with the local clock. Rate-limit headers on a response
+// served from a cache (Age above 0) are stale and ignored; trailers are
+// never read.
+//
+// # Pacing
+//
+// A host's token bucket runs at the lowest of: Config.Rate (or
+// Config.HostRate), the rate its headers announce, and the rate AIMD
+// learned. RateLimit-Policy "name";q=Q;w=W announces Q requests per W
+// seconds (the most restrictive request-counting policy wins), and
+// X-RateLimit-Limit or x-ratelimit-limit-requests announce a limit whose
+// window is taken as the longest reset the host has sent (at least a
+// second). Every remaining count then caps the bucket's tokens at what
+// remains less a tenth of the quota: the client spends what is left at the
+// announced rate instead of in a burst, and does not drive the server's
+// count to zero itself (a count of zero closes the gate until the reset,
+// which servers round up to whole seconds).
+//
+// A host that throttles without saying its quota (a bare 429, as nginx's
+// limit_req sends, or a 429 with only Retry-After) is paced by AIMD, as TCP
+// paces a path: the first 429 halves the rate the client was sending at;
+// later 429s cut the rate by [AIMDDecrease] (or halve it when more requests
+// were throttled than succeeded since the last cut), and a burst of 429s
+// costs one cut, not one per 429. While the pacing holds requests back and
+// they succeed, the rate grows: slowly ([AIMDIncrease]) near the rate of
+// the last cut, where the host's limit probably is, and quickly
+// ([AIMDFastIncrease]) elsewhere, so a one-off 429 costs seconds, not
+// minutes. A client thus meets a header-less upstream at about its rate
+// instead of probing it with 429s all day.
+//
+// # Order in a pipeline
+//
+// Put the throttle where every attempt passes through it and inside the
+// retry stage: pipeline.New(hedge, retry, throttle, breaker). Then hedges
+// and retries are throttled like originals (a hedge only when there is
+// spare capacity), a retry after a 429 waits at the gate instead of
+// sending into the pause, and the breaker below sees only requests that
+// were actually sent. The pipeline package documents the other orders.
+//
+// # Hooks and statistics
+//
+// [Throttle.Stats] counts admissions, waits and rejections by [Reason];
+// Config.OnThrottle reports each delayed or rejected request ([Event]);
+// [Throttle.Snapshot] lists each host's pause and pace.
+package throttle

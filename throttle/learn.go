@@ -1,0 +1,82 @@
+package throttle
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// learn settles an admitted request's ticket with what came back, and
+// teaches the host's parts what the response says:
+//
+//   - a pause (capped at MaxPause) closes the gate for every request;
+//   - a probe's answer opens the gate or keeps it closed; a probe that got
+//     no response (an error) passes the probe role on;
+//   - adaptive throttling counts the request as accepted or not, except a
+//     pause (the gate handles it), a cancellation or an inner stage's
+//     rejection (the host said nothing);
+//   - the pacing learns the host's quota from its headers, or, for a host
+//     that sends none, cuts its rate on a 429 and grows it on successes.
+//     A probe's 429 does not cut the rate: it says the pause was too
+//     short, not that the rate was too high.
+func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Response, err error) {
+	now := time.Now()
+	kind := t.s.classifier.Classify(req, resp, err).Kind
+	var sig signal
+	if err == nil && resp != nil {
+		sig = readSignal(resp.Header, kind.Retryable(), now)
+	}
+	pause := min(sig.pause, t.s.maxPause)
+	if pause > 0 && h.gate.pause(now.Add(pause)) {
+		t.stats.pauses.Add(1)
+	}
+	unanswered := kind == idempotency.Canceled || kind == idempotency.Rejected
+	if tk.probe {
+		switch {
+		case pause > 0:
+			h.gate.settle(now, probePushback)
+		case err != nil || resp == nil:
+			// Canceled, refused by an inner stage, timed out, or failed
+			// on the way: the host said nothing about its pause, so the
+			// next waiter asks it again, one at a time.
+			h.gate.settle(now, probeAbandoned)
+		default:
+			h.gate.settle(now, probeOpen)
+		}
+	}
+	if tk.slot {
+		h.slots.release()
+	}
+	if pause == 0 && !unanswered {
+		h.adaptive.record(now, accepted(kind, err))
+	}
+	if !unanswered {
+		throttled := kind == idempotency.Throttled && !tk.probe
+		success := kind == idempotency.Success || kind == idempotency.Final
+		h.pace.learn(now, sig, throttled, success, tk.sentAt, tk.limited)
+	}
+}
+
+// accepted reports whether the host accepted the request, for adaptive
+// throttling: it answered with a response it did not mean as a refusal.
+// Throttled and transient responses (429, 503, 502, ...) are refusals;
+// transport errors are requests the host did not accept either.
+func accepted(k idempotency.Kind, err error) bool {
+	if err != nil {
+		return false
+	}
+	return k == idempotency.Success || k == idempotency.Final || k == idempotency.Fatal
+}
+
+// abandon settles a ticket whose request never returned (the next
+// transport panicked): the slot is freed and the probe passed on, and
+// nothing is learned.
+func (t *Throttle) abandon(h *host, tk *ticket) {
+	if tk.probe {
+		h.gate.settle(time.Now(), probeAbandoned)
+	}
+	if tk.slot {
+		h.slots.release()
+	}
+}

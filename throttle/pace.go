@@ -1,0 +1,207 @@
+package throttle
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// pacer is one host's token bucket: a rate.Limiter whose rate is the lowest
+// of what was configured, what the host's headers say and what AIMD learned
+// from its 429s. It is safe for concurrent use.
+//
+// # Learning from headers
+//
+// A quota policy (RateLimit-Policy q per w, or a limit header) sets the rate
+// to q/w with a bucket of q, the server's own quota, so a client that has
+// been idle may use what the server would grant. Every remaining count then
+// caps the bucket's tokens: the client never believes it has more left than
+// the server says, so it spends what is left at the policy's rate instead of
+// in a burst, and a remaining count of zero closes the gate until the reset
+// (see readSignal). Limit headers do not name their window: it is taken as
+// the longest reset seen from the host, at least a second (a fixed window's
+// reset never exceeds its window, so the rate errs high and the remaining
+// counts correct it). A host that sends a remaining count and a reset but no
+// quota is paced at remaining/reset: what is left, spread over the time
+// left.
+//
+// Once a host has sent quota fields, its headers alone set the pace; AIMD
+// runs only for hosts that never did.
+type pacer struct {
+	// lim is nil while nothing limits the host, so that the common case
+	// reads one pointer and takes no lock. It is replaced, never reset to
+	// nil, when the host becomes paced: x/time/rate's token arithmetic is
+	// undefined when a limiter leaves rate.Inf at the instant it last
+	// advanced.
+	lim atomic.Pointer[rate.Limiter]
+	// metering is true while AIMD may still need the send rate for its
+	// first cut, so that other hosts skip the meter's lock.
+	metering atomic.Bool
+
+	mu              sync.Mutex // guards the fields below
+	configured      rate.Limit // 0: none
+	configuredBurst int
+	learned         rate.Limit // from headers; 0: none
+	learnedBurst    int
+	reserve         int64         // quota units the client leaves unspent; see learnHeaders
+	informed        bool          // a response carried quota fields
+	maxReset        time.Duration // longest reset seen: a limit header's window
+	aimd            aimd
+	sent            window // admissions over the last second, for AIMD's first cut
+}
+
+func newPacer(now time.Time, r rate.Limit, burst int) *pacer {
+	p := &pacer{configured: r, configuredBurst: max(burst, 1), sent: newWindow(time.Second)}
+	p.metering.Store(true)
+	p.mu.Lock()
+	p.apply(now)
+	p.mu.Unlock()
+	return p
+}
+
+// take asks for a token at now. If one is free it returns ok and no wait.
+// Otherwise, if the wait for one is at most maxWait, it returns ok, the wait
+// and the reservation, which the caller must cancel if it does not send. If
+// the wait is longer, it returns the wait and false, holding nothing.
+// maxWait below zero means the request may not wait at all.
+func (p *pacer) take(now time.Time, maxWait time.Duration) (wait time.Duration, res *rate.Reservation, ok bool) {
+	lim := p.lim.Load()
+	if lim == nil || lim.AllowN(now, 1) {
+		return 0, nil, true
+	}
+	res = lim.ReserveN(now, 1)
+	wait = res.DelayFrom(now)
+	if !res.OK() || wait > maxWait {
+		res.CancelAt(now)
+		return wait, nil, false
+	}
+	return wait, res, true
+}
+
+// sentAt counts an admission at now for AIMD's send-rate meter.
+func (p *pacer) sentAt(now time.Time) {
+	if !p.metering.Load() {
+		return
+	}
+	p.mu.Lock()
+	p.sent.add(now, 1, 0)
+	p.mu.Unlock()
+}
+
+// learn updates the pace from one response received at now: its signal,
+// whether it was throttled or a success, when its request was sent, and
+// whether that request waited for the pacing.
+func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, sentAt time.Time, limited bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case sig.informed():
+		p.learnHeaders(now, sig)
+	case p.informed:
+		// Headers set this host's pace; a response without them (an
+		// error page from a proxy) does not hand it to AIMD.
+	case throttled:
+		if p.aimd.throttled(now, sentAt, p.sent.rate(now, aimdSpan)) {
+			p.metering.Store(false)
+			p.apply(now)
+		}
+	case success:
+		if p.aimd.succeeded(now, sentAt, limited) {
+			p.apply(now)
+		}
+	}
+}
+
+// learnHeaders applies quota fields. p.mu is held.
+func (p *pacer) learnHeaders(now time.Time, sig signal) {
+	p.informed = true
+	p.aimd = aimd{}
+	p.metering.Store(false)
+	if sig.hasReset {
+		p.maxReset = max(p.maxReset, sig.reset)
+	}
+	switch {
+	case sig.quota > 0:
+		w := sig.window
+		if w == 0 {
+			w = max(p.maxReset, time.Second)
+		}
+		p.learned = rate.Limit(sig.quota / w.Seconds())
+		p.reserve = int64(math.Ceil(sig.quota * reserveFraction))
+		p.learnedBurst = int(min(max(sig.quota-float64(p.reserve), 1), math.MaxInt32))
+	case sig.hasRemaining && sig.remaining > 0 && sig.hasReset && sig.reset > 0:
+		p.learned = rate.Limit(float64(sig.remaining) / sig.reset.Seconds())
+		p.learnedBurst = 1
+	}
+	p.apply(now)
+	if sig.hasRemaining {
+		p.capTokens(now, max(sig.remaining-p.reserve, 0))
+	}
+}
+
+// reserveFraction is the share of a quota the client does not spend in a
+// burst: the bucket never holds more tokens than the server's remaining
+// count minus this share. A server that counts continuously (GCRA, token
+// buckets: most gateways) then never sees the client drive its count to
+// zero, which would close the gate for a whole reset period, often a
+// rounded-up second; below the reserve the client sends only at the
+// policy's rate. A fixed-window server (GitHub's hour) still gets all of
+// its quota, the last tenth paced rather than burst.
+const reserveFraction = 0.1
+
+// capTokens takes tokens out of the bucket until at most limit are left.
+// p.mu is held.
+func (p *pacer) capTokens(now time.Time, limit int64) {
+	lim := p.lim.Load()
+	if lim == nil {
+		return
+	}
+	if excess := math.Floor(lim.TokensAt(now) - float64(limit)); excess >= 1 {
+		lim.ReserveN(now, int(min(excess, float64(lim.Burst()))))
+	}
+}
+
+// apply sets the limiter to the lowest of the configured, learned and AIMD
+// rates, with that source's burst (AIMD's is 1, or the configured burst if
+// lower: after a 429, requests are spread evenly). p.mu is held.
+func (p *pacer) apply(now time.Time) {
+	limit, burst := rate.Inf, 0
+	consider := func(l rate.Limit, b int) {
+		if l > 0 && l < limit {
+			limit, burst = l, max(b, 1)
+		}
+	}
+	consider(p.configured, p.configuredBurst)
+	consider(p.learned, p.learnedBurst)
+	consider(rate.Limit(p.aimd.rate), 1)
+	lim := p.lim.Load()
+	switch {
+	case limit == rate.Inf:
+		// Nothing limits the host: keep any limiter (it is never made
+		// nil again) but let it pass everything.
+		if lim != nil && lim.Limit() != rate.Inf {
+			lim.SetLimitAt(now, rate.Inf)
+		}
+	case lim == nil || lim.Limit() == rate.Inf:
+		p.lim.Store(rate.NewLimiter(limit, burst))
+	default:
+		if lim.Limit() != limit {
+			lim.SetLimitAt(now, limit)
+		}
+		if lim.Burst() != burst {
+			lim.SetBurstAt(now, burst)
+		}
+	}
+}
+
+// limits returns the current rate and burst, for Snapshot.
+func (p *pacer) limits() (rate.Limit, int) {
+	lim := p.lim.Load()
+	if lim == nil || lim.Limit() == rate.Inf {
+		return rate.Inf, 0
+	}
+	return lim.Limit(), lim.Burst()
+}
