@@ -163,10 +163,3 @@ func (r *registry) all() []*host {
 	}
 	return hs
 }
-
-// len returns how many hosts are registered.
-func (r *registry) len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.hosts)
-}
