@@ -30,6 +30,24 @@ import (
 // if one fails it opens again. Canceled requests, lost hedges and throttled
 // responses are excluded: they never open a breaker nor fail a probe.
 //
+// # Waiting for the probe
+//
+// By default a refusal is immediate: a caller meeting an open key learns it
+// at once, whatever stages surround the breaker (the retry stage returns a
+// refusal at once too). With Config.MaxWait a refused request waits
+// instead, in the key's wait room, without polling: until the open period
+// ends, then for the probe's outcome. A request whose key is open past
+// its wait is refused up front rather than after waiting in vain. If the
+// probe fails the key opens again and the waiters either wait for the next
+// probe or, if that is past their wait, are refused then. If the probe
+// closes the key, the waiters are let through in waves, as TCP's slow
+// start grows its window: HalfOpenProbes requests, then each next wave
+// twice as large once the previous one has settled with a success, until
+// a wave would hold everyone left. A host that has just recovered thus
+// sees the herd gathered during the open period arrive over a few round
+// trips instead of in one instant, and no waiter loses a race for a single
+// probe slot. Requests arriving after the key closed are never held back.
+//
 // Time-based transitions happen lazily, when a key is next used or queried:
 // a Breaker starts no goroutine and needs no Close.
 //
@@ -129,18 +147,39 @@ type transport struct {
 }
 
 // RoundTrip implements [http.RoundTripper]: ask the key's breaker, send or
-// refuse, then report the outcome.
-//
-// The attempt runs inside gobreaker's Execute rather than between
-// TwoStepCircuitBreaker's Allow and done: Execute takes a function it only
-// calls, so the closure stays on the stack, whereas Allow returns a done
-// callback that costs an allocation per request.
+// refuse (or, with Config.MaxWait, wait to be admitted), then report the
+// outcome.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b := t.b
 	if req.URL == nil && b.s.key == nil {
 		return t.next.RoundTrip(req) // let net/http report the malformed request
 	}
 	e := b.lookup(b.requestKey(req))
+	e.inflight.Add(1) // a waiting request counts too: its key is kept
+	defer e.inflight.Add(-1)
+	resp, _, refused, err := t.attempt(e, req)
+	if refused != nil && b.s.maxWait > 0 {
+		resp, refused, err = t.await(e, req, refused)
+	}
+	if refused != nil {
+		if req.Body != nil {
+			req.Body.Close() // RoundTripper contract, even when nothing is sent
+		}
+		return nil, refused
+	}
+	return resp, err
+}
+
+// attempt asks e's breaker once and, if admitted, sends req and records
+// its verdict. It returns the refusal, without closing req's body, when
+// the breaker refuses.
+//
+// The attempt runs inside gobreaker's Execute rather than between
+// TwoStepCircuitBreaker's Allow and done: Execute takes a function it only
+// calls, so the closure stays on the stack, whereas Allow returns a done
+// callback that costs an allocation per request.
+func (t *transport) attempt(e *entry, req *http.Request) (resp *http.Response, v verdict, refused *OpenError, err error) {
+	b := t.b
 	// Whatever panics — a hook in flush, the next transport, a custom
 	// classifier — Execute reports the attempt with an error of its own,
 	// which isExcluded excludes, so a half-open probe slot is released
@@ -148,14 +187,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// the key forever). The deferred cleanup closes what this stage holds,
 	// and the panic continues.
 	var (
-		resp                    *http.Response
-		err                     error
 		admitted, sent, settled bool
 		gen                     uint64 // the window generation the attempt was sent in
 	)
-	e.inflight.Add(1)
 	defer func() {
-		e.inflight.Add(-1)
 		if settled || !admitted {
 			return
 		}
@@ -167,13 +202,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 	}()
-	_, refused := e.cb.Execute(func() (struct{}, error) {
+	_, gerr := e.cb.Execute(func() (struct{}, error) {
 		admitted = true
 		gen = e.window.admit()
 		b.flush(e) // admission may have turned Open into HalfOpen
 		sent = true
 		resp, err = t.next.RoundTrip(req)
-		v := b.s.judge(req, resp, err)
+		v = b.s.judge(req, resp, err)
 		// Recorded before gobreaker's ReadyToTrip reads the window, and
 		// only if no state change happened since the attempt was sent:
 		// gobreaker then drops the outcome too, by its own generation.
@@ -181,19 +216,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		settled = true
 		return struct{}{}, v.gobreakerErr()
 	})
+	b.flush(e) // admission, the outcome or the refusal may have changed the state
 	if !admitted {
-		if req.Body != nil {
-			req.Body.Close() // RoundTripper contract, even when nothing is sent
-		}
-		b.flush(e) // the refusal may have turned Open into HalfOpen
-		return nil, e.refusal(refused)
+		return nil, excluded, e.refusal(gerr), nil
 	}
-	b.flush(e)
-	return resp, err
+	return resp, v, nil, err
 }
 
 // refusal maps gobreaker's refusal to e's preallocated *OpenError.
-func (e *entry) refusal(err error) error {
+func (e *entry) refusal(err error) *OpenError {
 	if err == gobreaker.ErrTooManyRequests {
 		return e.busy
 	}

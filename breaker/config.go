@@ -41,6 +41,10 @@ const (
 	DefaultIdleTTL = time.Minute
 	// DefaultMaxKeys bounds how many keys are tracked (about 1 KB each).
 	DefaultMaxKeys = 10000
+	// DefaultMaxWait is how long a request may wait for its key to admit
+	// it: zero, so a request meeting an open breaker is refused at once
+	// (fail fast). Waiting is opt-in through Config.MaxWait.
+	DefaultMaxWait time.Duration = 0
 )
 
 // windowBuckets is how many buckets the rolling window is split into: an
@@ -90,6 +94,19 @@ type Config struct {
 	// breaker, and one failed probe re-opens it. If zero,
 	// DefaultHalfOpenProbes. New panics if it is negative.
 	HalfOpenProbes int
+
+	// MaxWait lets a request that meets its key open, or half-open with
+	// every probe slot taken, wait up to this long to be admitted instead
+	// of being refused at once. It waits for the open period to end and
+	// then for the probe's outcome; if the probe closes the key, the
+	// requests that waited are let through in growing waves (see
+	// [Breaker]) rather than all at once onto a host that has just
+	// recovered. A request whose key stays open past its wait (MaxWait, or
+	// its context's deadline if sooner) is refused at once, without
+	// waiting in vain, and one still refused when its wait ends is refused
+	// then. If zero, DefaultMaxWait: requests never wait, and an open
+	// breaker refuses at once. New panics if it is negative.
+	MaxWait time.Duration
 
 	// CountThrottled makes throttled outcomes (429, or 503 whose
 	// Retry-After asks for a pause) count as failures. By default they are excluded: a
@@ -143,6 +160,7 @@ type settings struct {
 	key            func(*http.Request) string
 	idleTTL        time.Duration
 	maxKeys        int
+	maxWait        time.Duration
 	onStateChange  func(StateChange)
 }
 
@@ -181,6 +199,7 @@ func (c Config) normalize() settings {
 	}
 	s.openTimeout = duration("OpenTimeout", c.OpenTimeout, DefaultOpenTimeout)
 	s.idleTTL = duration("IdleTTL", c.IdleTTL, DefaultIdleTTL)
+	s.maxWait = duration("MaxWait", c.MaxWait, DefaultMaxWait)
 	if s.classifier == nil {
 		s.classifier = idempotency.Default
 	}

@@ -58,6 +58,7 @@ func TestConfigPanics(t *testing.T) {
 		{Config{Window: 5}, "Window must be at least 10ns"},
 		{Config{OpenTimeout: -1}, "OpenTimeout must not be negative"},
 		{Config{IdleTTL: -1}, "IdleTTL must not be negative"},
+		{Config{MaxWait: -1}, "MaxWait must not be negative"},
 	}
 	if math.MaxInt > math.MaxUint32 {
 		cases = append(cases, struct {

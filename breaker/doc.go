@@ -8,10 +8,12 @@
 //     host:port ("https://api.example.com:443"), so one sick host never
 //     blocks another; Config.Key changes the keying;
 //   - refuses a request whose key is [Open], or [HalfOpen] with every probe
-//     slot taken, without any network I/O and without allocating: it closes
-//     the request body, as the RoundTripper contract requires, and returns
-//     a nil response and an [*OpenError] that matches [ErrOpen] with
-//     [errors.Is] and implements [idempotency.Rejection];
+//     slot taken, at once, without any network I/O and without allocating:
+//     it closes the request body, as the RoundTripper contract requires,
+//     and returns a nil response and an [*OpenError] that matches [ErrOpen]
+//     with [errors.Is] and implements [idempotency.Rejection]. Only with
+//     Config.MaxWait does a refused request wait to be admitted (see
+//     [Breaker], "Waiting for the probe");
 //   - otherwise passes the request to the next transport unmodified and
 //     returns its response and error untouched: it never reads or closes a
 //     response body and never retries;

@@ -21,8 +21,10 @@ var ErrOpen = errors.New("breaker: open")
 //
 // It matches [ErrOpen] with [errors.Is] and implements
 // [idempotency.Rejection], so outer stages (a retry stage, a hedge stage)
-// recognise a local refusal, and how long to wait, without importing this
-// package.
+// recognise a local refusal without importing this package: tailguard's
+// retry stage returns it at once, and its hedge stage never lets it beat
+// an attempt in flight. Until and RetryAfter tell a caller when to come
+// back; to have requests wait for the probe instead, set Config.MaxWait.
 //
 // One *OpenError is shared by every request refused during the same open
 // period (that is what makes a refusal allocation-free): treat it as
@@ -58,9 +60,7 @@ func (e *OpenError) Rejected() bool { return true }
 
 // RetryAfter is the time until the open period ends, never negative. For a
 // HalfOpen refusal it is 0, which [idempotency.Rejection] defines as
-// unknown: nobody can know how long the probe in flight takes, so
-// tailguard's retry stage returns the refusal at once rather than retry
-// blindly, and its hedge stage lets a pending attempt win instead.
+// unknown: nobody can know how long the probe in flight takes.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
 		return 0

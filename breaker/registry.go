@@ -29,6 +29,7 @@ type entry struct {
 	window    outcomes                  // settled outcomes by completion time, for the ratio rule
 
 	hooks hookQueue
+	room  waitroom // requests waiting for this key to admit them (Config.MaxWait)
 }
 
 // now returns the monotonic time since b was created, which is what every
@@ -158,13 +159,17 @@ func (b *Breaker) onTransition(e *entry, from, to State) {
 	if to == Open {
 		// gobreaker admits a probe only once its expiry is strictly in the
 		// past; one nanosecond more makes Until the first instant a probe is
-		// admitted, so a caller that waits exactly RetryAfter (the retry
-		// stage does, and fake clocks hit the boundary exactly) is let in.
+		// admitted, so a caller that waits exactly RetryAfter (a request
+		// waiting under MaxWait does, and fake clocks hit the boundary
+		// exactly) is let in.
 		until := at.Add(b.s.openTimeout + time.Nanosecond)
 		e.openUntil.Store(int64(until.Sub(b.epoch)))
 		e.open.Store(&OpenError{Key: e.name, State: Open, Until: until})
 	}
 	e.state.Store(uint32(to))
+	if b.s.maxWait > 0 {
+		e.room.transition(to, int(b.s.probes))
+	}
 	if b.s.onStateChange != nil {
 		e.hooks.record(StateChange{Key: e.name, From: from, To: to, At: at})
 	}

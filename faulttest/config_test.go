@@ -51,6 +51,7 @@ var badConfigs = []badConfig{
 	{"breaker", "HalfOpenProbes", "negative", func() { breaker.New(breaker.Config{HalfOpenProbes: -1}) }},
 	{"breaker", "IdleTTL", "negative", func() { breaker.New(breaker.Config{IdleTTL: -time.Second}) }},
 	{"breaker", "MaxKeys", "negative", func() { breaker.New(breaker.Config{MaxKeys: -1}) }},
+	{"breaker", "MaxWait", "negative", func() { breaker.New(breaker.Config{MaxWait: -time.Second}) }},
 
 	{"hedge", "Delay", "negative", func() { hedge.New(hedge.Config{Delay: -time.Millisecond}) }},
 	{"hedge", "MaxHedges", "above the cap", func() { hedge.New(hedge.Config{MaxHedges: 11}) }},

@@ -147,23 +147,43 @@ func TestRetryOutsideOpenBreaker(t *testing.T) {
 		assert.EqualValues(t, 1, attempts.Load(), "no blind retry against an open breaker")
 		assert.Less(t, o.elapsed, 500*time.Millisecond, "returned at once, not after the open period")
 		assert.Equal(t, 2, srv.Received(), "nothing sent")
-		assert.EqualValues(t, 1, r.Stats().ThrottleStops)
+		assert.Zero(t, r.Stats().ThrottleStops, "a rejection is returned at once, not weighed against MaxRetryAfter")
 		assert.Zero(t, r.Stats().Retries)
 	})
 	t.Run("open shorter than MaxRetryAfter", func(t *testing.T) {
+		// Issue 11, bug 11: the retry stage used to wait out the open
+		// period; a rejection is now returned at once whatever its hint.
 		noLeaks(t)
 		srv := testkit.NewFaultServer(t, testkit.FaultServerOptions{})
 		tr := srv.Transport(t)
-		const openFor = 80 * time.Millisecond
-		b := breaker.New(breaker.Config{ConsecutiveFailures: 2, FailureRatio: -1, OpenTimeout: openFor})
+		b := breaker.New(breaker.Config{ConsecutiveFailures: 2, FailureRatio: -1, OpenTimeout: time.Second})
 		var attempts atomic.Int64
 		counted := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
 			attempts.Add(1)
 			return b.Wrap(tr).RoundTrip(req)
 		})
-		var infos []retry.RetryInfo
-		r := retry.New(retry.Config{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
-			OnRetry: func(i retry.RetryInfo) { infos = append(infos, i) }})
+		r := retry.New(retry.Config{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})
+		trip(t, b, tr, srv)
+
+		o := do(t, r.Wrap(counted), get(t, srv.URL, ""), 5*time.Second)
+		assert.ErrorIs(t, o.err, breaker.ErrOpen)
+		assert.Less(t, o.elapsed, 500*time.Millisecond, "returned at once, not after the open period")
+		assert.EqualValues(t, 1, attempts.Load())
+		assert.Equal(t, 2, srv.Received(), "nothing sent")
+		assert.Zero(t, r.Stats().Retries)
+	})
+	t.Run("breaker MaxWait: waits inside the breaker for the probe", func(t *testing.T) {
+		noLeaks(t)
+		srv := testkit.NewFaultServer(t, testkit.FaultServerOptions{})
+		tr := srv.Transport(t)
+		const openFor = 80 * time.Millisecond
+		b := breaker.New(breaker.Config{ConsecutiveFailures: 2, FailureRatio: -1, OpenTimeout: openFor, MaxWait: time.Second})
+		var attempts atomic.Int64
+		counted := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
+			attempts.Add(1)
+			return b.Wrap(tr).RoundTrip(req)
+		})
+		r := retry.New(retry.Config{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})
 		trip(t, b, tr, srv)
 		tripped := time.Now()
 
@@ -171,11 +191,9 @@ func TestRetryOutsideOpenBreaker(t *testing.T) {
 		require.NoError(t, o.err)
 		assert.Equal(t, 200, o.status)
 		assert.GreaterOrEqual(t, time.Since(tripped), openFor, "waited out the open period")
-		assert.EqualValues(t, 2, attempts.Load(), "one refusal, then the probe: no blind retries")
-		assert.Equal(t, 3, srv.Received())
-		require.Len(t, infos, 1)
-		assert.Equal(t, idempotency.Rejected, infos[0].Outcome.Kind)
-		assert.True(t, infos[0].ServerDelay, "the wait is the breaker's hint, not a backoff draw")
+		assert.EqualValues(t, 1, attempts.Load(), "the wait is the breaker's: retry saw no rejection")
+		assert.Equal(t, 3, srv.Received(), "the waiting request was the probe")
+		assert.Zero(t, r.Stats().Retries)
 		assert.Equal(t, breaker.Closed, b.State(hostKey(srv)))
 	})
 }

@@ -8,7 +8,10 @@ import (
 // Rejection is implemented by errors of a stage that refused an attempt
 // without sending it, such as an open circuit breaker or an exhausted
 // budget. Outer stages recognise it with [AsRejection] without importing
-// the rejecting stage: a retry stage may wait RetryAfter and try again (the
+// the rejecting stage. The rejecting stage has already applied its own
+// waiting policy, so tailguard's retry stage returns a rejection at once
+// rather than wait RetryAfter again (an open breaker must not park its
+// callers); a caller may still use RetryAfter to schedule its own retry (the
 // request was never sent, so even a POST is safe), and a breaker does not
 // count it against the upstream.
 type Rejection interface {

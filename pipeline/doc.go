@@ -30,10 +30,12 @@
 //     try must be fast but failures are bursty.
 //   - breaker innermost — it sees every attempt (originals, hedges, retries)
 //     and fails fast per host. An open breaker's error says "rejected
-//     locally, retry after d" (idempotency.Rejection): retry then waits for
-//     the hint instead of hammering, and hedge never lets such a rejection
-//     beat an attempt still in flight. A breaker outside retry would count a
-//     whole retried operation as one outcome and hide its failures.
+//     locally, retry after d" (idempotency.Rejection): retry returns it at
+//     once instead of hammering or parking the caller (waiting for the
+//     probe is the breaker's own opt-in, its Config.MaxWait), and hedge
+//     never lets such a rejection beat an attempt still in flight. A
+//     breaker outside retry would count a whole retried operation as one
+//     outcome and hide its failures.
 //
 // Recommended: pipeline.New(hedge, retry, breaker) — the same order as
 // Microsoft's standard hedging handler (hedging outside, per-endpoint

@@ -146,7 +146,7 @@ func TestAttemptTimeoutGetBodyFailure(t *testing.T) {
 		resp, err := New(Config{AttemptTimeout: time.Second}).Wrap(s).RoundTrip(req)
 		require.NoError(t, err, "the GetBody failure sent nothing: the last 503 is the answer")
 		assert.Equal(t, 503, resp.StatusCode)
-		assert.Equal(t, http.StatusText(503), readBody(t, resp))
+		assert.Equal(t, http.StatusText(http.StatusServiceUnavailable), readBody(t, resp))
 		assert.Equal(t, 1, s.Calls())
 		synctest.Wait()
 	})

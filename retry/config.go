@@ -62,11 +62,11 @@ type Config struct {
 	Jitter Jitter
 
 	// MaxRetryAfter is the longest wait the stage will honour when a
-	// server asks for one with Retry-After, or an inner stage's
-	// [idempotency.Rejection] does with RetryAfter. A longer request is
-	// not waited for: the response (or error) is returned at once, so the
-	// caller can decide. If zero, DefaultMaxRetryAfter. New panics if it is
-	// negative.
+	// server asks for one with Retry-After. A longer request is not
+	// waited for: the response is returned at once, so the caller can
+	// decide. (An inner stage's [idempotency.Rejection] is always returned
+	// at once, whatever its RetryAfter.) If zero, DefaultMaxRetryAfter. New
+	// panics if it is negative.
 	MaxRetryAfter time.Duration
 
 	// AttemptTimeout bounds each attempt's wait for response headers (not

@@ -26,7 +26,7 @@ const (
 type verdict struct {
 	stop   stopReason
 	delay  time.Duration
-	server bool // delay was asked for by the upstream or a rejecting stage
+	server bool // delay was asked for by the upstream (Retry-After)
 }
 
 // decide says whether attempt n, classified as out, may be retried and
@@ -38,17 +38,15 @@ type verdict struct {
 // none.
 func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.Outcome,
 	resp *http.Response, err error, policy *backoff.BackOff) verdict {
-	var hint time.Duration // a rejecting stage's RetryAfter, if any
 	switch {
 	case out.Kind == idempotency.Rejected:
-		// Nothing was sent, but a blind backoff would only hit the same
-		// open breaker again: wait for its hint or stop at once.
-		if rej, ok := idempotency.AsRejection(err); ok {
-			hint = rej.RetryAfter()
-		}
-		if hint <= 0 || rp == replayNone {
-			return verdict{stop: stopPolicy}
-		}
+		// A stage that rejects has already applied its own waiting
+		// policy (a breaker fails fast unless its MaxWait lets requests
+		// wait for the probe; a throttle waits up to its MaxWait and
+		// rejects only when waiting is not allowed). Waiting again here
+		// would park callers behind an open breaker (issue 11, bug 11),
+		// and a blind backoff would only hit the same refusal.
+		return verdict{stop: stopPolicy}
 	case !out.Kind.Retryable():
 		return verdict{stop: stopPolicy}
 	case rp == replayAll, rp == replayNeverSent && out.NeverSent:
@@ -59,8 +57,8 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 		return verdict{stop: stopExhausted}
 	}
 
-	v := verdict{delay: hint, server: hint > 0}
-	if !v.server && err == nil {
+	var v verdict
+	if err == nil {
 		// Retry-After is honoured on any retryable response, not only on
 		// 429 and 503: a server that names a time knows better than our
 		// backoff. It is never shortened or jittered below.

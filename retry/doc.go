@@ -49,17 +49,23 @@
 //
 // Between attempts the stage waits, in order of precedence:
 //
-//  1. the delay an inner stage's [idempotency.Rejection] names (e.g. an
-//     open breaker's remaining open time); a rejection with no hint is
-//     returned at once, since a blind backoff would only hit it again;
-//  2. the response's Retry-After (delay-seconds or HTTP-date), exactly:
+//  1. the response's Retry-After (delay-seconds or HTTP-date), exactly:
 //     never shortened and never jittered;
-//  3. the next draw of the [Config.Jitter] policy ([FullJitter] by
+//  2. the next draw of the [Config.Jitter] policy ([FullJitter] by
 //     default) over an exponential envelope from BaseDelay doubling to
 //     MaxDelay.
 //
-// A delay of kinds 1 or 2 longer than [Config.MaxRetryAfter] is not waited
-// for: the response or error is returned at once (go-retryablehttp #247
+// An inner stage's rejection ([idempotency.Rejection], such as an open
+// breaker's breaker.ErrOpen) is returned at once, whatever RetryAfter it
+// names: a stage that rejects has already applied its own waiting policy
+// (a breaker fails fast unless its Config.MaxWait lets a request wait for
+// the probe; a throttle waits up to its own limit and rejects only when
+// waiting is not allowed). Waiting here again would park every caller
+// behind an open breaker, and a blind backoff would only meet the same
+// refusal.
+//
+// A Retry-After longer than [Config.MaxRetryAfter] is not waited
+// for: the response is returned at once (go-retryablehttp #247
 // slept for "484289h"). Any delay that would end at or past the context
 // deadline likewise returns the last outcome at once.
 //

@@ -23,9 +23,9 @@ func (attemptTimeoutError) Is(target error) bool { return target == context.Dead
 
 // Error is returned when the stage stops retrying a request whose last
 // attempt failed with an error (not a response): attempts ran out, the
-// budget or the context deadline left no room for another, or an inner
-// stage's rejection asked for a wait longer than MaxRetryAfter. It is also
-// returned for any error after more than one attempt.
+// budget or the context deadline left no room for another. It is also
+// returned for any error after more than one attempt, an inner stage's
+// rejection included.
 //
 // It wraps the last attempt's error, so errors.Is and errors.As see through
 // it (errors.Is(err, breaker.ErrOpen) still holds). Errors the stage never

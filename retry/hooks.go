@@ -25,8 +25,7 @@ type RetryInfo struct {
 	// Delay is how long the stage will wait before the next attempt.
 	Delay time.Duration
 	// ServerDelay reports that Delay is what the upstream asked for with
-	// Retry-After (or an inner stage's rejection with its hint), rather
-	// than a backoff draw.
+	// Retry-After, rather than a backoff draw.
 	ServerDelay bool
 	// Outcome is how the failed attempt was classified.
 	Outcome idempotency.Outcome

@@ -31,8 +31,8 @@ import (
 //   - the budget grants a withdrawal.
 //
 // An inner stage's rejection ([idempotency.Rejection], e.g. an open
-// breaker) is retried only after exactly the wait it names, under the same
-// rules; without a hint it is returned at once.
+// breaker) is returned at once: the rejecting stage has already applied
+// its own waiting policy.
 //
 // # Concurrency
 //

@@ -1,0 +1,160 @@
+package pipeline_test
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/hedge"
+	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/pipeline"
+	"github.com/tailguard/tailguard/retry"
+)
+
+// orders are the documented orders of the stages around a breaker, each
+// built over base with b innermost. passThrough stands where a stage
+// between retry and breaker goes (the throttle stage): it forwards.
+var orders = []struct {
+	name  string
+	build func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper
+}{
+	{"hedge→retry→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
+		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), b)
+	}},
+	{"retry→hedge→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
+		return pipeline.Wrap(base, retry.New(retry.Config{}), hedge.New(hedge.Config{}), b)
+	}},
+	{"hedge→retry→(stage)→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
+		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), passThrough, b)
+	}},
+	{"breaker alone", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
+		return pipeline.Wrap(base, b)
+	}},
+}
+
+var passThrough = pipeline.StageFunc(func(next http.RoundTripper) http.RoundTripper { return next })
+
+// TestOpenBreakerFailsFastInEveryOrder is issue 11's bug 11: with the
+// default configuration, 20 callers meeting an open breaker each get
+// ErrOpen at once — no time passes on the fake clock — in every documented
+// order, and nothing is sent. The retry stage used to wait out the open
+// period (5 s fits MaxRetryAfter), then most callers lost the race for
+// the single probe slot and failed anyway.
+func TestOpenBreakerFailsFastInEveryOrder(t *testing.T) {
+	for _, order := range orders {
+		t.Run(order.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+					return testkit.Respond(req, http.StatusBadGateway, "down", nil), nil
+				}}
+				b := breaker.New(breaker.Config{})
+				for range breaker.DefaultConsecutiveFailures {
+					get(t, b.Wrap(stub))
+				}
+				if st := b.State("http://up.test:80"); st != breaker.Open {
+					t.Fatalf("breaker %v after %d failures", st, breaker.DefaultConsecutiveFailures)
+				}
+				sent := stub.Calls()
+				rt := order.build(stub, b)
+
+				var wg sync.WaitGroup
+				errs := make([]error, 20)
+				took := make([]time.Duration, 20)
+				for i := range errs {
+					wg.Go(func() {
+						start := time.Now()
+						_, errs[i] = get(t, rt)
+						took[i] = time.Since(start)
+					})
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if !errors.Is(err, breaker.ErrOpen) {
+						t.Errorf("caller %d: %v, want ErrOpen", i, err)
+					}
+					if took[i] >= time.Millisecond {
+						t.Errorf("caller %d waited %v for ErrOpen, want it at once", i, took[i])
+					}
+				}
+				if n := stub.Calls() - sent; n != 0 {
+					t.Errorf("%d requests sent to an open breaker's host", n)
+				}
+			})
+		})
+	}
+}
+
+// get sends a GET to up.test through rt and returns the status or error.
+func get(t *testing.T, rt http.RoundTripper) (int, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://up.test/", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestOpenBreakerOptInWait is the opt-in half of bug 11: with
+// breaker.Config.MaxWait, 20 callers meeting an open breaker in a composed
+// pipeline wait inside the breaker for the probe, and once it succeeds all
+// of them get their 200 — none fails after the wait — while the host that
+// has just recovered never sees the herd at once.
+func TestOpenBreakerOptInWait(t *testing.T) {
+	for _, order := range orders {
+		t.Run(order.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var healed atomic.Bool
+				var inflight, peak atomic.Int64
+				stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+					n := inflight.Add(1)
+					defer inflight.Add(-1)
+					for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+					}
+					if err := testkit.Sleep(req.Context(), 10*time.Millisecond); err != nil {
+						return nil, err
+					}
+					if healed.Load() {
+						return testkit.Respond(req, http.StatusOK, "ok", nil), nil
+					}
+					return testkit.Respond(req, http.StatusBadGateway, "down", nil), nil
+				}}
+				b := breaker.New(breaker.Config{MaxWait: 10 * time.Second})
+				for range breaker.DefaultConsecutiveFailures {
+					get(t, b.Wrap(stub))
+				}
+				healed.Store(true)
+				peak.Store(0)
+				rt := order.build(stub, b)
+
+				var wg sync.WaitGroup
+				codes := make([]int, 20)
+				errs := make([]error, 20)
+				for i := range codes {
+					wg.Go(func() { codes[i], errs[i] = get(t, rt) })
+				}
+				wg.Wait()
+				for i := range codes {
+					if codes[i] != http.StatusOK {
+						t.Errorf("caller %d: %d, %v; want 200 after waiting for the probe", i, codes[i], errs[i])
+					}
+				}
+				// The room holds the 20 originals and, in orders with a
+				// hedge, the hedges their timers fired while they waited:
+				// at most 40 requests, let through in waves of 1, 2, 4, 8
+				// and 16 at most.
+				if p := peak.Load(); p > 16 {
+					t.Errorf("%d requests in flight at once at the recovered host, want waves of at most 16", p)
+				}
+			})
+		})
+	}
+}
