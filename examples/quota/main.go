@@ -16,24 +16,10 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"io"
-
 	"github.com/tailguard/tailguard/examples/lab"
 	"github.com/tailguard/tailguard/examples/lab/quota"
 )
 
 func main() { lab.RunMain("quota", run) }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("quota", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o quota.Options
-	o.Register(fs)
-	if err := o.Parse(fs, args); err != nil {
-		return err
-	}
-	_, err := quota.Main(ctx, o, "quota lab", quota.TailguardArms(), stdout, stderr)
-	return err
-}
+var run = quota.Command("quota", func(quota.Options) []lab.Arm { return quota.TailguardArms() })

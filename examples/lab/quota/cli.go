@@ -133,3 +133,20 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return f.Close()
 }
+
+// Command is a quota-lab command's run function for [lab.RunMain]: it
+// parses the shared flags into a flag set named name, builds the arms from
+// the options, and calls [Main].
+func Command(name string, arms func(Options) []lab.Arm) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		var o Options
+		o.Register(fs)
+		if err := o.Parse(fs, args); err != nil {
+			return err
+		}
+		_, err := Main(ctx, o, "quota lab", arms(o), stdout, stderr)
+		return err
+	}
+}

@@ -1,10 +1,15 @@
 package quota
 
 import (
+	"bytes"
+	"context"
 	"flag"
 	"io"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/tailguard/tailguard/examples/lab"
 )
 
 func TestOptions(t *testing.T) {
@@ -28,5 +33,18 @@ func TestOptions(t *testing.T) {
 		if _, err := parse(bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+func TestCommand(t *testing.T) {
+	var built bool
+	run := Command("q", func(o Options) []lab.Arm { built = true; return nil })
+	if err := run(context.Background(), []string{"-quota", "0"}, io.Discard, io.Discard); err == nil || built {
+		t.Errorf("bad flag: err %v, arms built %v", err, built)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-dialect", "bare", "-duration", "100ms", "-quiet"}, &out, io.Discard)
+	if err != nil || !built || !strings.Contains(out.String(), "bare (") {
+		t.Errorf("err %v, arms built %v, output:\n%s", err, built, out.String())
 	}
 }
