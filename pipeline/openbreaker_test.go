@@ -14,11 +14,11 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
+	"github.com/tailguard/tailguard/throttle"
 )
 
 // orders are the documented orders of the stages around a breaker, each
-// built over base with b innermost. passThrough stands where a stage
-// between retry and breaker goes (the throttle stage): it forwards.
+// built over base with b innermost.
 var orders = []struct {
 	name  string
 	build func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper
@@ -29,15 +29,13 @@ var orders = []struct {
 	{"retry→hedge→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
 		return pipeline.Wrap(base, retry.New(retry.Config{}), hedge.New(hedge.Config{}), b)
 	}},
-	{"hedge→retry→(stage)→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
-		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), passThrough, b)
+	{"hedge→retry→throttle→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
+		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
 	}},
 	{"breaker alone", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
 		return pipeline.Wrap(base, b)
 	}},
 }
-
-var passThrough = pipeline.StageFunc(func(next http.RoundTripper) http.RoundTripper { return next })
 
 // TestOpenBreakerFailsFastInEveryOrder is issue 11's bug 11: with the
 // default configuration, 20 callers meeting an open breaker each get
