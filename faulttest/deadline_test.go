@@ -61,6 +61,7 @@ func TestAttemptTimeoutRacingCallerDeadline(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			ex.Errorf("error %v, want one matching context.DeadlineExceeded", err)
 		}
+		synctest.Wait() // discarded bodies are drained and closed in the background
 		if bodies.Open() != 0 {
 			ex.Errorf("%d response bodies left open", bodies.Open())
 		}

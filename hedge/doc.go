@@ -29,7 +29,9 @@
 //   - returns the caller's context error, untouched, if that context ends
 //     before an attempt wins;
 //   - leaves no goroutine, timer or connection behind once the losers'
-//     transports have returned.
+//     transports have returned;
+//   - raises a panic of the transport, classifier or hooks on the caller's
+//     goroutine, having settled the race, never on a goroutine of its own.
 //
 // The transport it wraps must return promptly once a request's context is
 // canceled (net/http's does): the original attempt runs on the caller's

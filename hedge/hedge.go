@@ -39,12 +39,35 @@ import (
 // attempt can win any more, the
 // most useful failure is returned: the latest response (with its body), else
 // the latest transport error, else the latest rejection. Responses that are
-// not returned are drained (at most [httpx.DrainLimit] bytes) and closed,
-// including ones that arrive after the decision.
+// not returned are drained and closed in the background (at most 256 KiB,
+// for at most 500 ms), including ones that arrive after the decision: no
+// drain ever delays the answer.
 //
 // The winning attempt's context stays alive until the caller closes the
 // response body, so reading it never fails with "context canceled"
 // (hedgedhttp #1; failsafe-go #65).
+//
+// A hedge is built on its own goroutine, which calls the request's GetBody
+// and then asks the budget. A hedge whose body cannot be produced again is
+// not sent, not counted and not charged, and ends hedging for the request,
+// as a denied one does.
+//
+// # Panics
+//
+// A panic in the wrapped transport, the classifier or a hook decides the
+// race at once: the timer is stopped, every attempt is canceled, every
+// response closed, OnComplete reports it, and RoundTrip raises the panic
+// again, with the same value, on the caller's goroutine (a hedge's
+// goroutine recovers it and hands it over, so it never crashes the
+// process). A panic of an attempt that had already lost goes with its
+// output, as its response would.
+//
+// # Tracing
+//
+// A client trace in the caller's context ([net/http/httptrace.ClientTrace])
+// sees the original attempt only, and only until it loses: hedges run
+// without it, so its hooks never run concurrently for two attempts, and
+// never for a loser after the decision.
 //
 // # Never hedged
 //
@@ -53,7 +76,7 @@ import (
 // classifier does not call it replayable: POST and PATCH without an
 // Idempotency-Key, or a body that cannot be produced again. A body without
 // GetBody, on a request that would otherwise be hedged, is buffered up to
-// [httpx.DefaultMaxBufferedBody] (1 MiB); a larger one is sent once, whole.
+// 1 MiB; a larger one is sent once, whole.
 //
 // # Adaptive delay
 //
@@ -89,12 +112,11 @@ import (
 // one Hedger may wrap several transports, which then share its statistics,
 // budget and latency estimates.
 type Hedger struct {
-	cfg      settings
-	marks    []attempt.Mark    // attempt i+1's mark at index i
-	markCtxs []context.Context // a context holding only marks[i]
-	hosts    hosts             // adaptive estimators by host
-	timers   timerPool
-	stats    counters
+	cfg    settings
+	marks  []attempt.Mark // attempt i+1's mark at index i
+	hosts  hosts          // adaptive estimators by host
+	timers timerPool
+	stats  counters
 }
 
 // New returns a Hedger configured by cfg. It panics, with a message naming
@@ -102,7 +124,6 @@ type Hedger struct {
 func New(cfg Config) *Hedger {
 	h := &Hedger{cfg: cfg.normalize()}
 	h.marks = attempt.Marks(h.cfg.sched.hedges+1, h.cfg.budget)
-	h.markCtxs = markContexts(h.marks)
 	return h
 }
 
@@ -174,21 +195,21 @@ func (t *transport) race(req, caller *http.Request) (*http.Response, error) {
 		h.cfg.budget.Deposit()
 	}
 	now := time.Now()
-	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, next: 1, pending: 1}
+	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, inflight: 1}
 	if h.cfg.sched.mode == modeAdaptive {
 		r.est = h.hosts.get(req.URL.Host, now)
 	}
 	r.unit = h.cfg.sched.base(r.est, now)
 
-	ctx, cancel := context.WithCancel(parent)
-	r.ctx1 = markedCtx{Context: ctx, mark: h.markCtxs[0]}
-	r.cancels[0] = cancel
+	traced, gate := httpx.GateTrace(parent) // parent itself, and nil, without a ClientTrace
+	ctx, cancel := context.WithCancel(traced)
+	r.trace = gate
+	r.first = attemptCtx{Context: ctx, r: r, n: 1, mark: &h.marks[0], cancel: cancel}
 	r.mu.Lock() // the timer's callback reads r.timer under mu
 	r.timer = h.timers.arm(r, h.cfg.sched.at(1, r.unit))
 	r.mu.Unlock()
 
-	areq, _ := httpx.Attempt(&r.ctx1, req, 1) // cannot fail for the first attempt
-	resp, err := t.next.RoundTrip(areq)
-	r.report(1, areq, resp, err)
+	areq, _ := httpx.Attempt(&r.first, req, 1) // cannot fail for the first attempt
+	r.sendOriginal(areq)
 	return r.wait()
 }

@@ -27,12 +27,13 @@ func (r Reason) String() string {
 // HedgeInfo describes a hedge as it fires, for [Config.OnHedge].
 //
 // OnHedge is called once per hedge sent (never for a hedge the budget
-// denied), just before the hedge's goroutine starts, from the goroutine
-// that fired it: the timer's goroutine for [ReasonDelay], the failed
-// attempt's goroutine for [ReasonFailure]. It is never called while the
-// stage holds a lock, but it delays the hedge, so keep it short. Calls for
-// different requests, and for successive hedges of one request, may run
-// concurrently. A [Middleware] calls it on the ServeHTTP goroutine.
+// denied or whose body could not be produced again), on the hedge's own
+// goroutine, just before the hedge is handed to the transport. It is never
+// called while the stage holds a lock, but it delays the hedge, so keep it
+// short. Calls for different requests, and for successive hedges of one
+// request, may run concurrently. A panic in it decides the race and is
+// raised again on the caller's goroutine. A [Middleware] calls it on the
+// ServeHTTP goroutine.
 type HedgeInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
@@ -47,12 +48,12 @@ type HedgeInfo struct {
 // CompleteInfo describes a decided race, for [Config.OnComplete].
 //
 // OnComplete is called once per request the stage may hedge (never for a
-// pass-through), after the winner is chosen and before RoundTrip returns,
-// from the goroutine that decided the race: the caller's, or the goroutine
-// of the hedge that won. It is never called while the stage holds a lock;
-// calls for different requests may run concurrently. A [Middleware] calls
-// it on the ServeHTTP goroutine once the answer is written (see
-// [Middleware] for what the fields mean there).
+// pass-through), after the winner is chosen, on the caller's goroutine,
+// before RoundTrip returns (or raises a panic that decided the race). It is
+// never called while the stage holds a lock; calls for different requests
+// may run concurrently. A [Middleware] calls it on the ServeHTTP goroutine
+// once the answer is written (see [Middleware] for what the fields mean
+// there).
 type CompleteInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
@@ -66,6 +67,7 @@ type CompleteInfo struct {
 	Duration time.Duration
 	// StatusCode is the status of the response returned, 0 if an error is.
 	StatusCode int
-	// Err is the error returned, nil if a response is.
+	// Err is the error returned, nil if a response is. When a panic
+	// decided the race it says which attempt panicked, and with what.
 	Err error
 }

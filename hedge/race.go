@@ -9,98 +9,95 @@ import (
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
-	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
 
 // race is one hedgeable request: its original attempt, its hedges, and the
-// decision between them. Every attempt reports its result through report,
-// from whichever goroutine ran it; the decision is made under mu by the
-// report (or timer, or caller cancellation) that settles it, and everything
-// that calls out — transports, hooks, draining bodies, canceling contexts —
-// happens after mu is released, from an effects record.
+// decision between them.
+//
+// # How to read it
+//
+// Every change of state happens under mu, in a method whose name ends in
+// Locked, and calls nothing outside this package: no transport, hook,
+// classifier or body. What such a step leaves to do — start a hedge, drain
+// a response, stop the timer, settle a decided race — goes into a [step]
+// that apply carries out once mu is released.
+//
+// Attempts report from whichever goroutine ran them (see attempt.go). The
+// race is decided exactly once, by the first of: a winning outcome, the
+// last attempt in flight failing, the caller's context ending, or a panic.
+// From then on the attempts, the outcome and the kept response are frozen,
+// and settle computes the losers from them: every attempt except the one
+// whose response is returned is canceled at once, except a kept failed
+// response that is not returned, which is drained in the background and
+// canceled after (so its connection survives). Nothing that can block runs
+// before the caller has its answer.
 type race struct {
 	t      *transport
 	parent context.Context // the caller's context
 	caller *http.Request   // the caller's request, for hooks
 	req    *http.Request   // the request attempts are cloned from; its body is replayable
 	start  time.Time
-	unit   time.Duration // this request's delay unit (see schedule.at)
-	est    *estimator    // the host's estimator; nil unless adaptive
+	unit   time.Duration    // this request's delay unit (see schedule.at)
+	est    *estimator       // the host's estimator; nil unless adaptive
+	trace  *httpx.TraceGate // lets the caller's ClientTrace see the original; nil without one
 
-	ctx1 markedCtx        // the original attempt's context
-	body httpx.CancelBody // the winning body's wrapper when the original wins
+	first attemptCtx       // the original attempt
+	body  httpx.CancelBody // the winning body's wrapper when it is not nil or 101
 
 	mu sync.Mutex
 	// Guarded by mu.
-	timer    *hedgeTimer // armed for hedge next; nil once stopped
-	next     int         // the next hedge (1-based) the schedule may fire
-	sent     int         // attempts sent, the original included
-	pending  uint16      // bit n-1 is set while attempt n is in flight
-	cancels  [maxHedgesLimit + 1]context.CancelFunc
-	resp     *http.Response // latest failed response, kept open in case it is returned
-	respN    int            // which attempt resp came from
-	err      error          // latest failed transport error
-	rejected error          // latest rejection by an inner stage
+	hedges   []*attemptCtx // hedges launched, in order: attempt n at index n-2
+	timer    *hedgeTimer   // armed for the next hedge; nil once stopped
+	stopped  bool          // no further hedge may be launched
+	sent     int           // attempts handed to the transport, the original included
+	inflight int           // attempts launched whose result is not in yet
+	resp     *http.Response
+	respFrom *attemptCtx // resp is the latest failed response, kept open in case it is returned
+	err      error       // latest transport error
+	rejected error       // latest rejection by an inner stage
+	unsent   error       // why the latest hedge was not sent, if it failed to build
 	decided  bool
-	done     chan struct{} // made when the first hedge fires; closed when decided
+	done     chan struct{} // made when the first hedge launches; closed once settled
+	// The decision, written once, when decided is set.
+	from     *attemptCtx // whose response is returned; nil when an error is
+	winner   int         // the winning attempt, 0 if none won
 	out      *http.Response
 	outErr   error
+	panicked bool // the race ended in a panic, raised again on the caller's goroutine
+	panicVal any
+	took     time.Duration // from the start to the decision
 }
 
-// effects is what a locked step decided to do once the lock is released.
-type effects struct {
-	cancels       [maxHedgesLimit + 1]context.CancelFunc
-	ncancels      int
-	discard       [2]*http.Response // responses to drain and close
-	discardCancel [2]context.CancelFunc
-	stop          *hedgeTimer
-	record        time.Duration // original's latency to record; 0 for none
-	denied        bool
-	launch        int // hedge attempt to start, 0 for none
-	launchCtx     context.Context
-	reason        Reason
-	elapsed       time.Duration
-	firstHedge    bool
-	complete      bool
-	info          CompleteInfo
-	done          chan struct{} // to close once OnComplete has returned
+// step is what a locked transition leaves to do once mu is released.
+type step struct {
+	launch  *attemptCtx // a hedge to start on its own goroutine
+	reason  Reason
+	elapsed time.Duration
+	stop    *hedgeTimer   // a timer to stop and recycle
+	drops   []droppedResp // failed responses that will not be returned
+	record  time.Duration // the original's latency to record; 0 for none
+	settle  bool          // the race was decided: cancel the losers, signal the caller
 }
 
-func (fx *effects) cancel(c context.CancelFunc) {
-	if c != nil {
-		fx.cancels[fx.ncancels] = c
-		fx.ncancels++
+// droppedResp is a response to drain and close, and its attempt's cancel
+// function, run after the drain so the connection survives.
+type droppedResp struct {
+	resp   *http.Response
+	cancel context.CancelFunc
+}
+
+// dropLocked discards resp, attempt a's response, once the lock is released.
+// (An attempt without a response was canceled when it reported.)
+func (st *step) dropLocked(a *attemptCtx, resp *http.Response) {
+	if resp != nil {
+		st.drops = append(st.drops, droppedResp{resp, a.cancel})
 	}
-}
-
-func (fx *effects) drop(resp *http.Response, c context.CancelFunc) {
-	i := 0
-	if fx.discard[0] != nil {
-		i = 1
-	}
-	fx.discard[i], fx.discardCancel[i] = resp, c
 }
 
 // wins reports whether an outcome ends the race in its favour.
 func wins(k idempotency.Kind) bool {
 	return k == idempotency.Success || k == idempotency.Final
-}
-
-// stopHedgingLocked sends no more hedges for this request; attempts in
-// flight go on.
-func (r *race) stopHedgingLocked(fx *effects) {
-	r.next = r.t.h.cfg.sched.hedges + 1
-	if r.timer != nil {
-		fx.stop, r.timer = r.timer, nil
-	}
-}
-
-// pushedBack reports whether resp asks the client to wait before trying
-// again: a Retry-After that is valid and not already past.
-func pushedBack(resp *http.Response) bool {
-	d, ok := idempotency.RetryAfter(resp)
-	return ok && d > 0
 }
 
 // firesNext reports whether an outcome fires the next hedge at once. A
@@ -110,107 +107,115 @@ func firesNext(k idempotency.Kind) bool {
 	return k == idempotency.Transient || k == idempotency.Throttled
 }
 
-// report records attempt n's result. areq is the request it sent.
-func (r *race) report(n int, areq *http.Request, resp *http.Response, err error) {
-	now := time.Now()
-	if err != nil && resp != nil {
-		// A RoundTripper must not return both; if one does, the error
-		// decides, and the response must still be closed.
-		httpx.Discard(resp)
-		resp = nil
-	}
-	out := r.t.h.cfg.classifier.Classify(areq, resp, err)
+// pushedBack reports whether resp asks the client to wait before trying
+// again: a Retry-After that is valid and not already past.
+func pushedBack(resp *http.Response) bool {
+	d, ok := idempotency.RetryAfter(resp)
+	return ok && d > 0
+}
 
-	var fx effects
-	r.mu.Lock()
-	r.pending &^= 1 << (n - 1)
-	if n == 1 && err == nil && !r.decided {
-		fx.record = max(now.Sub(r.start), 1)
+// landLocked records attempt a's result, classified as kind.
+func (r *race) landLocked(st *step, a *attemptCtx, resp *http.Response, err error, kind idempotency.Kind, now time.Time) {
+	a.landed = true
+	r.inflight--
+	if a == &r.first && err == nil && !r.decided {
+		st.record = max(now.Sub(r.start), 1)
 	}
 	switch {
 	case r.decided:
-		fx.drop(resp, r.cancels[n-1])
-	case err == nil && wins(out.Kind):
-		r.decideLocked(&fx, n, n, resp, nil, now)
-	case r.parent.Err() != nil:
-		fx.drop(resp, r.cancels[n-1])
-		r.decideLocked(&fx, 0, 0, nil, r.parent.Err(), now)
+		st.dropLocked(a, resp)
+	case err == nil && wins(kind):
+		r.decideLocked(st, a, a.n, resp, nil, now)
 	default:
-		r.failLocked(&fx, n, resp, err, out.Kind, now)
+		r.failLocked(st, a, resp, err, kind, now)
+		r.endIfIdleLocked(st, now)
 	}
-	r.mu.Unlock()
-	r.apply(&fx)
 }
 
-// failLocked keeps a failed attempt as a candidate result, fires the next
-// hedge if the failure calls for it, and settles the race when nothing is
-// left in flight.
-func (r *race) failLocked(fx *effects, n int, resp *http.Response, err error, k idempotency.Kind, now time.Time) {
+// failLocked keeps a failed attempt's result as a candidate answer and fires
+// the next hedge if the failure calls for it.
+func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err error, k idempotency.Kind, now time.Time) {
 	switch {
 	case resp != nil:
 		if r.resp != nil {
-			fx.drop(r.resp, r.cancels[r.respN-1])
+			st.dropLocked(r.respFrom, r.resp)
 		}
-		r.resp, r.respN = resp, n
+		r.resp, r.respFrom = resp, a
 	case k == idempotency.Rejected:
 		r.rejected = err
-		fx.cancel(r.cancels[n-1])
 	default:
 		r.err = err
-		fx.cancel(r.cancels[n-1])
 	}
 	switch {
 	case k == idempotency.Throttled && pushedBack(resp):
 		// The server asked for a pause (gRPC calls it pushback): a copy
 		// now would ignore it, and so would one on a timer. Attempts in
 		// flight may still win.
-		r.stopHedgingLocked(fx)
+		r.stopHedgingLocked(st)
 	case firesNext(k):
-		r.fireLocked(fx, ReasonFailure, now)
-	}
-	if r.pending != 0 {
-		return
-	}
-	switch {
-	case r.resp != nil:
-		r.decideLocked(fx, 0, r.respN, r.resp, nil, now)
-	case r.err != nil:
-		r.decideLocked(fx, 0, 0, nil, r.err, now)
-	default:
-		r.decideLocked(fx, 0, 0, nil, r.rejected, now)
+		r.fireLocked(st, ReasonFailure, now)
 	}
 }
 
-// decideLocked ends the race. winner is the winning attempt (0 if none
-// won); from is the attempt whose response is returned (0 for an error).
-func (r *race) decideLocked(fx *effects, winner, from int, resp *http.Response, err error, now time.Time) {
+// endIfIdleLocked decides the race if nothing can win any more: the
+// caller's context ended, or no attempt is in flight (rather than wait for
+// a timer to send a hedge that would likely fail the same way).
+func (r *race) endIfIdleLocked(st *step, now time.Time) {
+	switch {
+	case r.decided:
+	case r.parent.Err() != nil:
+		r.decideLocked(st, nil, 0, nil, r.parent.Err(), now)
+	case r.inflight > 0:
+	case r.resp != nil: // the most useful failure: a response, with its body
+		r.decideLocked(st, r.respFrom, 0, r.resp, nil, now)
+	case r.err != nil:
+		r.decideLocked(st, nil, 0, nil, r.err, now)
+	case r.rejected != nil:
+		r.decideLocked(st, nil, 0, nil, r.rejected, now)
+	default: // only hedges that could not be built failed; the original always reports
+		r.decideLocked(st, nil, 0, nil, r.unsent, now)
+	}
+}
+
+// decideLocked ends the race, returning resp (from attempt from) or err;
+// winner is the winning attempt, 0 if none won.
+func (r *race) decideLocked(st *step, from *attemptCtx, winner int, resp *http.Response, err error, now time.Time) {
 	r.decided = true
-	if winner > 1 && r.pending&1 != 0 {
+	r.from, r.winner, r.out, r.outErr = from, winner, resp, err
+	r.took = now.Sub(r.start)
+	if winner > 1 && !r.first.landed {
 		// The original is about to be canceled: count it as at least as
 		// slow as it has been so far.
-		fx.record = max(now.Sub(r.start), 1)
+		st.record = max(r.took, 1)
 	}
-	kept := 0 // a failed response not returned: canceled after draining, to save its connection
-	if r.resp != nil && r.respN != from {
-		kept = r.respN
-		fx.drop(r.resp, r.cancels[kept-1])
-	}
-	for i := range r.sent {
-		if i+1 != from && i+1 != kept {
-			fx.cancel(r.cancels[i]) // losers at once; CancelFuncs are idempotent
-		}
-	}
-	r.resp = nil
 	if resp != nil {
-		r.keepAlive(resp, r.cancels[from-1])
+		r.keepAlive(resp, from.cancel)
 	}
-	r.out, r.outErr = resp, err
-	fx.stop, r.timer = r.timer, nil
-	fx.done = r.done
-	fx.complete = true
-	fx.info = CompleteInfo{Request: r.caller, Winner: winner, Sent: r.sent, Duration: now.Sub(r.start), Err: err}
-	if resp != nil {
-		fx.info.StatusCode = resp.StatusCode
+	if r.timer != nil {
+		st.stop, r.timer = r.timer, nil
+	}
+	st.settle = true
+}
+
+// settle carries out a decision, with no lock held: the decision's fields
+// are frozen once decided is set, so they are read without mu.
+func (r *race) settle() {
+	kept := r.respFrom
+	if r.resp == nil || kept == r.from {
+		kept = nil
+	}
+	r.first.cancelUnless(r.from, kept)
+	for _, a := range r.hedges {
+		a.cancelUnless(r.from, kept)
+	}
+	if kept != nil {
+		httpx.Discard(r.resp, kept.cancel) // canceled after the drain, to save the connection
+	}
+	if r.from != &r.first {
+		r.trace.Close() // the original lost: its late events are not the caller's
+	}
+	if r.done != nil {
+		close(r.done)
 	}
 }
 
@@ -227,147 +232,152 @@ func (r *race) keepAlive(resp *http.Response, cancel context.CancelFunc) {
 	resp.Body = &r.body
 }
 
-// fireLocked sends the next hedge, if one remains and the budget grants it.
-func (r *race) fireLocked(fx *effects, reason Reason, now time.Time) {
+// stopHedgingLocked launches no more hedges; attempts in flight go on.
+func (r *race) stopHedgingLocked(st *step) {
+	r.stopped = true
+	if r.timer != nil {
+		st.stop, r.timer = r.timer, nil
+	}
+}
+
+// fireLocked launches the next hedge, if one remains. The hedge's own
+// goroutine builds it and asks the budget (see run): until then it counts
+// as in flight, so the race is not decided under it.
+func (r *race) fireLocked(st *step, reason Reason, now time.Time) {
 	s := &r.t.h.cfg.sched
-	if r.decided || r.next > s.hedges || r.parent.Err() != nil {
+	k := len(r.hedges) + 1 // the hedge to launch; attempt k+1
+	if r.decided || r.stopped || k > s.hedges || r.parent.Err() != nil {
 		return
 	}
-	r.next++
-	if !r.t.h.cfg.budget.Withdraw() {
-		// Hedging into an exhausted budget would add load exactly when the
-		// upstream is short of it; stop hedging this request.
-		fx.denied = true
-		r.stopHedgingLocked(fx)
-		return
+	if r.hedges == nil {
+		r.hedges = make([]*attemptCtx, 0, s.hedges)
 	}
-	n := r.sent + 1
-	r.sent = n
-	ctx, cancel := context.WithCancel(attempt.WithHedge(r.parent, &r.t.h.marks[n-1]))
-	r.cancels[n-1] = cancel
-	r.pending |= 1 << (n - 1)
+	a := &attemptCtx{r: r, n: k + 1, mark: &r.t.h.marks[k]}
+	r.hedges = append(r.hedges, a)
+	r.inflight++
 	if r.done == nil {
 		r.done = make(chan struct{})
-		fx.firstHedge = true
 	}
-	fx.launch, fx.launchCtx, fx.reason, fx.elapsed = n, ctx, reason, now.Sub(r.start)
+	st.launch, st.reason, st.elapsed = a, reason, now.Sub(r.start)
 	switch {
-	case r.next > s.hedges:
+	case k == s.hedges:
 		if r.timer != nil {
-			fx.stop, r.timer = r.timer, nil
+			st.stop, r.timer = r.timer, nil
 		}
 	case r.timer != nil:
 		// Later hedges keep their offsets from the start, even when this
 		// one fired early.
-		r.timer.t.Reset(max(s.at(r.next, r.unit)-now.Sub(r.start), 0))
+		r.timer.t.Reset(max(s.at(k+1, r.unit)-now.Sub(r.start), 0))
 	}
 }
 
 // onTimer fires the hedge whose delay has elapsed. It runs on the timer's
-// goroutine.
+// goroutine and calls out to nothing: the hedge starts on its own.
 func (r *race) onTimer() {
 	now := time.Now()
-	var fx effects
+	var st step
 	r.mu.Lock()
 	// A stale callback (its hedge already fired early, and the timer was
 	// reset for the next) finds the next hedge's time not yet come.
-	if r.timer != nil && !r.decided && r.next <= r.t.h.cfg.sched.hedges &&
-		now.Sub(r.start) >= r.t.h.cfg.sched.at(r.next, r.unit) {
-		r.fireLocked(&fx, ReasonDelay, now)
+	if k := len(r.hedges) + 1; r.timer != nil && k <= r.t.h.cfg.sched.hedges &&
+		now.Sub(r.start) >= r.t.h.cfg.sched.at(k, r.unit) {
+		r.fireLocked(&st, ReasonDelay, now)
 	}
 	r.mu.Unlock()
-	r.apply(&fx)
+	r.apply(&st)
 }
 
-// apply carries out fx with no lock held: first what a waiting caller
-// needs (cancellations, hooks, the decision's signal), then the cleanup
-// that may take a while (draining discarded bodies).
-func (r *race) apply(fx *effects) {
-	h := r.t.h
-	for _, c := range fx.cancels[:fx.ncancels] {
-		c()
+// apply carries out st with no lock held.
+func (r *race) apply(st *step) {
+	if st.stop != nil {
+		r.t.h.timers.release(st.stop)
 	}
-	if fx.denied {
-		h.stats.budgetDenied.Add(1)
+	for _, d := range st.drops {
+		httpx.Discard(d.resp, d.cancel)
 	}
-	if fx.launch > 0 {
-		if fx.firstHedge {
-			h.stats.hedged.Add(1)
-		}
-		h.stats.hedges.Add(1)
-		if h.cfg.onHedge != nil {
-			h.cfg.onHedge(HedgeInfo{Request: r.caller, Attempt: fx.launch, Elapsed: fx.elapsed, Reason: fx.reason})
-		}
-		go r.run(fx.launch, fx.launchCtx)
+	if st.record > 0 && r.est != nil {
+		r.est.record(st.record, r.start.Add(st.record))
 	}
-	if fx.complete {
-		switch c := &fx.info; {
-		case c.Winner == 1:
-			h.stats.originalWins.Add(1)
-		case c.Winner > 1:
-			h.stats.hedgeWins.Add(1)
-		default:
-			h.stats.failed.Add(1)
-		}
-		if h.cfg.onComplete != nil {
-			h.cfg.onComplete(fx.info)
-		}
-		if fx.done != nil {
-			close(fx.done)
-		}
+	if st.settle {
+		r.settle()
 	}
-	if fx.stop != nil {
-		h.timers.release(fx.stop)
-	}
-	if fx.record > 0 && r.est != nil {
-		r.est.record(fx.record, r.start.Add(fx.record))
-	}
-	for i, resp := range fx.discard {
-		httpx.Discard(resp) // drained before canceling, so keep-alive survives
-		if c := fx.discardCancel[i]; c != nil {
-			c()
-		}
+	if st.launch != nil {
+		go r.run(st.launch, st.reason, st.elapsed)
 	}
 }
 
-// run sends hedge n on its own goroutine.
-func (r *race) run(n int, ctx context.Context) {
-	if err := ctx.Err(); err != nil {
-		r.report(n, r.req.WithContext(ctx), nil, err) // the race ended before the hedge started
-		return
-	}
-	areq, err := httpx.Attempt(ctx, r.req, n)
-	if err != nil {
-		r.report(n, r.req.WithContext(ctx), nil, fmt.Errorf("hedge: %w", err))
-		return
-	}
-	resp, err := r.t.next.RoundTrip(areq)
-	r.report(n, areq, resp, err)
-}
-
-// wait returns the race's result once it is decided and OnComplete has
-// returned, or the caller's context error if that context ends first.
+// wait returns the race's result once it is decided, or the caller's
+// context error if that context ends first. It runs on the caller's
+// goroutine, and so do the statistics, OnComplete and, if the race ended
+// in a panic, the panic raised again.
 func (r *race) wait() (*http.Response, error) {
 	r.mu.Lock()
 	done := r.done
 	r.mu.Unlock()
 	if done != nil {
-		// A hedge was sent, so the decision may be another goroutine's:
-		// done is closed once it is fully announced.
+		// A hedge was launched, so the decision may be another
+		// goroutine's: done is closed once it is settled. (Without a
+		// hedge the original's report has decided it already.)
 		select {
 		case <-done:
 		case <-r.parent.Done():
-			var fx effects
+			var st step
 			r.mu.Lock()
-			if !r.decided {
-				r.decideLocked(&fx, 0, 0, nil, r.parent.Err(), time.Now())
-			}
+			r.endIfIdleLocked(&st, time.Now())
 			r.mu.Unlock()
-			r.apply(&fx)
+			r.apply(&st)
 			<-done
 		}
 	}
+	return r.finish()
+}
+
+// finish counts and announces the decided race and returns its result, or
+// raises its panic.
+func (r *race) finish() (*http.Response, error) {
+	h := r.t.h
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.out, r.outErr
+	info := CompleteInfo{Request: r.caller, Winner: r.winner, Sent: r.sent, Duration: r.took, Err: r.outErr}
+	out, panicked, p := r.out, r.panicked, r.panicVal
+	r.mu.Unlock()
+	if out != nil {
+		info.StatusCode = out.StatusCode
+	}
+	switch {
+	case info.Winner == 1:
+		h.stats.originalWins.Add(1)
+	case info.Winner > 1:
+		h.stats.hedgeWins.Add(1)
+	default:
+		h.stats.failed.Add(1)
+	}
+	if hook := h.cfg.onComplete; hook != nil {
+		complete(hook, info, out)
+	}
+	if panicked {
+		panic(p)
+	}
+	return out, info.Err
+}
+
+// complete calls OnComplete; if it panics, the response the caller will
+// never see is discarded on the way out.
+func complete(hook func(CompleteInfo), info CompleteInfo, out *http.Response) {
+	returned := false
+	defer func() {
+		if !returned {
+			httpx.Discard(out, nil)
+		}
+	}()
+	hook(info)
+	returned = true
+}
+
+// abortedErr describes an attempt that ended in a panic, or in
+// runtime.Goexit (p nil), for OnComplete and the caller.
+func abortedErr(n int, p any) error {
+	if p == nil {
+		return fmt.Errorf("hedge: attempt %d's goroutine exited (runtime.Goexit)", n)
+	}
+	return fmt.Errorf("hedge: attempt %d panicked: %v", n, p)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/httpx"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -361,4 +362,31 @@ func TestRetryAfterStopsHedging(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The original wins at 60 ms while a hedge's 503, whose body stalls, is
+// kept as the fallback: the 200 comes back at 60 ms, and the 503 is drained
+// in the background, given up after httpx.DrainTimeout. Round 1 drained it
+// on the caller's goroutine first: the 200 came back after 3 s (issue 11,
+// bug 3).
+func TestStalledLoserBodyNeverDelaysWinner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stalled := testkit.NewStalledBody()
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if IsHedge(req.Context()) {
+				resp, err := after(req, 10*time.Millisecond, 503, nil)
+				resp.Body = stalled
+				return resp, err
+			}
+			return after(req, 60*time.Millisecond, 200, nil)
+		}}
+		start := time.Now()
+		resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		assert.Equal(t, 60*time.Millisecond, time.Since(start))
+		assert.Equal(t, "OK", readAll(t, resp))
+		time.Sleep(httpx.DrainTimeout)
+		synctest.Wait()
+		assert.True(t, stalled.Closed(), "the stalled loser is closed once its drain times out")
+	})
 }

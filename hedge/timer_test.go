@@ -14,7 +14,7 @@ func TestTimerPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tp timerPool
 		h := New(Config{Delay: time.Millisecond})
-		r := &race{t: &transport{h: h}, next: 2} // no hedge left: onTimer does nothing
+		r := &race{t: &transport{h: h}, stopped: true} // no hedge left: onTimer does nothing
 
 		ht := tp.arm(r, time.Hour)
 		tp.release(ht)

@@ -74,7 +74,7 @@ func (t *transport) try(ctx context.Context, send *http.Request, body io.ReadClo
 		// The timer fired: whatever came back was cut short by it (a
 		// response racing the timer has a canceled body) and is never
 		// handed on.
-		httpx.Discard(resp)
+		httpx.Discard(resp, nil)
 		cancel(nil)
 		if ctx.Err() != nil {
 			// The caller gave up too: its error is the answer.

@@ -23,8 +23,12 @@
 //     once, up to [Config.MaxBufferedBody], and only if the request is
 //     replayable; a larger one is sent once, whole, never truncated);
 //   - closes the caller's body exactly once, also when nothing is sent;
-//   - drains (up to 256 KiB) and closes every response it discards, so
-//     retried error responses keep their keep-alive connection;
+//   - drains (up to 256 KiB, for at most 500 ms, during the backoff) and
+//     closes every response it discards, so retried error responses keep
+//     their keep-alive connection and a stalled one cannot hold the retry;
+//   - lets a client trace in the caller's context
+//     ([net/http/httptrace.ClientTrace]) see each attempt in turn, never a
+//     previous attempt's late events;
 //   - returns the last response as a response, body unread, when it stops
 //     on a status: a final 503 is a 503, not an error;
 //   - makes each retry's body (GetBody) before letting go of the previous

@@ -3,6 +3,7 @@ package retry
 import (
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/tailguard/tailguard/internal/attempt"
@@ -98,9 +99,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			body.Close()
 		}
 	}()
+	var trace *httpx.TraceGate // the caller's ClientTrace, for the latest attempt only
 	for n := 1; ; n++ {
+		// An earlier attempt's late events (a dial finishing after its
+		// timeout) never reach the caller's trace alongside this one's.
+		trace.Close()
+		tctx, gate := httpx.GateTrace(ctx) // ctx and nil without a ClientTrace
+		trace = gate
 		sent = true
-		res := t.try(ctx, send, body, n)
+		res := t.try(tctx, send, body, n)
 		if ctx.Err() != nil {
 			// The caller gave up: hand back what this attempt got, which
 			// for an error is (or wraps) the context's error.
@@ -116,18 +123,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.stats.stop(v.stop)
 			return finish(n, v.stop, res)
 		}
+		// The drain (bounded: httpx.DrainTimeout) counts toward the wait,
+		// so a stalled error body never adds to the backoff beyond it.
+		waitStart := time.Now()
 		if hook := r.cfg.onRetry; hook != nil {
 			info := RetryInfo{Request: req, Attempt: n, Delay: v.delay, ServerDelay: v.server,
 				Outcome: out, Err: res.err}
 			if res.resp != nil && res.err == nil {
 				info.StatusCode = res.resp.StatusCode
 			}
-			httpx.Discard(res.resp)
+			httpx.Drain(res.resp, nil)
 			hook(info)
 		} else {
-			httpx.Discard(res.resp)
+			httpx.Drain(res.resp, nil)
 		}
-		if err := wait(ctx, v.delay); err != nil {
+		if err := wait(ctx, v.delay-time.Since(waitStart)); err != nil {
 			return nil, err
 		}
 		r.stats.retries.Add(1)

@@ -247,7 +247,7 @@ func TestConcurrentRequests(t *testing.T) {
 				resp, err := rt.RoundTrip(newReq(t, context.Background(), "GET", ""))
 				if err == nil {
 					codes[i] = resp.StatusCode
-					httpx.Discard(resp)
+					httpx.Drain(resp, nil)
 				}
 			})
 		}

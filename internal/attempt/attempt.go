@@ -17,7 +17,12 @@ type Mark struct {
 }
 
 type retryKey struct{}
-type hedgeKey struct{}
+
+// HedgeKey is the context key of a hedge stage's [Mark]. It is exported so
+// that a stage's own context type can answer it from its Value method (the
+// hedge stage's attempt context does), saving the context.WithValue node
+// [WithHedge] allocates.
+type HedgeKey struct{}
 
 // Marks returns marks for attempts 1..n at indexes 0..n-1, all naming b.
 // Stages build them once in New and put &marks[i] in contexts, which costs no
@@ -43,12 +48,12 @@ func Retry(ctx context.Context) *Mark {
 
 // WithHedge returns ctx carrying a hedge stage's mark.
 func WithHedge(ctx context.Context, m *Mark) context.Context {
-	return context.WithValue(ctx, hedgeKey{}, m)
+	return context.WithValue(ctx, HedgeKey{}, m)
 }
 
 // Hedge returns the innermost hedge stage's mark in ctx, or nil.
 func Hedge(ctx context.Context) *Mark {
-	m, _ := ctx.Value(hedgeKey{}).(*Mark)
+	m, _ := ctx.Value(HedgeKey{}).(*Mark)
 	return m
 }
 

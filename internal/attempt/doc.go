@@ -5,4 +5,8 @@
 // A mark also names the budget the stage charged for the logical request, so
 // that a retry stage inside a hedge stage (or the reverse) sharing one
 // [budget.Budget] deposits each caller request once, not once per stage.
+//
+// A [Feedback] travels the other way: an enclosing race (the hedge stage)
+// listens, and inner stages report what they learnt about an attempt, such
+// as a pause the upstream asked for.
 package attempt

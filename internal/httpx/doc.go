@@ -13,7 +13,11 @@
 //     and is sent once, whole, never truncated.
 //   - The caller's body is closed exactly once: by the transport that sends it,
 //     or here after it has been fully buffered.
-//   - [Discard] reads at most [DrainLimit] bytes of a response body before
-//     closing it, so keep-alive connections are reused without letting a huge
-//     or endless error body stall the caller.
+//   - [Drain] reads at most [DrainLimit] bytes of a response body, for at most
+//     [DrainTimeout], before closing it, so keep-alive connections are reused
+//     without letting a huge, endless or stalled error body hold anyone up;
+//     [Discard] does it on a goroutine of its own, off the caller's path. A
+//     101 Switching Protocols body is closed, never read.
+//   - [GateTrace] lets a caller's httptrace.ClientTrace see one attempt at a
+//     time, and none after the stage moved past it.
 package httpx

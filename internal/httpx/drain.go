@@ -3,9 +3,11 @@ package httpx
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
+	"time"
 )
 
-// DrainLimit is how much of a discarded response body [Discard] reads before
+// DrainLimit is how much of a discarded response body [Drain] reads before
 // closing it. Reading the rest of a small body lets net/http put the
 // connection back in the keep-alive pool; a body larger than this is cheaper
 // to abandon (the connection is closed) than to download. It is set above
@@ -13,12 +15,80 @@ import (
 // and 4 KiB (go-retryablehttp's choice) kills keep-alive for them.
 const DrainLimit = 256 << 10
 
-// Discard drains at most [DrainLimit] bytes of resp's body and closes it. It
-// is safe with a nil response or a nil body.
-func Discard(resp *http.Response) {
+// DrainTimeout is how long [Drain] reads a discarded body before it gives up
+// and closes it. A body that trickles or stalls (a proxy's error page behind
+// a slow upstream) would otherwise hold its goroutine, its connection and,
+// where a drain sits between two attempts, the next attempt: a hedge that
+// drained a stalled 503 before returning the winner held a ready 200 for 3 s
+// (issue 11, bug 3). Half a second is about what a fresh connection costs
+// on a slow path (TCP and TLS handshakes at a 100 ms round trip), so a drain
+// that takes longer saves nothing.
+const DrainTimeout = 500 * time.Millisecond
+
+// Drain reads at most [DrainLimit] bytes of resp's body for at most
+// [DrainTimeout], closes it, and then calls release, if not nil (a stage
+// passes the attempt's cancel function: canceling only after the drain
+// keeps the connection reusable). It blocks for up to DrainTimeout, so call
+// it only where nothing waits on it: a goroutine of its own ([Discard]),
+// or between two attempts where the wait overlaps a backoff.
+//
+// A 101 Switching Protocols body (an io.ReadWriteCloser: a raw connection
+// that never ends) is closed, never read. When the time runs out, release
+// runs first (canceling an attempt's context aborts net/http's read), then
+// the body is closed, which also unblocks a read in net/http. A body whose
+// Read ignores both keeps its goroutine until Read returns; nothing waits
+// for it. A panic in the body's methods is recovered and dropped: no one is
+// left to receive it. Drain is safe with a nil response or a nil body.
+func Drain(resp *http.Response, release func()) {
+	var released atomic.Bool
+	releaseOnce := func() {
+		if release != nil && released.CompareAndSwap(false, true) {
+			release()
+		}
+	}
+	defer func() {
+		_ = recover() // see above: a discarded body's bug has no caller left
+		releaseOnce()
+	}()
 	if resp == nil || resp.Body == nil {
 		return
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, DrainLimit)
-	_ = resp.Body.Close()
+	body := resp.Body
+	if upgraded(resp) {
+		_ = body.Close()
+		return
+	}
+	timer := time.AfterFunc(DrainTimeout, func() {
+		defer func() { _ = recover() }()
+		releaseOnce()
+		_ = body.Close()
+	})
+	_, _ = io.CopyN(io.Discard, body, DrainLimit)
+	if timer.Stop() {
+		_ = body.Close()
+	}
+}
+
+// Discard drains and closes resp's body, as [Drain] does, on a goroutine of
+// its own, and returns at once: a response that is discarded never delays
+// the caller. release, if not nil, runs after the body is closed.
+func Discard(resp *http.Response, release func()) {
+	if resp == nil || resp.Body == nil {
+		if release != nil {
+			release()
+		}
+		return
+	}
+	go Drain(resp, release)
+}
+
+// upgraded reports whether resp's body is a switched-protocol connection,
+// which must be closed, never drained: a read on it ends only when the peer
+// hangs up.
+func upgraded(resp *http.Response) bool {
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return true
+	}
+	_, rw := resp.Body.(io.Writer)
+	return rw
 }

@@ -1,30 +1,134 @@
 package httpx
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
-func TestDiscardNilSafe(t *testing.T) {
-	Discard(nil)
-	Discard(&http.Response{})
+func TestDrainNilSafe(t *testing.T) {
+	Drain(nil, nil)
+	Drain(&http.Response{}, nil)
+	Discard(nil, nil)
+	released := 0
+	Discard(&http.Response{}, func() { released++ })
+	assert.Equal(t, 1, released, "release runs even with nothing to drain")
 }
 
-func TestDiscardClosesAndBoundsRead(t *testing.T) {
+func TestDrainClosesAndBoundsRead(t *testing.T) {
 	var tr testkit.Tracker
 	big := strings.Repeat("e", DrainLimit*3)
 	resp := testkit.Respond(nil, 503, big, &tr)
-	Discard(resp)
+	released := false
+	Drain(resp, func() { released = true })
 	assert.Zero(t, tr.Open())
+	assert.True(t, released)
 	left := resp.Body.(*testkit.Body).Len()
 	assert.Equal(t, len(big)-DrainLimit, left, "reads exactly DrainLimit bytes, no more")
 }
+
+// stalledBody sends nothing until it is closed or its context ends, like
+// an error page whose upstream hangs after the headers.
+type stalledBody struct {
+	ctx    context.Context
+	closed chan struct{}
+}
+
+func newStalledBody(ctx context.Context) *stalledBody {
+	return &stalledBody{ctx: ctx, closed: make(chan struct{})}
+}
+
+func (b *stalledBody) Read(p []byte) (int, error) {
+	select {
+	case <-b.closed:
+		return 0, io.ErrClosedPipe
+	case <-b.ctx.Done():
+		return 0, b.ctx.Err()
+	}
+}
+
+func (b *stalledBody) Close() error {
+	select {
+	case <-b.closed:
+	default:
+		close(b.closed)
+	}
+	return nil
+}
+
+// A stalled body is given up after DrainTimeout: the attempt's context is
+// released, the body closed. Discard returns at once (issue 11, bug 3).
+func TestDrainBoundedInTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		abort string // what ends the stalled read: closing the body, or canceling its context
+	}{{"close", "close"}, {"context", "context"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				bodyCtx := context.Background()
+				if tc.abort == "context" {
+					bodyCtx = ctx
+				}
+				body := newStalledBody(bodyCtx)
+				resp := &http.Response{StatusCode: 503, Body: body}
+				start := time.Now()
+				Discard(resp, cancel)
+				assert.Zero(t, time.Since(start), "Discard never waits")
+				synctest.Wait()
+				assert.NoError(t, ctx.Err(), "still draining")
+				time.Sleep(DrainTimeout)
+				synctest.Wait()
+				assert.ErrorIs(t, ctx.Err(), context.Canceled, "released at DrainTimeout")
+				select {
+				case <-body.closed:
+				default:
+					t.Error("body not closed at DrainTimeout")
+				}
+			})
+		})
+	}
+}
+
+// A 101 Switching Protocols body is a raw connection: closed, never read
+// (issue 11, bug 2: draining one never ends).
+func TestDrainClosesUpgradedBodyWithoutReading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		switched := testkit.NewStalledBody()
+		for _, resp := range []*http.Response{
+			{StatusCode: http.StatusSwitchingProtocols, Body: switched},
+			{StatusCode: 200, Body: rwc{testkit.NewStalledBody(), io.Discard}},
+		} {
+			start := time.Now()
+			Drain(resp, nil)
+			assert.Zero(t, time.Since(start), "closed without reading")
+		}
+		assert.True(t, switched.Closed())
+	})
+}
+
+// A body that panics while being drained in the background does not take
+// the process down, and its attempt is still released.
+func TestDiscardRecoversPanickingBody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		released := make(chan struct{})
+		Discard(&http.Response{Body: panicBody{}}, func() { close(released) })
+		<-released
+	})
+}
+
+type panicBody struct{}
+
+func (panicBody) Read([]byte) (int, error) { panic("body bug") }
+func (panicBody) Close() error             { return nil }
 
 // A discarded 100 KB error body must not cost the keep-alive connection.
 func TestDiscardKeepsConnectionAlive(t *testing.T) {
@@ -37,7 +141,9 @@ func TestDiscardKeepsConnectionAlive(t *testing.T) {
 	for range 5 {
 		resp, err := client.Get(srv.URL)
 		require.NoError(t, err)
-		Discard(resp)
+		drained := make(chan struct{})
+		Discard(resp, func() { close(drained) })
+		<-drained
 	}
 	assert.Equal(t, 1, conns.New(), "every request reused the first connection")
 }

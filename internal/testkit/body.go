@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -78,3 +79,37 @@ func (r *FailingReader) Closed() bool { return r.closed.Load() }
 // OnlyReader hides every method of r but Read, so http.NewRequest cannot set
 // GetBody for it: a body that cannot be replayed without buffering.
 func OnlyReader(r io.Reader) io.Reader { return struct{ io.Reader }{r} }
+
+// StalledBody is a response body that sends nothing until it is closed: an
+// error page whose upstream hung after the headers. Read blocks until
+// Close, then fails.
+type StalledBody struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+// NewStalledBody returns an open StalledBody.
+func NewStalledBody() *StalledBody { return &StalledBody{closed: make(chan struct{})} }
+
+// Read blocks until the body is closed and then fails with
+// io.ErrClosedPipe.
+func (b *StalledBody) Read([]byte) (int, error) {
+	<-b.closed
+	return 0, io.ErrClosedPipe
+}
+
+// Close unblocks Read; later calls are no-ops.
+func (b *StalledBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+// Closed reports whether Close was called.
+func (b *StalledBody) Closed() bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+		return false
+	}
+}

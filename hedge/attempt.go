@@ -1,0 +1,239 @@
+package hedge
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/httpx"
+)
+
+// attemptCtx is one attempt of a race, and the context it is sent under: a
+// cancelable child of the caller's context that also answers the hedge
+// mark lookup ([AttemptFrom]) and the feedback lookup of inner stages
+// ([attempt.FeedbackFrom]) itself. Answering them here saves the
+// context.WithValue nodes that would otherwise cost an allocation each per
+// request; the original's attemptCtx lives inside the race record.
+//
+// Unknown keys, including the context package's own cancel lookups, go to
+// the embedded context, so children of an attemptCtx attach to its
+// cancellation directly, without a goroutine.
+type attemptCtx struct {
+	context.Context // nil for a hedge until its goroutine builds it
+
+	r    *race
+	n    int           // 1 for the original, 2.. for hedges
+	mark *attempt.Mark // what AttemptFrom reads
+
+	// cancel is set before the attempt is sent (for a hedge, under r.mu
+	// when it commits) and never changes after.
+	cancel context.CancelFunc
+	landed bool // guarded by r.mu: its result is in, or it was never sent
+}
+
+// Value answers the hedge mark and the feedback lookups, and delegates
+// every other key.
+func (a *attemptCtx) Value(key any) any {
+	switch key.(type) {
+	case attempt.HedgeKey:
+		return a.mark
+	case attempt.FeedbackKey:
+		return attempt.Feedback(a)
+	}
+	return a.Context.Value(key)
+}
+
+// Report implements [attempt.Feedback] for this attempt: an inner stage
+// (retry, throttle, breaker) tells the race that the upstream asked for a
+// pause, and the race launches no further hedges. The pause is passed on to
+// an enclosing race, if any, which must not hedge into it either.
+func (a *attemptCtx) Report(rep attempt.Report) {
+	if !rep.PauseUntil.After(time.Now()) {
+		return
+	}
+	r := a.r
+	var st step
+	r.mu.Lock()
+	if !r.decided {
+		r.stopHedgingLocked(&st)
+	}
+	r.mu.Unlock()
+	r.apply(&st)
+	attempt.Pause(r.parent, rep.PauseUntil)
+}
+
+// cancelUnless cancels a unless it is one of keep; a hedge that was never
+// sent has nothing to cancel.
+func (a *attemptCtx) cancelUnless(keep ...*attemptCtx) {
+	for _, k := range keep {
+		if a == k {
+			return
+		}
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// sendOriginal sends the original attempt on the caller's goroutine and
+// reports its result. If the transport or the classifier panics, the panic
+// decides the race (unless a hedge already won it, in which case it goes
+// with the loser's output, as a late hedge's would) and is raised again
+// right here, where the stack still shows where it happened.
+func (r *race) sendOriginal(areq *http.Request) {
+	a := &r.first
+	var resp *http.Response
+	landed := false
+	defer func() {
+		if landed {
+			return
+		}
+		p := recover()
+		httpx.Discard(resp, nil)
+		if r.abort(a, p) {
+			_, _ = r.finish() // panics with p, after OnComplete
+		}
+	}()
+	var err error
+	resp, err = r.t.next.RoundTrip(areq)
+	resp, kind := r.classify(areq, resp, err)
+	landed = true
+	r.land(a, resp, err, kind)
+}
+
+// run launches hedge a on its own goroutine: it builds the attempt (GetBody
+// runs here, off every lock and off the caller's goroutine), commits it
+// against the race and the budget, calls OnHedge, and sends it. A hedge that
+// is never sent is neither counted nor charged to the budget (issue 11, bug
+// 7). A panic anywhere on the way decides the race, and the caller's
+// goroutine raises it again.
+func (r *race) run(a *attemptCtx, reason Reason, elapsed time.Duration) {
+	parent := r.parent
+	if r.trace != nil {
+		parent = httpx.HideTrace(parent) // the caller's trace follows the original only
+	}
+	ctx, cancel := context.WithCancel(parent)
+	a.Context = ctx
+	var unsent *http.Request // built but not handed to the transport: its body is ours to close
+	var resp *http.Response
+	landed := false
+	defer func() {
+		if landed {
+			return
+		}
+		p := recover()
+		closeBody(unsent)
+		httpx.Discard(resp, cancel)
+		r.abort(a, p)
+	}()
+
+	areq, err := httpx.Attempt(a, r.req, a.n)
+	unsent = areq
+	if !r.commit(a, cancel, err) {
+		landed = true
+		closeBody(unsent)
+		cancel()
+		return
+	}
+	if hook := r.t.h.cfg.onHedge; hook != nil {
+		hook(HedgeInfo{Request: r.caller, Attempt: a.n, Elapsed: elapsed, Reason: reason})
+	}
+	unsent = nil
+	resp, err = r.t.next.RoundTrip(areq)
+	resp, kind := r.classify(areq, resp, err)
+	landed = true
+	r.land(a, resp, err, kind)
+}
+
+// commit decides whether hedge a, just built (buildErr if GetBody failed),
+// is sent: not if the race was decided meanwhile, not if the budget
+// refuses, and not if it could not be built — each of which also ends
+// hedging for the request, since a later hedge would fare the same.
+func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) bool {
+	h := r.t.h
+	var st step
+	r.mu.Lock()
+	sent := false
+	switch {
+	case r.decided || r.parent.Err() != nil:
+	case buildErr != nil:
+		r.unsent = buildErr
+		r.stopHedgingLocked(&st)
+	case !h.cfg.budget.Withdraw():
+		// Hedging into an exhausted budget would add load exactly when
+		// the upstream is short of it.
+		h.stats.budgetDenied.Add(1)
+		r.stopHedgingLocked(&st)
+	default:
+		sent = true
+		a.cancel = cancel
+		r.sent++
+		if r.sent == 2 {
+			h.stats.hedged.Add(1)
+		}
+		h.stats.hedges.Add(1)
+	}
+	if !sent {
+		a.landed = true
+		r.inflight--
+		r.endIfIdleLocked(&st, time.Now())
+	}
+	r.mu.Unlock()
+	r.apply(&st)
+	return sent
+}
+
+// classify returns the attempt's response, if it is to be kept, and its
+// outcome. A RoundTripper must not return both a response and an error; if
+// one does, the error decides, and the response is discarded.
+func (r *race) classify(areq *http.Request, resp *http.Response, err error) (*http.Response, idempotency.Kind) {
+	if err != nil && resp != nil {
+		httpx.Discard(resp, nil)
+		resp = nil
+	}
+	return resp, r.t.h.cfg.classifier.Classify(areq, resp, err).Kind
+}
+
+// land records attempt a's result.
+func (r *race) land(a *attemptCtx, resp *http.Response, err error, kind idempotency.Kind) {
+	now := time.Now()
+	if resp == nil {
+		a.cancel() // nothing of it is left to read
+	}
+	var st step
+	r.mu.Lock()
+	r.landLocked(&st, a, resp, err, kind, now)
+	r.mu.Unlock()
+	r.apply(&st)
+}
+
+// abort records that attempt a ended in a panic with value p (nil for
+// runtime.Goexit). If the race was not decided yet, the panic decides it:
+// every attempt is canceled, the timer stopped, and the caller's goroutine
+// raises p again; abort then reports true. A panic after the decision goes
+// with the loser's output.
+func (r *race) abort(a *attemptCtx, p any) bool {
+	var st step
+	mine := false
+	r.mu.Lock()
+	if !a.landed {
+		a.landed = true
+		r.inflight--
+	}
+	if !r.decided {
+		mine = true
+		r.panicked, r.panicVal = p != nil, p
+		r.decideLocked(&st, nil, 0, nil, abortedErr(a.n, p), time.Now())
+	}
+	r.mu.Unlock()
+	r.apply(&st)
+	return mine
+}
+
+func closeBody(req *http.Request) {
+	if req != nil && req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
