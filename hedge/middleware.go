@@ -54,12 +54,12 @@ type MiddlewareConfig struct {
 	// finishes at that write, as if its handler had returned there: it is
 	// judged by the status and headers it has set so far, like any
 	// finished run (see [Middleware]). If it wins, what it buffered is
-	// written to the client and the rest of its body follows as the
-	// handler writes it. Otherwise — its status is a failing one, or
-	// another run answered first — its further writes fail (with
-	// [ErrResponseTooLarge], or its context's cause) and none of its
-	// output is sent, since a truncated body must not reach the client. If
-	// zero, DefaultMaxResponse. It must not be negative.
+	// written to the client and the rest of its body goes straight
+	// through as the handler writes it. Otherwise — its status is a
+	// failing one, or another run answered first — its further writes
+	// fail (with [ErrResponseTooLarge], or its context's cause) and none
+	// of its output is sent, since a truncated body must not reach the
+	// client. If zero, DefaultMaxResponse. It must not be negative.
 	MaxResponse int64
 }
 
@@ -92,9 +92,9 @@ type MiddlewareConfig struct {
 // default 2xx, 3xx, and 4xx other than 408, 425 and 429) wins: the others'
 // contexts are canceled with cause [ErrLostRace] and their output is
 // discarded, and the winner's headers, status, body and trailers are
-// written to the real [http.ResponseWriter], once. Only the ServeHTTP
-// goroutine ever writes to it. A failing status never beats a run still
-// going.
+// written to the real [http.ResponseWriter], once, from the ServeHTTP
+// goroutine (but see Large responses). A failing status never beats a run
+// still going.
 // When no run can win any more (every run failed, the Timeout elapsed, or
 // the request's context ended),
 // the client gets the latest failed run's response; if no run finished at
@@ -114,26 +114,23 @@ type MiddlewareConfig struct {
 // # Large responses
 //
 // A run buffers at most MaxResponse bytes of body. A run whose body would
-// grow past it finishes at that write, judged by its status and headers
-// as they stand then (it may still set trailers, but other changes to its
-// headers are not seen). If it wins, its headers, status and buffered bytes are written
-// to the client, the other runs are canceled, and ServeHTTP copies the
-// rest of the body to the client as the handler writes it: each write
-// returns once it has been copied. ServeHTTP returns when the handler
-// does, after setting its trailers. If the body ends badly — the run's
-// context ends first (the client left, or the Timeout, which still
-// applies, elapsed), the handler panics, or a write to the client fails —
-// ServeHTTP panics at once with [http.ErrAbortHandler] (or the handler's
-// panic value), so that net/http breaks the connection rather than end
-// the body as if it were whole; the handler's later writes fail, and it
-// ends on its own goroutine, as a loser does. A run that outgrows
-// MaxResponse with a failing status has failed there: its writes fail
-// with [ErrResponseTooLarge], its output is never sent (if no other run
-// wins, the client gets the 503), and, as after any failure, the next
-// hedge may start at once.
+// grow past it finishes at that write, judged by the status and headers it
+// has set so far. If it wins, its headers, status and buffered bytes are
+// written to the client, the other runs are canceled, and its further
+// writes go straight to the real ResponseWriter from the run's goroutine,
+// while ServeHTTP waits for its handler to return, then sets the trailers.
+// If that run's context ends before its handler returns (the client left,
+// or the Timeout, which still applies, elapsed), or the handler panics,
+// the response is incomplete: ServeHTTP panics with [http.ErrAbortHandler]
+// (or the handler's panic value) so that net/http breaks the connection
+// rather than end the body as if it were whole. A run that outgrows
+// MaxResponse with a failing status has failed there: its writes fail with
+// [ErrResponseTooLarge], its output is never sent (if no other run wins,
+// the client gets the 503), and, as after any failure, the next hedge may
+// start at once.
 //
-// ServeHTTP returns as soon as the answer is written (a streamed one when
-// its handler returns); losing runs finish on their own goroutines. Handlers must therefore return promptly once
+// ServeHTTP returns as soon as the answer is written; losing runs finish
+// on their own goroutines. Handlers must therefore return promptly once
 // r.Context() is done, must not keep using the ResponseWriter after they
 // return, and must not rely on running to completion.
 //
@@ -173,10 +170,10 @@ type MiddlewareConfig struct {
 // before each hedge run starts. [Config.OnComplete] is called once per
 // hedged request, on the ServeHTTP goroutine, after the answer is written
 // (before a panic is raised again): Winner is 0 when no run won, StatusCode
-// is the status written, Duration runs to the end of a streamed body, and
-// Err is the context's error when the Timeout or the request's end
-// decided, describes the panic being raised, or says why a streamed body
-// ended early. A hook that panics does so on the ServeHTTP goroutine;
+// is the status written, Duration runs to the end of a body written
+// through (see Large responses), and Err is the context's error when the
+// Timeout or the request's end decided, or describes the panic being
+// raised. A hook that panics does so on the ServeHTTP goroutine;
 // every run's context is canceled before the panic leaves ServeHTTP.
 //
 // # Concurrency

@@ -88,3 +88,40 @@ func BenchmarkMiddlewareHedgeFires(b *testing.B) {
 	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
 	benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Microsecond, Budget: unlimited}}).Wrap(slow), http.MethodGet)
 }
+
+// BenchmarkMiddlewareLargeResponse is the cost of a 4 MiB answer written
+// in 32 KiB chunks by a handler whose body outgrows a 64 KiB MaxResponse,
+// so that all but the first 64 KiB are copied to the client as written:
+// in memory, and through a real keep-alive connection.
+func BenchmarkMiddlewareLargeResponse(b *testing.B) {
+	chunk := make([]byte, 32<<10)
+	large := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 128 {
+			w.Write(chunk)
+		}
+	})
+	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}, MaxResponse: 64 << 10})
+	b.Run("memory", func(b *testing.B) {
+		b.SetBytes(128 << 15)
+		benchServe(b, m.Wrap(large), http.MethodGet)
+	})
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{{"loopback/bare", large}, {"loopback/middleware", m.Wrap(large)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, _ := testkit.NewServer(b, tc.h)
+			client := &http.Client{Transport: testkit.Transport(b)}
+			b.SetBytes(128 << 15)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Get(srv.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}

@@ -2,9 +2,6 @@ package hedge
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"sync"
@@ -15,9 +12,11 @@ import (
 
 // serverRace is one hedged request. Unlike the client's race, it needs no
 // lock: the ServeHTTP goroutine owns every field and runs the event loop
-// (run reports, the hedge timer, the end of the context), and it alone
-// writes to the client. A run's goroutine executes the handler and reports
-// once through results (see [run]).
+// (run reports, the hedge timer, the end of the context). A run's
+// goroutine executes the handler and reports once through results (see
+// [run]). Only the ServeHTTP goroutine writes to the client, except for a
+// run that won while writing: from its verdict until its done, while the
+// ServeHTTP goroutine waits.
 type serverRace struct {
 	h       *handler
 	w       http.ResponseWriter
@@ -119,7 +118,7 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 
 // report takes in a finished run and says whether that decides the race.
 // A run whose body outgrew MaxResponse reports as finished, judged by the
-// status and headers it had then, and its handler goes on (see
+// status and headers it had then, and waits for its verdict (see
 // [run.outgrow]).
 func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
 	now := time.Now()
@@ -146,14 +145,13 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			}
 			return ru, ru.n, nil, true
 		}
-		if ru.stream != nil {
-			// A cut-off body must never reach the client.
-			ru.stream.CloseWithError(ErrResponseTooLarge)
+		if ru.verdict != nil {
+			ru.verdict <- ErrResponseTooLarge // a cut-off body must never reach the client
 		} else {
 			s.failed = ru
 		}
 		switch {
-		case pushedBack(&ru.resp):
+		case ru.pause:
 			// The handler's backend asked for a pause, whatever the
 			// status (a 500 or 502 with Retry-After too): another run
 			// now, or on the timer, would ignore it. Runs going may
@@ -240,6 +238,7 @@ func (s *serverRace) launch(n int) {
 	ru.rec.limit = int(min(s.h.m.maxResponse, math.MaxInt))
 	ru.rec.owner = ru
 	ru.report = s.results
+	ru.client = s.w
 	ru.judge = s.h.m.cfg.classifier
 	// A deep clone: handlers may modify their request's headers, and runs
 	// execute concurrently.
@@ -274,81 +273,4 @@ func (ts *stoppedTimers) get(d time.Duration) *time.Timer {
 func (ts *stoppedTimers) put(t *time.Timer) {
 	t.Stop()
 	ts.p.Put(t)
-}
-
-// answer writes out's output (or the middleware's 503) to the client,
-// counts the result and reports it to OnComplete. A panicking out, or one
-// whose streamed body ended early, is raised once OnComplete has returned.
-func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
-	s.count(winner)
-	info := CompleteInfo{Request: s.r, Winner: winner, Sent: s.sent, Err: err}
-	var abort any
-	switch {
-	case out == nil:
-		http.Error(s.w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-		info.StatusCode = http.StatusServiceUnavailable
-	case out.panicked:
-		if info.Err == nil {
-			info.Err = fmt.Errorf("hedge: run %d panicked: %v", out.n, out.panicVal)
-		}
-		abort = out.panicVal
-	default:
-		info.StatusCode = out.resp.StatusCode
-		out.rec.writeHead(s.w, out.resp.StatusCode, out.resp.Header)
-		if out.stream != nil {
-			abort, info.Err = s.stream(out)
-			end = time.Now()
-		}
-		if abort == nil {
-			out.rec.writeTrailers(s.w)
-		}
-	}
-	info.Duration = end.Sub(s.start)
-	s.complete(info, abort)
-}
-
-// stream copies the rest of out's body, which outgrew MaxResponse, from
-// its pipe to the client until its handler returns. If the body may be
-// incomplete — the handler panicked, the run's context ended, or the
-// client stopped taking it — it returns what ServeHTTP must panic with, so
-// that net/http breaks the connection instead of ending the body as if it
-// were whole, and why.
-func (s *serverRace) stream(out *run) (abort any, err error) {
-	if _, err = io.Copy(s.w, out.stream); err != nil {
-		out.stream.CloseWithError(err) // the handler's writes fail as on a broken connection
-	}
-	var p runPanic
-	switch {
-	case errors.As(err, &p):
-		return p.value, fmt.Errorf("hedge: run %d panicked: %v", out.n, p.value)
-	case out.ctx.Err() != nil:
-		return http.ErrAbortHandler, context.Cause(&out.ctx)
-	case err != nil:
-		return http.ErrAbortHandler, err
-	}
-	return nil, nil
-}
-
-// count adds the race's outcome to the statistics: which run won, if any.
-func (s *serverRace) count(winner int) {
-	st := &s.h.m.stats
-	switch {
-	case winner == 1:
-		st.originalWins.Add(1)
-	case winner > 1:
-		st.hedgeWins.Add(1)
-	default:
-		st.failed.Add(1)
-	}
-}
-
-// complete reports info to OnComplete, then raises abort, a panic value,
-// if there is one: after the hook, so that it still hears of the request.
-func (s *serverRace) complete(info CompleteInfo, abort any) {
-	if h := s.h.m.cfg.onComplete; h != nil {
-		h(info)
-	}
-	if abort != nil {
-		panic(abort)
-	}
 }

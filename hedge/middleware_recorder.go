@@ -17,9 +17,7 @@ import (
 // by two runs.
 //
 // A recorder is used by its run's goroutine until the handler returns, and
-// read by the ServeHTTP goroutine after that; it needs no lock. Once a body
-// outgrew the limit, the buffered part and the status no longer change, so
-// the ServeHTTP goroutine may write them while the handler goes on.
+// read by the ServeHTTP goroutine after that; it needs no lock.
 type recorder struct {
 	base    http.Header // the real writer's headers when the race began; read-only
 	header  http.Header // nil until the handler asks for it
@@ -27,11 +25,13 @@ type recorder struct {
 	body    []byte      // starts in scratch: a small response costs no allocation
 	scratch [64]byte
 
-	// Past limit body bytes (0: no limit), the rest of the body goes to
-	// the writer owner.outgrow returns.
-	limit int
-	owner outgrower
-	rest  io.Writer // nil until the body outgrew limit
+	// Past limit body bytes (0: no limit), owner is asked what to do:
+	// write through to the client from now on (it returns the client's
+	// writer) or fail (it returns the error every later write returns).
+	limit  int
+	owner  outgrower
+	direct io.Writer // the client's writer once this run answers while writing
+	cutOff error     // set when the run may write no more
 }
 
 // Header returns the run's header map, which starts as a copy of the real
@@ -59,41 +59,54 @@ func (rec *recorder) WriteHeader(code int) {
 }
 
 func (rec *recorder) Write(p []byte) (int, error) {
-	rec.room(len(p))
-	if rec.rest != nil {
-		return rec.rest.Write(p)
+	if err := rec.room(len(p)); err != nil {
+		return 0, err
+	}
+	if rec.direct != nil {
+		return rec.direct.Write(p)
 	}
 	rec.body = append(rec.body, p...)
 	return len(p), nil
 }
 
 func (rec *recorder) WriteString(s string) (int, error) {
-	rec.room(len(s))
-	if rec.rest != nil {
-		return io.WriteString(rec.rest, s)
+	if err := rec.room(len(s)); err != nil {
+		return 0, err
+	}
+	if rec.direct != nil {
+		return io.WriteString(rec.direct, s)
 	}
 	rec.body = append(rec.body, s...)
 	return len(s), nil
 }
 
-// An outgrower takes the rest of a body that outgrew its recorder's
-// limit; see [run.outgrow].
+// An outgrower decides what happens to a run whose body outgrew its
+// recorder's limit; see [run.outgrow].
 type outgrower interface {
-	outgrow() io.Writer
+	outgrow() (io.Writer, error)
 }
 
 // room prepares for a write of n body bytes: it records the implied 200,
 // and when the write would take the body past limit it asks the owner
-// where the rest goes. What was buffered stays as it is.
-func (rec *recorder) room(n int) {
+// whether to write through or fail.
+func (rec *recorder) room(n int) error {
 	rec.WriteHeader(http.StatusOK)
 	switch {
-	case rec.rest != nil:
+	case rec.cutOff != nil:
+		return rec.cutOff
+	case rec.direct != nil:
+		return nil
 	case rec.limit > 0 && n > rec.limit-len(rec.body): // no overflow: len(rec.body) ≤ limit
-		rec.rest = rec.owner.outgrow()
+		w, err := rec.owner.outgrow()
+		if err != nil {
+			rec.cutOff = err
+			return err
+		}
+		rec.direct = w
 	case rec.body == nil:
 		rec.body = rec.scratch[:0]
 	}
+	return nil
 }
 
 // result returns the status and headers the run answered with, once its
@@ -110,19 +123,23 @@ func (rec *recorder) result() (int, http.Header) {
 // [http.TrailerPrefix] and keys the handler declared in a Trailer header —
 // are set after the body, which is when net/http reads them.
 func (rec *recorder) writeTo(w http.ResponseWriter) {
-	status, header := rec.result()
-	rec.writeHead(w, status, header)
+	rec.writeHead(w)
 	rec.writeTrailers(w)
 }
 
-// writeHead replaces w's headers by src, less the trailers, then writes
-// status and the buffered body. src is what result returned, or a copy of
-// it: headers that started as a copy of w's, so a handler that never
-// touched them leaves w's as they were.
-func (rec *recorder) writeHead(w http.ResponseWriter, status int, src http.Header) {
+// writeHead copies the recorded headers (but not trailers), status and body
+// to w.
+func (rec *recorder) writeHead(w http.ResponseWriter) {
+	status, src := rec.result()
+	if rec.header == nil {
+		// The handler never touched the headers: the real writer's stand.
+		w.WriteHeader(status)
+		rec.writeBody(w)
+		return
+	}
 	dst := w.Header()
 	declared := src["Trailer"]
-	clear(dst) // the run may have deleted keys
+	clear(dst) // the run started from a copy of dst and may have deleted keys
 	for k, v := range src {
 		if !isTrailer(k, declared) {
 			dst[k] = v

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,7 +49,7 @@ func TestRecorderWriteTo(t *testing.T) {
 	dst.Header().Set("X-Outer", "1")
 	dst.Header().Set("X-Drop", "1")
 
-	rec := recorder{base: dst.Header().Clone()}
+	rec := recorder{base: dst.Header()}
 	assert.Equal(t, "1", rec.Header().Get("X-Outer"))
 	rec.Header().Del("X-Drop")
 	rec.Header().Set("Content-Type", "text/plain")
@@ -72,12 +73,11 @@ func TestRecorderWriteTo(t *testing.T) {
 	assert.Equal(t, http.Header{"X-Checksum": {"abc"}, "X-Late": {"yes"}}, res.Trailer)
 }
 
-// A run that never touched its headers leaves the real writer's as they
-// were.
+// A run that never touched its headers leaves the real writer's alone.
 func TestRecorderUntouchedHeaders(t *testing.T) {
 	dst := httptest.NewRecorder()
 	dst.Header().Set("X-Outer", "1")
-	rec := recorder{base: dst.Header().Clone()} // as a race starts its runs
+	rec := recorder{base: dst.Header()}
 	rec.Write([]byte("x"))
 	rec.writeTo(dst)
 	assert.Equal(t, "1", dst.Result().Header.Get("X-Outer"))
@@ -93,4 +93,42 @@ func TestIsTrailer(t *testing.T) {
 		assert.Equal(t, want, isTrailer(k, declared), k)
 	}
 	assert.False(t, isTrailer("X-A", nil))
+}
+
+// fakeOwner answers a recorder's outgrow with a fixed writer or error.
+type fakeOwner struct {
+	w     io.Writer
+	err   error
+	calls int
+}
+
+func (f *fakeOwner) outgrow() (io.Writer, error) {
+	f.calls++
+	return f.w, f.err
+}
+
+// A recorder never buffers more than its limit: past it, writes go to the
+// owner's writer, or fail with the owner's error, every one of them.
+func TestRecorderLimit(t *testing.T) {
+	var client strings.Builder
+	through := &fakeOwner{w: &client}
+	rec := recorder{limit: 10, owner: through}
+	io.WriteString(&rec, "0123456789")
+	assert.Equal(t, "0123456789", string(rec.body))
+	assert.Zero(t, through.calls)
+	rec.Write([]byte("abc"))
+	io.WriteString(&rec, "def")
+	assert.Equal(t, "0123456789", string(rec.body), "nothing past the limit is buffered")
+	assert.Equal(t, "abcdef", client.String())
+	assert.Equal(t, 1, through.calls)
+
+	boom := errors.New("boom")
+	cut := &fakeOwner{err: boom}
+	rec = recorder{limit: 10, owner: cut}
+	_, err := io.WriteString(&rec, "01234567890")
+	assert.ErrorIs(t, err, boom)
+	_, err = rec.Write([]byte("x"))
+	assert.ErrorIs(t, err, boom)
+	assert.Empty(t, rec.body)
+	assert.Equal(t, 1, cut.calls)
 }

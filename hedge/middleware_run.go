@@ -3,7 +3,6 @@ package hedge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
@@ -24,11 +23,12 @@ var ErrResponseTooLarge = errors.New("hedge: response body outgrew MaxResponse i
 
 // run is one run of the handler for a hedged request.
 //
-// A run reports to its race exactly once, on its own goroutine: when its
+// A run reports to its race exactly once, from its own goroutine: when its
 // handler returns or panics, or earlier, when its body outgrows
-// MaxResponse (see outgrow). The fields below the line are written before
-// that report and never after, so the ServeHTTP goroutine reads them
-// without a lock once it has received the run.
+// MaxResponse (see outgrow). The fields from resp on are written before
+// that report, so the ServeHTTP goroutine reads them without a lock once it
+// has received the run; the one exception is the panic of a run that
+// reported early, written before done is closed and read after.
 type run struct {
 	n      int
 	ctx    markedCtx // a child of the race's context carrying the attempt mark
@@ -37,18 +37,20 @@ type run struct {
 	body   runBody
 	rec    recorder
 	judge  idempotency.Classifier
-	report chan<- *run // the race's results
+	report chan<- *run         // the race's results
+	client http.ResponseWriter // the real writer, for a run that wins while writing
 
-	resp     http.Response    // the status and headers the run is judged by, and answers with
+	resp     http.Response    // the status and headers the run was judged by
 	kind     idempotency.Kind // the classifier's verdict on resp
+	pause    bool             // resp asks for a pause: a Retry-After still in the future
 	panicked bool
 	panicVal any
-	// The rest of the body of a run that reported when it outgrew
-	// MaxResponse; nil otherwise. The ServeHTTP goroutine copies it to
-	// the client if the run won, and closes it if not.
-	stream *io.PipeReader
-
-	pw *io.PipeWriter // stream's other end, used by the run's goroutine only
+	// Made by a run that reported when its body outgrew MaxResponse; nil
+	// otherwise. The race sends one verdict: nil to write through to
+	// client, or the error its writes return. done is closed when its
+	// handler has returned.
+	verdict chan error
+	done    chan struct{}
 }
 
 // serve runs the handler for ru and reports the run, even if the handler
@@ -56,62 +58,52 @@ type run struct {
 func (h *handler) serve(ru *run) {
 	defer ru.finish()
 	h.next.ServeHTTP(&ru.rec, ru.req)
-	if ru.pw == nil {
-		ru.settle(false)
+	if ru.done == nil {
+		ru.settle()
 	}
 }
 
-// finish is deferred by serve: it recovers a panic and reports the run,
-// unless the run reported when it outgrew MaxResponse; then it ends the
-// stream instead, carrying the panic if there is one.
+// finish is deferred by serve: it recovers a panic, and reports the run,
+// unless it reported when its body outgrew MaxResponse.
 func (ru *run) finish() {
-	p := recover()
-	if ru.pw != nil {
-		if p != nil {
-			ru.pw.CloseWithError(runPanic{p})
-		} else {
-			ru.pw.Close()
-		}
-		return
-	}
-	if p != nil {
+	if p := recover(); p != nil {
 		ru.panicked, ru.panicVal = true, p
+	}
+	if ru.done != nil {
+		close(ru.done)
+		return
 	}
 	ru.report <- ru
 }
 
-// settle judges the run as it stands. A run whose handler goes on writing
-// (snapshot) is judged, and answers if it wins, by a copy of its headers,
-// which the handler may change while the client is answered.
-func (ru *run) settle(snapshot bool) {
+// settle judges the run by its status and headers as they stand, on its own
+// goroutine, before it reports.
+func (ru *run) settle() {
 	status, header := ru.rec.result()
-	if snapshot {
-		header = header.Clone()
-	}
 	ru.resp = http.Response{StatusCode: status, Header: header, Body: http.NoBody, Request: ru.req}
 	ru.kind = ru.judge.Classify(ru.req, &ru.resp, nil).Kind
+	ru.pause = pushedBack(&ru.resp)
 }
 
 // outgrow is called by the run's recorder when its body is about to
-// outgrow MaxResponse, and returns where the rest of the body goes. The run
-// counts as finished from here: it is judged as it stands and reported,
-// and its further writes go into a pipe that the ServeHTTP goroutine
-// copies to the client if the run wins. Each write waits until it is
-// copied, or fails once the pipe is closed: with [ErrResponseTooLarge] if
-// the run's status cannot win, with the context's cause once the run lost
-// or the request ended.
-func (ru *run) outgrow() io.Writer {
-	ru.settle(true)
-	ru.stream, ru.pw = io.Pipe()
-	// A run that lost, or whose request ended, is never read again.
-	pr := ru.stream
-	context.AfterFunc(&ru.ctx, func() { pr.CloseWithError(context.Cause(&ru.ctx)) })
+// outgrow MaxResponse. The run finishes here: it is judged as it stands,
+// reports, and waits for the verdict. If it won, it writes its headers and
+// what it buffered to the client, and returns the client's writer for the
+// rest; otherwise the error every later write returns: [ErrResponseTooLarge]
+// for a failing status, the context's cause once the run lost or the
+// request ended.
+func (ru *run) outgrow() (io.Writer, error) {
+	ru.settle()
+	ru.verdict, ru.done = make(chan error, 1), make(chan struct{})
 	ru.report <- ru
-	return ru.pw
+	select {
+	case err := <-ru.verdict:
+		if err != nil {
+			return nil, err
+		}
+	case <-ru.ctx.Done():
+		return nil, context.Cause(&ru.ctx)
+	}
+	ru.rec.writeHead(ru.client)
+	return ru.client, nil
 }
-
-// runPanic carries a panic of a run that outgrew MaxResponse through its
-// stream to the ServeHTTP goroutine.
-type runPanic struct{ value any }
-
-func (p runPanic) Error() string { return fmt.Sprintf("hedge: run panicked: %v", p.value) }
