@@ -50,7 +50,9 @@
 //
 // Inner stages and base transports learn which attempt they are sending
 // from [AttemptFrom] and [IsHedge]. A retry stage sharing [Config.Budget]
-// sees the hedge stage's mark and does not count the request twice.
+// sees the hedge stage's mark and does not count the request twice. A retry
+// stage inside that waits out a server's Retry-After tells the hedge stage,
+// which then sends no further hedges for that request.
 //
 // # Statistics and hooks
 //

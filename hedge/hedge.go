@@ -23,9 +23,11 @@ import (
 // fails with a transient or throttled response or a transport error fires
 // the next hedge at once instead of waiting for its delay — unless the
 // response carries a Retry-After asking for a pause: the server is pushing
-// back, so no further hedge is sent for that request. Every hedge must
-// first be granted by the budget; a denied hedge is not sent and ends
-// hedging for that request.
+// back, so no further hedge is sent for that request. The same holds when
+// an inner stage reports a pause it is waiting out (a retry stage honouring
+// a 429's Retry-After, where this stage cannot see the 429), in every
+// order of stages. Every hedge must first be granted by the budget; a
+// denied hedge is not sent and ends hedging for that request.
 //
 // # Who wins
 //

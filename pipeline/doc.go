@@ -23,8 +23,10 @@
 //   - hedge(retry(...)) — retry inside hedge. Each hedged attempt retries on
 //     its own; a hedge is raced against an attempt that may be backing off.
 //     The whole operation can take up to the retry budget's time, but a slow
-//     first attempt is covered by a hedge at once. This is the recommended
-//     order for latency-sensitive reads.
+//     first attempt is covered by a hedge at once. A pause the server asks
+//     for (Retry-After), which retry waits out, stops hedging of that request:
+//     retry reports it to the hedge stage. This is the recommended order for
+//     latency-sensitive reads.
 //   - retry(hedge(...)) — hedge inside retry. Every retry is itself hedged; a
 //     failure of the whole hedged race triggers one backoff. Use it when each
 //     try must be fast but failures are bursty.

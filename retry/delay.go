@@ -7,6 +7,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
 )
 
 // stopReason says why a request is not retried.
@@ -97,5 +98,20 @@ func wait(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// pushback tells an enclosing race (a hedge stage outside this one) that
+// the upstream asked for a pause: its hedges, fired on a timer while this
+// stage waits the pause out, would ignore the request (issue 11, bug 10:
+// 6 requests in 2 s for one caller request in hedge(retry(breaker))). It
+// reports a failed response's Retry-After that is valid and not past,
+// whether or not this stage then waits for it.
+func pushback(ctx context.Context, out idempotency.Outcome, resp *http.Response, err error) {
+	if err != nil || resp == nil || out.Kind == idempotency.Success || out.Kind == idempotency.Final {
+		return
+	}
+	if d, ok := idempotency.RetryAfter(resp); ok && d > 0 {
+		attempt.Pause(ctx, time.Now().Add(d))
 	}
 }

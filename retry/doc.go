@@ -43,7 +43,9 @@
 //   - never starts a wait that would end at or after the context deadline:
 //     it returns the last outcome instead;
 //   - exposes the attempt number to inner stages through the request's
-//     context ([AttemptFrom]).
+//     context ([AttemptFrom]);
+//   - tells an enclosing hedge stage when a failed response asks for a pause
+//     (a Retry-After ahead), so that it sends no hedge into it.
 //
 // Unlike the RoundTripper contract, which says a transport should not
 // interpret the response, this stage reads status codes and the

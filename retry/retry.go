@@ -114,6 +114,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return res.resp, res.err
 		}
 		out := res.out
+		pushback(ctx, out, res.resp, res.err)
 		v := r.decide(ctx, n, rp, out, res.resp, res.err, &policy)
 		if v.stop == stopNone {
 			body, v.stop = r.next(send, n+1)
