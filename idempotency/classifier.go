@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -68,14 +69,30 @@ func (defaultClassifier) Classify(req *http.Request, resp *http.Response, err er
 // date already past asks for no pause, so it is no throttle: a dead load
 // balancer that answers every request "503, Retry-After: 0" is failing, and
 // a breaker, which excludes throttles, must still trip on it.
+//
+// A 403 is Throttled when it says it is a rate limit: a Retry-After asking
+// for a pause, or X-RateLimit-Remaining: 0. GitHub answers its secondary
+// rate limits that way (its docs: "403 or 429"); every other 403 is the
+// Final refusal the status table says.
 func responseKind(resp *http.Response) Kind {
 	k := StatusKind(resp.StatusCode)
-	if resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
+	switch resp.StatusCode {
+	case http.StatusServiceUnavailable:
+		if asksPause(resp) {
+			return Throttled
+		}
+	case http.StatusForbidden:
+		if asksPause(resp) || strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining")) == "0" {
 			return Throttled
 		}
 	}
 	return k
+}
+
+// asksPause reports whether resp's Retry-After asks for a positive delay.
+func asksPause(resp *http.Response) bool {
+	d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return ok && d > 0
 }
 
 // WithStatus returns a Classifier that uses kinds[status] for the listed

@@ -26,6 +26,11 @@ func response(code int, retryAfter ...string) *http.Response {
 	return &http.Response{StatusCode: code, Header: h, Body: &trackedBody{}}
 }
 
+func withHeader(resp *http.Response, name, value string) *http.Response {
+	resp.Header.Set(name, value)
+	return resp
+}
+
 func TestClassifyResponses(t *testing.T) {
 	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
 	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
@@ -38,6 +43,12 @@ func TestClassifyResponses(t *testing.T) {
 		{"101", response(101), Success},
 		{"304", response(304), Success},
 		{"400", response(400), Final},
+		{"403", response(403), Final},
+		{"403 with Retry-After", response(403, "60"), Throttled},
+		{"403 with a zero Retry-After", response(403, "0"), Final},
+		{"403 with X-RateLimit-Remaining: 0", withHeader(response(403), "X-RateLimit-Remaining", " 0 "), Throttled},
+		{"403 with X-RateLimit-Remaining: 5", withHeader(response(403), "X-RateLimit-Remaining", "5"), Final},
+		{"404 with X-RateLimit-Remaining: 0", withHeader(response(404), "X-RateLimit-Remaining", "0"), Final},
 		{"404", response(404), Final},
 		{"409", response(409), Final},
 		{"422", response(422), Final},

@@ -29,9 +29,12 @@
 //
 // [Classifier.Classify] maps one attempt to an [Outcome]: a [Kind] and
 // whether the request was provably never sent. Responses are classified by
-// [StatusKind], with one refinement: a 503 whose Retry-After asks for a
-// pause (a positive delay) is [Throttled] rather than [Transient]; a
-// Retry-After of 0 or a past date asks for none and is no throttle. Errors are examined in this order:
+// [StatusKind], with two refinements: a 503 whose Retry-After asks for a
+// pause (a positive delay) is [Throttled] rather than [Transient] (a
+// Retry-After of 0 or a past date asks for none and is no throttle), and a
+// 403 carrying such a Retry-After or X-RateLimit-Remaining: 0 is
+// [Throttled] rather than [Final] (GitHub's secondary rate limits answer
+// 403). Errors are examined in this order:
 //  1. a [Rejection] (a stage refused the attempt locally) is [Rejected];
 //  2. context.Canceled, in the error or in the request's context, is
 //     [Canceled]: the caller gave up, which says nothing about the upstream;

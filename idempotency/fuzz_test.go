@@ -51,8 +51,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 // FuzzClassify drives the classifier over arbitrary status codes,
 // Retry-After values, methods, idempotency keys, extra headers and body
 // kinds, checking it against its specification: a response's kind depends
-// only on its status and Retry-After, never on the request or on other
-// headers, and replayability follows the method, the key and the body.
+// only on its status and Retry-After (and, for a 403, on
+// X-RateLimit-Remaining), never on the request or on other headers, and
+// replayability follows the method, the key and the body.
 func FuzzClassify(f *testing.F) {
 	for _, seed := range []struct {
 		code       int
@@ -68,6 +69,7 @@ func FuzzClassify(f *testing.F) {
 		{500, "", "TRACE", "", "", "", 0}, {501, "", "get", "", "", "", 0}, {503, "", "", "", "", "", 2},
 		{503, "120", "GET", "", "retry-after", "x", 0}, {503, "-1", "PUT", "key", "", "", 2},
 		{503, "Fri, 02 Jan 2026 15:04:35 GMT", "GET", "", "", "", 0}, {503, "0", "GET", "", "", "", 0},
+		{403, "60", "GET", "", "", "", 0}, {403, "", "GET", "", "x-ratelimit-remaining", " 0", 0},
 		{505, "", "CONNECT", "", "X-Idempotency-Key", "k", 1}, {0, "", "", "", "", "", 0}, {999, "1", "BAD METHOD", "", "", "", 0},
 	} {
 		f.Add(seed.code, seed.retryAfter, seed.method, seed.key, seed.name, seed.val, seed.body)
@@ -87,8 +89,9 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("Classify(%d, %q): a response cannot be never-sent", code, retryAfter)
 		}
 		want := StatusKind(code)
-		if code == http.StatusServiceUnavailable {
-			// A 503 is a throttle when its Retry-After asks for a pause.
+		if code == http.StatusServiceUnavailable || code == http.StatusForbidden {
+			// A 503 (or a 403) is a throttle when its Retry-After asks for
+			// a pause.
 			// A date may pass between before and after: either answer is
 			// then right.
 			_, ok := ParseRetryAfter(retryAfter, time.Now())
@@ -111,11 +114,18 @@ func FuzzClassify(f *testing.F) {
 		}
 
 		req := fuzzRequest(method, key, body)
-		if other := http.CanonicalHeaderKey(name); other != "Retry-After" && name != "" {
+		other := http.CanonicalHeaderKey(name)
+		if other != "Retry-After" && name != "" {
 			resp.Header[other] = append(resp.Header[other], val)
 		}
-		if withReq := Default.Classify(req, resp, nil); withReq != got {
-			t.Fatalf("Classify with %s request and header %q: %+v, want %+v as without", method, name, withReq, got)
+		wantWithReq := got
+		if code == http.StatusForbidden && other == "X-Ratelimit-Remaining" && strings.TrimSpace(val) == "0" {
+			// The one other header that matters: a 403 saying nothing is
+			// left is a rate limit (GitHub's secondary limits).
+			wantWithReq.Kind = Throttled
+		}
+		if withReq := Default.Classify(req, resp, nil); withReq != wantWithReq {
+			t.Fatalf("Classify with %s request and header %q: %+v, want %+v", method, name, withReq, wantWithReq)
 		}
 
 		keyed := strings.TrimSpace(key) != ""

@@ -24,10 +24,11 @@ const (
 	// Unknown errors are Transient because a retry is the only way to learn
 	// more, and the retry stage still applies its budget and method rules.
 	Transient
-	// Throttled is a 429 response (with or without Retry-After) or a 503
-	// whose Retry-After asks for a pause (a positive delay): the upstream
-	// asked the client to slow down, which says more about load than about
-	// health.
+	// Throttled is a 429 response (with or without Retry-After), a 503
+	// whose Retry-After asks for a pause (a positive delay), or a 403 that
+	// says it is a rate limit (such a Retry-After, or
+	// X-RateLimit-Remaining: 0): the upstream asked the client to slow
+	// down, which says more about load than about health.
 	Throttled
 	// Canceled means the request's context was canceled: the caller (or a
 	// hedge that lost the race) gave up, so the attempt is neither a

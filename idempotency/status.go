@@ -12,9 +12,10 @@ import "net/http"
 //	other 500–599 (503 included)  Transient
 //	below 100 or above 599        Transient
 //
-// A 503 is Transient here; [Classifier.Classify] of [Default] upgrades it to
-// Throttled when its Retry-After asks for a pause, which StatusKind cannot
-// see. 501 (Not Implemented) and 505 (HTTP Version Not Supported) describe
+// A 503 is Transient and a 403 Final here; [Classifier.Classify] of
+// [Default] upgrades a 503 to Throttled when its Retry-After asks for a
+// pause, and a 403 when it carries such a Retry-After or
+// X-RateLimit-Remaining: 0, which StatusKind cannot see. 501 (Not Implemented) and 505 (HTTP Version Not Supported) describe
 // the request, not the server's state, so repeating it cannot help. Codes
 // outside 100–599 belong to no class of RFC 9110 §15; a peer that sends one
 // is misbehaving, which is treated like a 500.
