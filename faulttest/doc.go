@@ -24,6 +24,10 @@
 //   - cross_test.go: cells where stages interact (a hedge against a
 //     half-open breaker, retry against an open breaker, retry and hedge
 //     sharing one budget, attempt timeouts against a black hole);
+//   - throttle_test.go: the throttle in the recommended pipeline on the
+//     fake clock: one request per second against a permanent "429,
+//     Retry-After: 1" whatever the number of callers, and an open breaker
+//     inside still refusing at once;
 //   - badinput_test.go: nil, empty and failing request bodies, canceled
 //     contexts and nil response bodies, for each stage;
 //   - config_test.go: invalid configurations panic naming the field;
