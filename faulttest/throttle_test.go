@@ -28,8 +28,8 @@ import (
 //	cell                                            expected
 //	upstream always "429, Retry-After: 1",          one request per second from the second second on,
 //	1, 5 or 50 callers looping for 10 s             whatever the number of callers (a probe per pause)
-//	an open breaker inside                          the caller gets breaker.ErrOpen at once; the throttle
-//	                                                neither waits nor rejects
+//	an open breaker inside                          the caller gets breaker.ErrOpen at once, nothing sent;
+//	                                                the throttle neither waits nor rejects
 
 // recommended builds the recommended pipeline over base.
 func recommended(base http.RoundTripper) (*pipeline.Pipeline, *throttle.Throttle, *breaker.Breaker) {
@@ -159,12 +159,7 @@ func TestRecommendedPipelineOpenBreakerRejectsAtOnce(t *testing.T) {
 		after := th.Stats()
 		assert.Equal(t, before.Waited, after.Waited, "the throttle did not wait")
 		assert.Equal(t, before.Rejected(), after.Rejected(), "the throttle did not reject")
-		if elapsed > 0 {
-			// The throttle adds nothing; the retry stage still waits out a
-			// rejection's hint by default (issue 11, bug 11, being
-			// changed in retry/).
-			t.Skipf("BUG: the caller got %v after %v, not at once: retry waits the breaker's hint", err, elapsed)
-		}
+		assert.Zero(t, elapsed, "refused at once, no wait in any stage")
 		assert.ErrorIs(t, err, breaker.ErrOpen)
 		_, rejected := idempotency.AsRejection(err)
 		assert.True(t, rejected)

@@ -2,7 +2,7 @@
 // [http.RoundTripper].
 //
 // A stage is anything with a Wrap(next http.RoundTripper) http.RoundTripper
-// method: hedge.New, retry.New and breaker.New return stages, and
+// method: hedge.New, retry.New, throttle.New and breaker.New return stages, and
 // [StageFunc] turns a plain function into one. This package imports none of
 // them; any value of the right shape composes.
 //
@@ -27,9 +27,11 @@
 //     for (Retry-After), which retry waits out, stops hedging of that request:
 //     retry reports it to the hedge stage. This is the recommended order for
 //     latency-sensitive reads.
+//
 //   - retry(hedge(...)) — hedge inside retry. Every retry is itself hedged; a
 //     failure of the whole hedged race triggers one backoff. Use it when each
 //     try must be fast but failures are bursty.
+//
 //   - breaker innermost — it sees every attempt (originals, hedges, retries)
 //     and fails fast per host. An open breaker's error says "rejected
 //     locally, retry after d" (idempotency.Rejection): retry returns it at
@@ -39,10 +41,38 @@
 //     breaker outside retry would count a whole retried operation as one
 //     outcome and hide its failures.
 //
-// Recommended: pipeline.New(hedge, retry, breaker) — the same order as
-// Microsoft's standard hedging handler (hedging outside, per-endpoint
-// breaker inside), and every stage's zero Config is its recommended setup.
-// Stages that share one budget.Budget count each caller request once,
+//   - throttle inside retry and hedge, outside the breaker —
+//     pipeline.New(hedge, retry, throttle, breaker). Every attempt passes
+//     through it: originals and retries wait at a closed gate or for a pace
+//     slot (within the throttle's MaxWait and the deadline), hedges are
+//     sent only with spare capacity and never wait, and what one response
+//     says (a pause, a quota) applies to every caller of the host. Its
+//     refusals are idempotency.Rejections: nothing was sent, so retry and
+//     hedge treat them as local refusals and the breaker never counts them.
+//     The breaker below it sees only requests that were sent, and never
+//     holds a half-open probe slot while the probe waits for the throttle.
+//
+//   - throttle outside retry — pipeline.New(throttle, retry, breaker). The
+//     throttle sees one logical request, not its attempts: retries bypass
+//     the gate and the pacing, a quota counted in requests is overrun by
+//     every retry, and the throttle learns only from the last attempt's
+//     response. Outside hedge it is worse: hedges spend quota the throttle
+//     never sees. Avoid both.
+//
+//   - throttle inside the breaker — pipeline.New(hedge, retry, breaker,
+//     throttle). Requests the breaker admitted wait in the throttle, so a
+//     half-open probe can sit in a queue while others are refused; the
+//     breaker ignores the throttle's refusals (they are Rejections), so
+//     nothing worse happens.
+//
+// Recommended: pipeline.New(hedge, retry, throttle, breaker), every stage's
+// zero Config being its recommended setup; without a rate-limited upstream,
+// pipeline.New(hedge, retry, breaker). Hedging outside and the per-endpoint
+// breaker inside is Microsoft's standard hedging handler's order. Its
+// standard resilience handler puts a rate limiter outermost, but that one
+// bounds the caller's own concurrency; a throttle that keeps to an
+// upstream's quota must see every attempt, so it sits inside retry and
+// hedge. Stages that share one budget.Budget count each caller request once,
 // whichever order they are in.
 //
 // # Concurrency

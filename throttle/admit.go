@@ -152,6 +152,7 @@ func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
 			if v.until.After(w.limit) || w.optional {
 				return false, t.reject(w, Gate, v.until)
 			}
+			reportPause(w.req, v.until) // the request waits out the pause: no hedge of it either
 			if err := w.sleep(Gate, v.until, v.changed); err != nil {
 				return false, err
 			}

@@ -5,21 +5,23 @@ import (
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
 )
 
 // learn settles an admitted request's ticket with what came back, and
 // teaches the host's parts what the response says:
 //
-//   - a pause (capped at MaxPause) closes the gate for every request;
+//   - a pause (capped at MaxPause) closes the gate for every request, and
+//     is reported to an enclosing hedge race (attempt.Feedback), which then
+//     stops hedging the request;
 //   - a probe's answer opens the gate or keeps it closed; a probe that got
 //     no response (an error) passes the probe role on;
 //   - adaptive throttling counts the request as accepted or not, except a
 //     pause (the gate handles it), a cancellation or an inner stage's
 //     rejection (the host said nothing);
 //   - the pacing learns the host's quota from its headers, or, for a host
-//     that sends none, cuts its rate on a 429 and grows it on successes.
-//     A probe's 429 does not cut the rate: it says the pause was too
-//     short, not that the rate was too high.
+//     that sends none, cuts its rate on a 429 and grows it on successes
+//     (see aimd).
 func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Response, err error) {
 	now := time.Now()
 	kind := t.s.classifier.Classify(req, resp, err).Kind
@@ -28,8 +30,11 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		sig = readSignal(resp.Header, kind.Retryable(), now)
 	}
 	pause := min(sig.pause, t.s.maxPause)
-	if pause > 0 && h.gate.pause(now.Add(pause)) {
-		t.stats.pauses.Add(1)
+	if pause > 0 {
+		if h.gate.pause(now.Add(pause)) {
+			t.stats.pauses.Add(1)
+		}
+		reportPause(req, now.Add(pause))
 	}
 	unanswered := kind == idempotency.Canceled || kind == idempotency.Rejected
 	if tk.probe {
@@ -52,9 +57,18 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		h.adaptive.record(now, accepted(kind, err))
 	}
 	if !unanswered {
-		throttled := kind == idempotency.Throttled && !tk.probe
+		throttled := kind == idempotency.Throttled
 		success := kind == idempotency.Success || kind == idempotency.Final
 		h.pace.learn(now, sig, throttled, success, tk.sentAt, tk.limited)
+	}
+}
+
+// reportPause tells an enclosing hedge race that the host asked for a
+// pause until until: it sends no further hedges of this request, which
+// would only meet the closed gate (issue 11, bug 10).
+func reportPause(req *http.Request, until time.Time) {
+	if fb := attempt.FeedbackFrom(req.Context()); fb != nil {
+		fb.Report(attempt.Report{PauseUntil: until})
 	}
 }
 

@@ -1,0 +1,155 @@
+package throttle
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tailguard/tailguard/internal/attempt"
+)
+
+// feedback records what the throttle reports to an enclosing race.
+type feedback struct {
+	mu      sync.Mutex
+	reports []attempt.Report
+}
+
+func (f *feedback) Report(r attempt.Report) {
+	f.mu.Lock()
+	f.reports = append(f.reports, r)
+	f.mu.Unlock()
+}
+
+func (f *feedback) pauses() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []time.Time
+	for _, r := range f.reports {
+		out = append(out, r.PauseUntil)
+	}
+	return out
+}
+
+// TestPauseStopsHedging: a pause the throttle learns, or waits out, is
+// reported to an enclosing hedge race, which then sends no further hedges
+// of the request (issue 11, bug 10).
+func TestPauseStopsHedging(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			if n == 1 {
+				return reply(req, &u.tr, 429, "Retry-After", "3", "RateLimit-Policy", roomy)
+			}
+			return reply(req, &u.tr, 200)
+		}
+		rt := New(Config{}).Wrap(u)
+		first, second := &feedback{}, &feedback{}
+		_, err := send(attempt.WithFeedback(context.Background(), first), rt, "http://a.test/")
+		require.NoError(t, err)
+		opens := time.Now().Add(3 * time.Second)
+		assert.Equal(t, []time.Time{opens}, first.pauses(), "the response that closed the gate")
+
+		_, err = send(attempt.WithFeedback(context.Background(), second), rt, "http://a.test/")
+		require.NoError(t, err)
+		assert.Equal(t, []time.Time{opens}, second.pauses(), "a request waiting out the pause")
+	})
+}
+
+func TestMaxPauseCapsAPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			if n == 1 {
+				return reply(req, &u.tr, 429, "Retry-After", "86400", "RateLimit-Policy", roomy)
+			}
+			return reply(req, &u.tr, 200)
+		}
+		th := New(Config{MaxPause: 10 * time.Second, MaxWait: time.Minute})
+		rt := th.Wrap(u)
+		start := time.Now()
+		send(context.Background(), rt, "http://a.test/")
+		assert.Equal(t, start.Add(10*time.Second), th.Snapshot()[0].PausedUntil)
+		status, err := send(context.Background(), rt, "http://a.test/")
+		assert.NoError(t, err)
+		assert.Equal(t, 200, status)
+		assert.Equal(t, []time.Duration{0, 10 * time.Second}, u.times(start), "a day's Retry-After costs MaxPause, then a probe")
+	})
+}
+
+// TestLearnCountsForAdaptive checks what adaptive throttling counts: a
+// refusal without a pause is a request not accepted; a pause, a
+// cancellation and an inner stage's rejection count as nothing.
+func TestLearnCountsForAdaptive(t *testing.T) {
+	tests := []struct {
+		name     string
+		resp     func(req *http.Request) *http.Response
+		err      error
+		requests uint64
+		accepts  uint64
+	}{
+		{"200", func(req *http.Request) *http.Response { return reply(req, nil, 200) }, nil, 1, 1},
+		{"404", func(req *http.Request) *http.Response { return reply(req, nil, 404) }, nil, 1, 1},
+		{"503", func(req *http.Request) *http.Response { return reply(req, nil, 503) }, nil, 1, 0},
+		{"bare 429", func(req *http.Request) *http.Response { return reply(req, nil, 429) }, nil, 1, 0},
+		{"429 with a pause", func(req *http.Request) *http.Response { return reply(req, nil, 429, "Retry-After", "1") }, nil, 0, 0},
+		{"a transport error", nil, errReset, 1, 0},
+		{"canceled", nil, context.Canceled, 0, 0},
+		{"rejected by an inner stage", nil, &Error{Host: "x", Reason: Pace}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := New(Config{})
+			rt := th.Wrap(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if tt.err != nil {
+					return nil, tt.err
+				}
+				return tt.resp(req), nil
+			}))
+			send(context.Background(), rt, "http://a.test/")
+			h := th.hosts.all()[0]
+			got := h.adaptive.w.totals(time.Now())
+			assert.Equal(t, tt.requests, got.a, "requests")
+			assert.Equal(t, tt.accepts, got.b, "accepts")
+		})
+	}
+}
+
+// TestPermanent429IsProbedEverySecond: a server answering "429,
+// Retry-After: 1" forever is probed once a second, not ever more rarely:
+// AIMD cuts once (a 429 before any success at the new rate says nothing
+// about it), so the pacing never holds the probes back.
+func TestPermanent429IsProbedEverySecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 429, "Retry-After", "1")
+		th := New(Config{})
+		rt := th.Wrap(u)
+		start := time.Now()
+		for time.Since(start) < 10*time.Second {
+			send(context.Background(), rt, "http://a.test/")
+		}
+		r := th.Snapshot()[0].Rate
+		times := u.times(start)
+		assert.Len(t, times, 11, "one request per second")
+		assert.Equal(t, 10*time.Second, times[10])
+		assert.Greater(t, float64(r), 1.0, "the first 429 cut the rate once; the probes' 429s did not")
+	})
+}
+
+// errReset is a transport error that is not a cancellation.
+var errReset = &netError{"connection reset by peer"}
+
+type netError struct{ s string }
+
+func (e *netError) Error() string { return e.s }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
