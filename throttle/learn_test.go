@@ -152,4 +152,3 @@ func (e *netError) Error() string { return e.s }
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
-
