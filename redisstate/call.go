@@ -27,19 +27,28 @@ const (
 	stateProbing              // one probe is running; calls fail fast
 )
 
+// downAfter is how many calls in a row must fail before the store stops
+// calling Redis for Config.RetryInterval. One slow call (a GC pause, a
+// loaded machine) then costs only its own request a fallback, while a
+// dead or hung Redis, which fails every call, is given up on within a few
+// calls.
+const downAfter = 3
+
 // health tracks whether Redis answers. Between failures it costs one
 // atomic load per call.
 type health struct {
-	state   atomic.Int32
-	retryAt atomic.Int64 // Unix ns after which a down store probes again
+	state    atomic.Int32
+	failures atomic.Int32 // calls failed in a row while up
+	retryAt  atomic.Int64 // Unix ns after which a down store probes again
 }
 
-// do runs fn against Redis, bounded by Config.Timeout, when Redis is known
-// to answer. Otherwise it fails at once with ErrUnavailable, and once
-// Config.RetryInterval has passed since the last failure it starts a probe
-// on its own goroutine: no request waits for a probe, and a hung Redis
-// never serializes requests. An error caused by the caller's own context
-// is returned as ctx.Err() and says nothing about Redis.
+// do runs fn against Redis, bounded by Config.Timeout, unless Redis is
+// known to be down: then it fails at once with ErrUnavailable, and once
+// Config.RetryInterval has passed since it went down it starts a probe on
+// its own goroutine: no request waits for a probe, and a hung Redis never
+// serializes requests. Redis is known to be down after downAfter calls in
+// a row failed. An error caused by the caller's own context is returned as
+// ctx.Err() and says nothing about Redis.
 func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -58,11 +67,16 @@ func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 	cancel()
 	switch {
 	case err == nil:
+		if s.health.failures.Load() != 0 {
+			s.health.failures.Store(0)
+		}
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	s.markDown()
+	if s.health.failures.Add(1) >= downAfter {
+		s.markDown()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("redisstate: no answer within %v: %w", s.s.timeout, err)
 	}
@@ -73,6 +87,7 @@ func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 func (s *Store) markDown() {
 	s.health.retryAt.Store(time.Now().Add(s.s.retryInterval).UnixNano())
 	s.health.state.Store(stateDown)
+	s.health.failures.Store(0)
 }
 
 // probe checks Redis, bounded by ProbeTimeout, and marks the store up or

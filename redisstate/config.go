@@ -19,12 +19,12 @@ const (
 	// loaded server and still keeps a request that meets a hung Redis from
 	// stalling more than a few milliseconds before it falls back.
 	DefaultTimeout = 5 * time.Millisecond
-	// DefaultRetryInterval is how long the store answers from nowhere
-	// (every call fails at once with [ErrUnavailable], so the stage uses
-	// its local state) after a call to Redis failed, before one call tries
-	// Redis again. While Redis is down that costs one bounded call per
-	// interval per process, and sharing resumes at most this long after
-	// Redis answers again.
+	// DefaultRetryInterval is how long a store that found Redis down
+	// fails every call at once with [ErrUnavailable], so that the stages
+	// use their local state without waiting, before it probes Redis
+	// again. While Redis is down that costs one probe per interval per
+	// process, off any request's path, and sharing resumes about this long
+	// after Redis answers again.
 	DefaultRetryInterval = 250 * time.Millisecond
 	// DefaultLease is how many quota tokens one round trip takes when that
 	// many are available: 1, so that the fleet's quota is exact. See
@@ -42,11 +42,12 @@ type Config struct {
 	// own retries. If zero, DefaultTimeout. New panics if it is negative.
 	Timeout time.Duration
 
-	// RetryInterval is how long, after a failed call, every call fails at
-	// once with ErrUnavailable before a single call tries Redis again
-	// (the others keep failing fast meanwhile: nobody waits for that
-	// probe). If zero, DefaultRetryInterval. New panics if it is
-	// negative.
+	// RetryInterval is how long, once three calls in a row have failed,
+	// every call fails at once with ErrUnavailable before a probe, off
+	// any request's path, tries Redis again (the calls keep failing fast
+	// meanwhile: nobody waits for the probe). A single failed call makes
+	// only its own request fall back. If zero, DefaultRetryInterval. New
+	// panics if it is negative.
 	RetryInterval time.Duration
 
 	// Lease is how many quota tokens one round trip takes, when that many

@@ -6,7 +6,9 @@ replace github.com/tailguard/tailguard => ../
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/tailguard/tailguard v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
+	golang.org/x/time v0.15.0
 )
 
 require (

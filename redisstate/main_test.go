@@ -10,12 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tailguard/tailguard/redisstate/internal/redisserver"
-	"go.uber.org/goleak"
 )
-
-// A Store starts no goroutine; goleak proves it, and that every client and
-// redis-server of the tests is shut down.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testRedis starts a real redis-server for t and returns a client for it
 // with context deadlines honoured, as New requires. Both are closed when t

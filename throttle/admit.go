@@ -100,7 +100,14 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 		tk.slot = true
 	}
 	now := time.Now()
-	wait, res, ok := w.h.pace.take(now, w.limit.Sub(now))
+	wait, res, ok, paused := t.takePace(w, now)
+	if paused > 0 {
+		// The fleet's gate for the host is closed: this process's closes
+		// too, and the gate decides again.
+		w.h.gate.pause(now.Add(paused))
+		undo()
+		return ticket{}, true, nil
+	}
 	if !ok {
 		undo()
 		return tk, false, t.reject(w, Pace, now.Add(wait))
@@ -108,7 +115,9 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	if wait > 0 {
 		tk.limited = true
 		if err = w.sleep(Pace, now.Add(wait), nil); err != nil {
-			res.Cancel()
+			if res != nil {
+				res.Cancel()
+			}
 			undo()
 			return tk, false, err
 		}

@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"time"
@@ -146,6 +147,18 @@ type Config struct {
 	// OnThrottle, if non-nil, is called for every request the throttle
 	// delayed or rejected; see [Event].
 	OnThrottle func(Event)
+
+	// Shared, if non-nil, shares each host's quota schedule and pushback
+	// gate with every other process using the same store, so that a fleet
+	// calling one upstream stays within one quota and pauses as one; see
+	// [Shared] for what is shared, what stays local, and what happens
+	// when the store fails. If nil, all state stays in this process.
+	Shared Shared
+
+	// Logger, if non-nil, receives the throttle's log records. It logs
+	// when Shared stops answering (Warn, once per outage) and when it
+	// answers again (Info). If nil, nothing is logged.
+	Logger *slog.Logger
 }
 
 // settings is a validated Config with defaults applied.
@@ -164,6 +177,8 @@ type settings struct {
 	idleTTL       time.Duration
 	maxHosts      int
 	onThrottle    func(Event)
+	shared        Shared
+	logger        *slog.Logger
 }
 
 // normalize validates c and applies defaults. A misconfigured throttle is
@@ -176,6 +191,8 @@ func (c Config) normalize() settings {
 		classifier: c.Classifier,
 		key:        c.Key,
 		onThrottle: c.OnThrottle,
+		shared:     c.Shared,
+		logger:     c.Logger,
 	}
 	switch {
 	case c.Rate < 0 || math.IsNaN(float64(c.Rate)):

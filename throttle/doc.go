@@ -89,6 +89,18 @@
 // sending into the pause, and the breaker below sees only requests that
 // were actually sent. The pipeline package documents the other orders.
 //
+// # A fleet of processes
+//
+// A quota belongs to an API key, not to a process: N processes that each
+// pace themselves at the quota send N times it. Config.Shared shares each
+// host's quota schedule and pushback gate through a store that every
+// process reaches (the nested module github.com/tailguard/tailguard/redisstate
+// implements it on Redis): then a pause one process receives closes the
+// gate in all of them, and together they send the quota. A store that
+// fails or is slow never fails a request: the throttle uses its local
+// state for that request and logs the outage once through Config.Logger.
+// See [Shared].
+//
 // # Hooks and statistics
 //
 // [Throttle.Stats] counts admissions, waits and rejections by [Reason];

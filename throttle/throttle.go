@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailguard/tailguard/internal/hostkey"
 	"github.com/tailguard/tailguard/internal/httpx"
+	"github.com/tailguard/tailguard/internal/outage"
 )
 
 // Throttle keeps every request to a rate-limited upstream within what the
@@ -66,9 +67,10 @@ import (
 // that reaches the same upstreams, and create separate Throttles for
 // separate quotas.
 type Throttle struct {
-	s     settings
-	hosts *registry
-	stats counters
+	s      settings
+	hosts  *registry
+	stats  counters
+	outage outage.Log // Config.Shared's outages, logged once each
 }
 
 // New returns a Throttle configured by c; zero fields take the defaults

@@ -1,0 +1,68 @@
+package outage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestOncePerChange: a run of failures logs one Warn, a run of successes
+// after it one Info, from any number of goroutines at once.
+func TestOncePerChange(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	var l Log
+	ctx := context.Background()
+	burst := func(f func()) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 100 {
+					f()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	burst(func() { l.Up(ctx, logger, "throttle", "h") })
+	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("dial tcp: connection refused")) })
+	burst(func() { l.Up(ctx, logger, "throttle", "h") })
+	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("timeout")) })
+	want := `level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error="dial tcp: connection refused"
+level=INFO msg="shared state answering again; sharing resumed" stage=throttle event=shared_resumed host=h
+level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error=timeout
+`
+	if got := buf.String(); got != want {
+		t.Errorf("log:\n%s\nwant:\n%s", got, want)
+	}
+	var nilLog Log // a nil logger: state still tracked, nothing written
+	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"))
+	if !nilLog.down.Load() || strings.Contains(buf.String(), "x\n") {
+		t.Error("nil logger")
+	}
+}
+
+// TestUpIsFree: while the store answers, Up allocates nothing.
+func TestUpIsFree(t *testing.T) {
+	var l Log
+	logger := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(1000, func() { l.Up(ctx, logger, "throttle", "h") }); n != 0 {
+		t.Errorf("Up allocates %v per call", n)
+	}
+}

@@ -1,0 +1,246 @@
+package throttle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+)
+
+// memShared is an in-memory Shared for synctest bubbles: one token bucket
+// and one gate per key, as a Redis store keeps them, on the bubble's fake
+// clock. Two Throttles on one memShared are two processes of a fleet. The
+// real implementation (redisstate) is tested against a real Redis.
+type memShared struct {
+	mu       sync.Mutex // guards the fields below
+	lims     map[string]*rate.Limiter
+	gates    map[string]time.Time
+	failing  bool // every call fails, as with Redis down
+	reserves int
+	maxWaits []time.Duration
+}
+
+var errStoreDown = errors.New("store down")
+
+func (m *memShared) Reserve(_ context.Context, key string, q Quota, maxWait time.Duration) (Reservation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reserves++
+	m.maxWaits = append(m.maxWaits, maxWait)
+	if m.failing {
+		return Reservation{}, errStoreDown
+	}
+	now := time.Now()
+	if until := m.gates[key]; now.Before(until) {
+		return Reservation{Paused: until.Sub(now)}, nil
+	}
+	if q.Rate == rate.Inf {
+		return Reservation{OK: true}, nil
+	}
+	if m.lims == nil {
+		m.lims = map[string]*rate.Limiter{}
+	}
+	lim := m.lims[key]
+	if lim == nil {
+		lim = rate.NewLimiter(q.Rate, q.Burst)
+		m.lims[key] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if d > maxWait {
+		r.CancelAt(now)
+		return Reservation{Delay: d}, nil
+	}
+	return Reservation{OK: true, Delay: d}, nil
+}
+
+func (m *memShared) Pause(_ context.Context, key string, d time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failing {
+		return errStoreDown
+	}
+	if m.gates == nil {
+		m.gates = map[string]time.Time{}
+	}
+	if until := time.Now().Add(d); until.After(m.gates[key]) {
+		m.gates[key] = until
+	}
+	return nil
+}
+
+func (m *memShared) set(failing bool) {
+	m.mu.Lock()
+	m.failing = failing
+	m.mu.Unlock()
+}
+
+func (m *memShared) calls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reserves
+}
+
+// offer sends n requests to url through rt, one every gap, each on its own
+// goroutine (open loop), and waits for all; it returns how many failed
+// with an error other than a throttle's refusal.
+func offer(rt http.RoundTripper, url string, n int, gap time.Duration) (errs int) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range n {
+		wg.Go(func() {
+			if _, err := send(context.Background(), rt, url); err != nil && !errors.Is(err, ErrThrottled) {
+				mu.Lock()
+				errs++
+				mu.Unlock()
+			}
+		})
+		time.Sleep(gap)
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestSharedQuota: two throttles ("processes") configured with a quota of
+// 10/s each offer it 10/s for 10 s. Sharing one store, they send the quota
+// together, each about half; alone, each sends its own 10/s.
+func TestSharedQuota(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		shared   bool
+		min, max int
+	}{
+		{"shared", true, 100, 101},
+		{"local", false, 200, 202},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{}
+				u.answer = always(u, 200)
+				store := &memShared{}
+				per := [2]int{}
+				var wg sync.WaitGroup
+				for p := range 2 {
+					cfg := Config{Rate: 10, MaxWait: 50 * time.Millisecond}
+					if tc.shared {
+						cfg.Shared = store
+					}
+					rt := New(cfg).Wrap(u)
+					wg.Go(func() {
+						before := u.count()
+						assert.Zero(t, offer(rt, "http://api.test/", 100, 100*time.Millisecond))
+						per[p] = u.count() - before
+					})
+				}
+				wg.Wait()
+				total := u.count()
+				assert.GreaterOrEqual(t, total, tc.min)
+				assert.LessOrEqual(t, total, tc.max, "10 s at 10/s, plus the burst of 1")
+				if tc.shared {
+					assert.Equal(t, 200, store.calls(), "one call per request")
+				}
+			})
+		})
+	}
+}
+
+// TestSharedPause: a pause one process receives closes the gate in the
+// other at its next call to the store; while its gate is closed locally
+// the other process makes no call at all, and nothing reaches the host
+// before the pause ends.
+func TestSharedPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		u := &upstream{}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			if n == 1 {
+				return reply(req, &u.tr, 429, "Retry-After", "5", "RateLimit-Policy", roomy)
+			}
+			return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
+		}
+		store := &memShared{}
+		a := New(Config{Shared: store}).Wrap(u)
+		b := New(Config{Shared: store, MaxWait: time.Second}).Wrap(u)
+
+		status, err := send(context.Background(), a, "http://api.test/")
+		require.NoError(t, err)
+		require.Equal(t, 429, status)
+
+		_, err = send(context.Background(), b, "http://api.test/")
+		var te *Error
+		require.ErrorAs(t, err, &te, "b learns the pause from the store and cannot wait 5 s")
+		assert.Equal(t, Gate, te.Reason)
+		assert.Equal(t, start.Add(5*time.Second), te.Until)
+		calls := store.calls()
+		for range 10 {
+			_, err = send(context.Background(), b, "http://api.test/")
+			require.ErrorIs(t, err, ErrThrottled)
+		}
+		assert.Equal(t, calls, store.calls(), "no call while the gate is known closed")
+
+		time.Sleep(5 * time.Second)
+		status, err = send(context.Background(), b, "http://api.test/")
+		require.NoError(t, err)
+		assert.Equal(t, 200, status)
+		assert.Equal(t, []time.Duration{0, 5 * time.Second}, u.times(start))
+	})
+}
+
+// TestSharedStoreFailure: a store that fails never fails a request: each
+// request uses the local bucket at once, the outage is logged once, and
+// sharing resumes (logged once) when the store answers again.
+func TestSharedStoreFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		store := &memShared{}
+		var logs bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
+		rt := New(Config{Rate: 10, MaxWait: 200 * time.Millisecond, Shared: store, Logger: logger}).Wrap(u)
+
+		assert.Zero(t, offer(rt, "http://api.test/", 10, 100*time.Millisecond))
+		store.set(true)
+		assert.Zero(t, offer(rt, "http://api.test/", 30, 100*time.Millisecond), "no caller error while the store is down")
+		store.set(false)
+		assert.Zero(t, offer(rt, "http://api.test/", 10, 100*time.Millisecond))
+		assert.Equal(t, 50, u.count(), "every request sent: paced locally while the store was down")
+
+		want := `level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=http://api.test:80 error="store down"
+level=INFO msg="shared state answering again; sharing resumed" stage=throttle event=shared_resumed host=http://api.test:80
+`
+		assert.Equal(t, want, logs.String())
+	})
+}
+
+// TestSharedHedgeNeverWaits: a hedge asks the store for a token it may
+// not wait for (maxWait 0) and is refused if the fleet has none now.
+func TestSharedHedgeNeverWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		store := &memShared{}
+		rt := New(Config{Rate: 1, Shared: store}).Wrap(u)
+		_, err := send(context.Background(), rt, "http://api.test/")
+		require.NoError(t, err, "the bucket's one token")
+		_, err = send(hedgeCtx(context.Background(), 2), rt, "http://api.test/")
+		require.ErrorIs(t, err, ErrThrottled)
+		assert.Equal(t, []time.Duration{DefaultMaxWait, 0}, store.maxWaits)
+		assert.Equal(t, 1, u.count())
+	})
+}
