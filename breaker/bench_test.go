@@ -2,7 +2,9 @@ package breaker
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -91,4 +93,44 @@ func BenchmarkClock(b *testing.B) {
 		t = time.Now()
 	}
 	_ = t
+}
+
+// BenchmarkNewKey is the cost of admitting a key the registry has not seen
+// while it already tracks 20,000 (its MaxKeys): every new key evicts one.
+// "closed" fills it with healthy hosts; "open" with hosts in their open
+// period, the case a fleet of dead pod IPs creates and the one that used
+// to scan the whole map under the write lock on every new key (and never
+// evict, so the registry grew with b.N). "keys" reports the registry's
+// size at the end.
+func BenchmarkNewKey(b *testing.B) {
+	const tracked = 20000
+	for _, bc := range []struct {
+		name   string
+		status int
+	}{{"closed", http.StatusOK}, {"open", http.StatusBadGateway}} {
+		b.Run(fmt.Sprintf("%s/%d", bc.name, tracked), func(b *testing.B) {
+			br := New(Config{ConsecutiveFailures: 1, MaxKeys: tracked, IdleTTL: time.Hour, OpenTimeout: time.Hour})
+			rt := br.Wrap(staticTransport{resp: &http.Response{StatusCode: bc.status, Body: http.NoBody}})
+			req := benchRequest(b)
+			u := *req.URL
+			req.URL = &u
+			host := func(i int) string { return "h" + strconv.Itoa(i) + ".test" }
+			for i := range tracked {
+				u.Host = host(i)
+				rt.RoundTrip(req)
+			}
+			n := tracked
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				u.Host = host(n)
+				n++
+				rt.RoundTrip(req)
+			}
+			b.StopTimer()
+			br.mu.RLock()
+			b.ReportMetric(float64(len(br.entries)), "keys")
+			br.mu.RUnlock()
+		})
+	}
 }

@@ -59,9 +59,11 @@ type Breaker struct {
 	epoch      time.Time // origin of the registry's int64 timestamps
 	touchEvery int64     // minimum ns between two lastUsed stores
 
-	mu        sync.RWMutex   // guards entries and lastSweep
-	entries   map[key]*entry // one breaker per key
-	lastSweep int64          // when idle entries were last swept, ns since epoch
+	mu      sync.RWMutex   // guards entries, list, hand and graves
+	entries map[key]*entry // one breaker per key
+	list    []*entry       // the same entries, for the eviction hand; entry.slot indexes it
+	hand    int            // next index of list eviction looks at
+	graves  graveyard      // unhealthy keys evicted, remembered so they come back on parole
 }
 
 // New returns a Breaker configured by c. It panics, naming the field, if a
@@ -73,6 +75,7 @@ func New(c Config) *Breaker {
 		epoch:      time.Now(),
 		touchEvery: int64(min(time.Second, s.idleTTL/16)),
 		entries:    make(map[key]*entry),
+		graves:     newGraveyard(s.maxKeys),
 	}
 }
 
@@ -87,8 +90,10 @@ func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
 
 // State returns the state of key's breaker, such as
 // "https://api.example.com:443" (the form [OpenError.Key] and [StateChange]
-// use), or a string Config.Key returned. An unknown or evicted key is
-// [Closed], which is how its next request will be treated. A key whose open
+// use), or a string Config.Key returned. It is the state the key's next
+// request meets: an unknown key, or one evicted while closed, is [Closed];
+// one evicted while not known to be healthy reports the state it comes
+// back in (see "Memory" in the package documentation). A key whose open
 // period has passed reports HalfOpen.
 func (b *Breaker) State(key string) State {
 	k, ok := b.parseKey(key)
@@ -97,11 +102,15 @@ func (b *Breaker) State(key string) State {
 	}
 	b.mu.RLock()
 	e := b.entries[k]
+	g, buried := b.graves.peek(k)
 	b.mu.RUnlock()
 	if e == nil {
+		if buried {
+			return g.state(b.now()) // how it will come back
+		}
 		return Closed
 	}
-	st := fromGobreaker(e.cb.State()) // may turn Open into HalfOpen
+	st := e.currentState(b.now())
 	b.flush(e)
 	return st
 }
@@ -118,7 +127,7 @@ func (b *Breaker) Snapshot() []Status {
 	b.mu.RUnlock()
 	out := make([]Status, len(es))
 	for i, e := range es {
-		st := fromGobreaker(e.cb.State())
+		st := e.currentState(b.now())
 		out[i] = Status{Key: e.name, State: st, Counts: e.counts()}
 		b.flush(e)
 	}
@@ -154,8 +163,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil && b.s.key == nil {
 		return t.next.RoundTrip(req) // let net/http report the malformed request
 	}
-	e := b.lookup(b.requestKey(req))
-	e.inflight.Add(1) // a waiting request counts too: its key is kept
+	e := b.lookup(b.requestKey(req)) // counted in e.inflight: a waiting request keeps its key too
 	defer e.inflight.Add(-1)
 	resp, _, refused, err := t.attempt(e, req)
 	if refused != nil && b.s.maxWait > 0 {
@@ -173,12 +181,20 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt asks e's breaker once and, if admitted, sends req and records
 // its verdict. It returns the refusal, without closing req's body, when
 // the breaker refuses.
+func (t *transport) attempt(e *entry, req *http.Request) (*http.Response, verdict, *OpenError, error) {
+	if e.parole.active.Load() {
+		return t.paroled(e, req)
+	}
+	return t.execute(e, req)
+}
+
+// execute is attempt through gobreaker.
 //
 // The attempt runs inside gobreaker's Execute rather than between
 // TwoStepCircuitBreaker's Allow and done: Execute takes a function it only
 // calls, so the closure stays on the stack, whereas Allow returns a done
 // callback that costs an allocation per request.
-func (t *transport) attempt(e *entry, req *http.Request) (resp *http.Response, v verdict, refused *OpenError, err error) {
+func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v verdict, refused *OpenError, err error) {
 	b := t.b
 	// Whatever panics — a hook in flush, the next transport, a custom
 	// classifier — Execute reports the attempt with an error of its own,

@@ -128,16 +128,23 @@ type Config struct {
 	Key func(*http.Request) string
 
 	// IdleTTL is how long a key's breaker may go unused before it may be
-	// evicted. Eviction is lazy, when a new key is added, and never
-	// removes a breaker during its open period. If zero, DefaultIdleTTL.
-	// New panics if it is negative.
+	// evicted. Eviction is lazy and incremental: each new key looks at the
+	// next 16 tracked keys in turn and evicts those idle this long, so an
+	// idle key is gone once (tracked keys)/16 new keys have arrived. If
+	// zero, DefaultIdleTTL. New panics if it is negative.
 	IdleTTL time.Duration
 
-	// MaxKeys bounds how many keys are tracked. When a new key would
-	// exceed it, the least recently used of a few sampled evictable
-	// breakers is dropped first. Open breakers are never dropped, so the
-	// bound can be exceeded while more than MaxKeys keys are open at once.
-	// If zero, DefaultMaxKeys. New panics if it is negative.
+	// MaxKeys bounds how many keys are tracked, and how many evicted
+	// unhealthy keys are remembered. When a new key would exceed it, the
+	// least recently used of a few keys looked at is evicted, a closed one
+	// first. Only keys with requests in flight (or waiting) are never
+	// evicted, so the bound is exceeded only while every key looked at has
+	// requests in flight, and the excess shrinks back by one per new key
+	// after. An evicted key that was open, or past its open period
+	// without a successful probe, is remembered (a few dozen bytes) and
+	// comes back open until its open period ends, then half-open: never
+	// closed with a burst let through. If zero, DefaultMaxKeys. New panics
+	// if it is negative.
 	MaxKeys int
 
 	// OnStateChange, if non-nil, is called once for every state change of

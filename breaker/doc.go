@@ -60,5 +60,13 @@
 //
 // Keys are created on first use and evicted lazily, when new keys arrive:
 // after Config.IdleTTL without requests, or, above Config.MaxKeys, least
-// recently used first. A key in its open period is never evicted.
+// recently used first (closed keys before open ones). Admitting a new key
+// looks at a bounded number of others (16), whatever the registry's size,
+// so memory stays bounded under any churn: MaxKeys keys, exceeded only
+// while the keys looked at all have requests in flight. A key that is not known to be healthy when it is
+// evicted — open, half-open, or past its open period with no probe yet —
+// is remembered in a bounded graveyard (MaxKeys graves, oldest forgotten
+// first) and comes back open until its open period ends, then half-open:
+// one probe, never a burst. [Breaker.State] reports a remembered key's
+// state; [Breaker.Snapshot] lists tracked keys only.
 package breaker

@@ -7,29 +7,36 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// evictSamples is how many evictable entries are compared when the
-// registry is full, to drop the least recently used of them. Sampling
-// instead of keeping an LRU list keeps lookups free of writes to shared
-// structure (Redis approximates LRU the same way).
-const evictSamples = 8
+// evictScan is how many entries a new key looks at, at most, to evict
+// idle ones and, when the registry is full, the least recently used of
+// them: the work of admitting a key is bounded whatever the registry's
+// size. The entries looked at are the next ones under a clock hand that
+// sweeps the registry's list, so every entry is visited once every
+// len/evictScan new keys. Sampling instead of keeping an LRU list keeps
+// lookups free of writes to shared structure (Redis approximates LRU by
+// sampling too; the hand makes idle eviction deterministic).
+const evictScan = 16
 
 // entry is one key's breaker. It is safe for concurrent use.
 type entry struct {
 	name string                              // the key as users see it
+	k    key                                 // the registry key
+	slot int                                 // index in Breaker.list; guarded by Breaker.mu
 	cb   *gobreaker.CircuitBreaker[struct{}] // the state machine
 	busy *OpenError                          // refusal while half-open probes are busy; immutable
 
 	// state, open and openUntil are written by onTransition under
-	// gobreaker's mutex and read without it.
+	// gobreaker's mutex (or by the parole gate) and read without it.
 	state     atomic.Uint32             // State, as of the last transition
 	open      atomic.Pointer[OpenError] // refusal of the current open period
 	openUntil atomic.Int64              // end of the last open period, ns since Breaker.epoch
 	lastUsed  atomic.Int64              // last request start, ns since Breaker.epoch
-	inflight  atomic.Int32              // requests admitted and not yet settled
+	inflight  atomic.Int32              // requests in RoundTrip: admitted, waiting or being refused
 	window    outcomes                  // settled outcomes by completion time, for the ratio rule
 
-	hooks hookQueue
-	room  waitroom // requests waiting for this key to admit them (Config.MaxWait)
+	hooks  hookQueue
+	room   waitroom // requests waiting for this key to admit them (Config.MaxWait)
+	parole parole   // the gate of a key that came back from the graveyard
 }
 
 // now returns the monotonic time since b was created, which is what every
@@ -37,11 +44,17 @@ type entry struct {
 // atomics, and the monotonic clock ignores wall-clock jumps.
 func (b *Breaker) now() int64 { return int64(time.Since(b.epoch)) }
 
-// lookup returns k's entry, creating it if needed, and marks it used.
+// lookup returns k's entry, creating it if needed, marks it used and
+// counts the caller in its inflight, which the caller must decrement. The
+// count is taken under b.mu, so eviction never drops an entry between its
+// lookup and its use.
 func (b *Breaker) lookup(k key) *entry {
 	now := b.now()
 	b.mu.RLock()
 	e := b.entries[k]
+	if e != nil {
+		e.inflight.Add(1)
+	}
 	b.mu.RUnlock()
 	if e == nil {
 		e = b.insert(k, now)
@@ -56,77 +69,94 @@ func (b *Breaker) lookup(k key) *entry {
 
 // insert adds k's entry unless another goroutine just did. Eviction runs
 // here, lazily, because the registry only grows here: no goroutine or
-// timer is needed to keep it bounded.
+// timer is needed to keep it bounded, and the work is O(evictScan). A key
+// remembered in the graveyard comes back on parole.
 func (b *Breaker) insert(k key, now int64) *entry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e := b.entries[k]; e != nil {
+		e.inflight.Add(1)
 		return e
 	}
-	if now-b.lastSweep >= int64(b.s.idleTTL) {
-		b.sweep(now)
-		b.lastSweep = now
-	}
-	if len(b.entries) >= b.s.maxKeys {
-		b.evictOne(now)
-	}
+	b.evict(now)
 	e := b.newEntry(k, now)
+	if g, ok := b.graves.exhume(k); ok {
+		b.restore(e, g)
+	}
+	e.inflight.Add(1)
 	b.entries[k] = e
+	e.slot = len(b.list)
+	b.list = append(b.list, e)
 	return e
 }
 
-// evictable reports whether dropping e would forget nothing that matters.
-// An entry with requests in flight is kept: they hold its probe slots, and
-// a fresh closed breaker would let every caller through beside them. So is
-// one in its open period, or the sick host would be hit at once. Dropping
-// any other loses at most the counts of a window, or forgets a host nobody
-// called since its open period ended, which then starts afresh as closed.
-func (e *entry) evictable(now int64) bool {
-	if e.inflight.Load() > 0 {
-		return false
-	}
-	return State(e.state.Load()) != Open || now >= e.openUntil.Load()
-}
-
-// sweep drops every evictable entry unused for IdleTTL. b.mu is held.
-func (b *Breaker) sweep(now int64) {
-	for k, e := range b.entries {
-		if now-e.lastUsed.Load() >= int64(b.s.idleTTL) && e.evictable(now) {
-			delete(b.entries, k)
-		}
+// evict makes room for a new key. It looks at up to evictScan entries
+// under the clock hand, drops those unused for IdleTTL and, if the
+// registry is full, the least recently used one of the rest, preferring a
+// closed key. Only an entry with requests in flight is never dropped: they
+// hold its probe slots and wait room, and a fresh breaker would let
+// callers through beside them. So the registry exceeds MaxKeys only when
+// every entry looked at has requests in flight; while it is over, each new
+// key looks twice as far and drops one more, so the excess shrinks back.
+// b.mu is held.
+func (b *Breaker) evict(now int64) {
+	b.scan(now)
+	if len(b.entries) > b.s.maxKeys {
+		b.scan(now)
 	}
 }
 
-// evictOne drops the least recently used of up to evictSamples evictable
-// entries, taken in Go's randomised map order. If none is evictable, every
-// key is in its open period and the registry grows past MaxKeys: forgetting
-// an open breaker would send traffic to a host known to be failing. b.mu
-// is held.
-func (b *Breaker) evictOne(now int64) {
+// scan is one look at up to evictScan entries under the hand, for evict.
+func (b *Breaker) scan(now int64) {
 	var (
-		victim key
-		oldest int64
-		found  int
+		victim       *entry
+		victimClosed bool
 	)
-	for k, e := range b.entries {
-		if !e.evictable(now) {
+	for range min(evictScan, len(b.list)) {
+		if b.hand >= len(b.list) {
+			b.hand = 0
+		}
+		e := b.list[b.hand]
+		if e.inflight.Load() == 0 && now-e.lastUsed.Load() >= int64(b.s.idleTTL) {
+			b.drop(e) // the last entry moves into this slot: look at it next
 			continue
 		}
-		if used := e.lastUsed.Load(); found == 0 || used < oldest {
-			victim, oldest = k, used
+		b.hand++
+		if e.inflight.Load() > 0 {
+			continue
 		}
-		if found++; found == evictSamples {
-			break
+		closed := State(e.state.Load()) == Closed && !e.parole.active.Load()
+		if victim == nil || (closed && !victimClosed) ||
+			(closed == victimClosed && e.lastUsed.Load() < victim.lastUsed.Load()) {
+			victim, victimClosed = e, closed
 		}
 	}
-	if found > 0 {
-		delete(b.entries, victim)
+	if len(b.entries) >= b.s.maxKeys && victim != nil {
+		b.drop(victim)
+	}
+}
+
+// drop evicts e. A key not known to be healthy — open, or half-open, or
+// past its open period without a probe, or on parole — is remembered in
+// the graveyard, so that it comes back on parole instead of closed. b.mu
+// is held.
+func (b *Breaker) drop(e *entry) {
+	delete(b.entries, e.k)
+	last := b.list[len(b.list)-1]
+	b.list[e.slot], last.slot = last, e.slot
+	b.list[len(b.list)-1] = nil
+	b.list = b.list[:len(b.list)-1]
+	switch {
+	case e.parole.active.Load():
+		b.graves.bury(e.k, e.parole.until, b.s.maxKeys)
+	case State(e.state.Load()) != Closed:
+		b.graves.bury(e.k, e.openUntil.Load(), b.s.maxKeys)
 	}
 }
 
 // newEntry builds k's breaker. b.mu is held.
 func (b *Breaker) newEntry(k key, now int64) *entry {
-	e := &entry{name: k.String()}
+	e := &entry{name: k.String(), k: k}
 	e.busy = &OpenError{Key: e.name, State: HalfOpen}
 	e.window.period = b.s.window / windowBuckets
 	e.lastUsed.Store(now)
@@ -138,6 +168,9 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 		// outcomes for why gobreaker's own rolling window is not used).
 		Timeout: b.s.openTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if e.parole.active.Load() {
+				return true // a failed probe of a key on parole
+			}
 			w, _ := e.window.totals(time.Now())
 			return b.s.readyToTrip(c, w)
 		},
@@ -155,6 +188,9 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 // request allocates nothing.
 func (b *Breaker) onTransition(e *entry, from, to State) {
 	at := time.Now()
+	if to == Open && e.parole.active.CompareAndSwap(true, false) {
+		from = HalfOpen // gobreaker was closed behind the parole gate's half-open
+	}
 	e.window.reset() // a new state starts a fresh window, as gobreaker's counts do
 	if to == Open {
 		// gobreaker admits a probe only once its expiry is strictly in the

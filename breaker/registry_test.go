@@ -10,8 +10,10 @@ import (
 func hostURL(i int) string { return fmt.Sprintf("http://h%d.test/", i) }
 func hostKey(i int) string { return fmt.Sprintf("http://h%d.test:80", i) }
 
-// TestIdleEviction: keys unused for IdleTTL are dropped when a new key
-// arrives; a key used recently is kept.
+// TestIdleEviction: keys unused for IdleTTL are dropped as new keys
+// arrive, up to evictScan of them looked at per new key, so every idle key
+// is gone once ⌈keys/evictScan⌉ new keys have arrived; a key used
+// recently is kept.
 func TestIdleEviction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := New(Config{IdleTTL: time.Minute})
@@ -26,34 +28,16 @@ func TestIdleEviction(t *testing.T) {
 			t.Fatalf("%d keys before a new one arrives, want 100 (eviction is lazy)", n)
 		}
 		send(t.Context(), rt, hostURL(1000))
+		if n := len(b.Snapshot()); n < 100-evictScan+1 {
+			t.Fatalf("%d keys after one new key, want at least %d: at most %d looked at", n, 100-evictScan+1, evictScan)
+		}
+		sweep := (100 + evictScan - 1) / evictScan
+		for i := 1; i < sweep; i++ {
+			send(t.Context(), rt, hostURL(1000+i))
+		}
 		got := b.Snapshot()
-		if len(got) != 2 || got[0].Key != hostKey(0) || got[1].Key != hostKey(1000) {
-			t.Fatalf("after eviction: %+v; want h0 and h1000", got)
-		}
-	})
-}
-
-// TestOpenNotEvicted: a key in its open period survives idle eviction and
-// MaxKeys pressure; after its open period it may go.
-func TestOpenNotEvicted(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		b := New(Config{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Minute, IdleTTL: time.Minute, MaxKeys: 1})
-		stub := newStatusStub(500)
-		rt := b.Wrap(stub)
-		send(t.Context(), rt, hostURL(0)) // h0 opens
-		stub.status.Store(200)
-		time.Sleep(2 * time.Minute)
-		send(t.Context(), rt, hostURL(1)) // sweep and MaxKeys: h0 stays
-		if got := len(b.Snapshot()); got != 2 {
-			t.Fatalf("%d keys, want 2: MaxKeys is exceeded rather than forget an open key", got)
-		}
-		if _, err := send(t.Context(), rt, hostURL(0)); err == nil {
-			t.Fatal("h0 must still be open")
-		}
-		time.Sleep(4 * time.Minute) // past h0's open period and h1's idle TTL
-		send(t.Context(), rt, hostURL(2))
-		if got := b.Snapshot(); len(got) != 1 || got[0].Key != hostKey(2) {
-			t.Fatalf("got %+v, want only h2", got)
+		if len(got) != 1+sweep || got[0].Key != hostKey(0) {
+			t.Fatalf("after %d new keys: %d keys %+v; want h0 and the new ones", sweep, len(got), got)
 		}
 	})
 }
@@ -62,13 +46,14 @@ func TestOpenNotEvicted(t *testing.T) {
 // the least recently used go first.
 func TestMaxKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := New(Config{MaxKeys: evictSamples})
+		const maxKeys = 8 // below evictScan: every entry is compared
+		b := New(Config{MaxKeys: maxKeys})
 		rt := b.Wrap(newStatusStub(200))
 		for i := range 1000 {
 			send(t.Context(), rt, hostURL(i))
 			time.Sleep(time.Second) // distinct lastUsed stamps
-			if n := len(b.entries); n > evictSamples {
-				t.Fatalf("after %d keys the registry holds %d, want ≤ %d", i+1, n, evictSamples)
+			if n := len(b.entries); n > maxKeys {
+				t.Fatalf("after %d keys the registry holds %d, want ≤ %d", i+1, n, maxKeys)
 			}
 		}
 		// With MaxKeys equal to the sample size every entry is compared,
@@ -102,6 +87,37 @@ func TestManyHostsBounded(t *testing.T) {
 		}
 		if peak < perTTL {
 			t.Errorf("peak %d keys: evicted before IdleTTL (%d)", peak, perTTL)
+		}
+	})
+}
+
+// TestInFlightKeysExceedMaxKeysThenShrink: keys with requests in flight
+// are never evicted, so 40 of them hold the registry above MaxKeys (10);
+// once they settle, each new key evicts two until the bound holds again.
+func TestInFlightKeysExceedMaxKeysThenShrink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := newStatusStub(200)
+		stub.delay.Store(int64(time.Minute))
+		b := New(Config{MaxKeys: 10})
+		rt := b.Wrap(stub)
+		for i := range 40 {
+			go send(t.Context(), rt, hostURL(i))
+		}
+		synctest.Wait()
+		if n := len(b.entries); n != 40 {
+			t.Fatalf("%d keys with requests in flight tracked, want all 40", n)
+		}
+		time.Sleep(time.Minute) // they settle
+		synctest.Wait()
+		stub.delay.Store(0)
+		for i := range 30 {
+			send(t.Context(), rt, hostURL(100+i))
+			if n, want := len(b.entries), max(10, 40-i); n > want {
+				t.Fatalf("after %d new keys: %d tracked, want ≤ %d", i+1, n, want)
+			}
+		}
+		if n := len(b.entries); n != 10 {
+			t.Errorf("%d keys tracked in the end, want MaxKeys (10)", n)
 		}
 	})
 }

@@ -14,8 +14,9 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
-// upstream is a stub host that answers 502 until it is healed, then 200,
-// each after latency, and records the most requests it had in flight.
+// upstream is a stub that answers 502 until it is healed, then 200, each
+// after latency, and records the most requests it had in flight. The host
+// other.test is always healthy.
 type upstream struct {
 	*testkit.Stub
 	healed   atomic.Bool
@@ -35,7 +36,7 @@ func newUpstream() *upstream {
 		if err := testkit.Sleep(req.Context(), latency); err != nil {
 			return nil, err
 		}
-		if u.healed.Load() {
+		if u.healed.Load() || req.URL.Host == "other.test" {
 			return testkit.Respond(req, http.StatusOK, "ok", nil), nil
 		}
 		return testkit.Respond(req, http.StatusBadGateway, "down", nil), nil
