@@ -5,7 +5,7 @@
 // Use it alone or in a pipeline:
 //
 //	client := &http.Client{Transport: retry.New(retry.Config{}).Wrap(http.DefaultTransport)}
-//	client := pipeline.New(hedge.New(...), retry.New(retry.Config{}), breaker.New(...)).Client()
+//	client = pipeline.New(hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{})).Client()
 //
 // # Contract
 //
