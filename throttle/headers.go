@@ -58,24 +58,26 @@ const (
 // on a 2xx the request succeeded). Quota fields count on any status, since a
 // 200 with nothing remaining announces the next request's 429.
 //
-// Precedence, as the IETF draft asks: a Retry-After (retry-after-ms first,
-// being finer) decides the pause, and reset fields add to it only when
-// there is none. A response served from a cache (Age above 0) has stale
+// Precedence, as the IETF draft asks: a valid Retry-After (retry-after-ms
+// first, being finer) decides the pause, even a pause of zero, and the
+// reset fields decide it only when there is none. A response served from a cache (Age above 0) has stale
 // counters, so its quota fields are ignored (draft §"Caching"). Pauses are
 // not capped here; the caller caps them with MaxPause.
 func readSignal(h http.Header, retryable bool, now time.Time) signal {
-	var s signal
+	var (
+		s        signal
+		explicit bool // a valid Retry-After decides the pause, even one of 0
+	)
 	if retryable {
 		if d, ok := parseRetryAfterMs(h.Get(hdrRetryAfterMs)); ok {
-			s.pause = d
+			s.pause, explicit = d, true
 		} else if d, ok := idempotency.ParseRetryAfter(h.Get(hdrRetryAfter), now); ok {
-			s.pause = d
+			s.pause, explicit = d, true
 		}
 	}
 	if age := h.Get(hdrAge); age != "" && age != "0" {
 		return s
 	}
-	explicit := s.pause > 0
 	switch {
 	case len(h[hdrRateLimit]) > 0 || len(h[hdrRateLimitPolicy]) > 0:
 		s.readIETF(h)

@@ -50,6 +50,8 @@ func TestReadSignalPause(t *testing.T) {
 		{"RateLimit with a decimal r is ignored", header("RateLimit", `"default";r=0.0;t=30`), false, 0},
 		{"RateLimit with a token name is ignored", header("RateLimit", `default;r=0;t=30`), false, 0},
 		{"Retry-After takes precedence over RateLimit", header("Retry-After", "2", "RateLimit", `"d";r=0;t=30`), true, 2 * time.Second},
+		{"even a Retry-After of 0", header("Retry-After", "0", "RateLimit", `"d";r=0;t=30`), true, 0},
+		{"an invalid Retry-After does not", header("Retry-After", "soon", "RateLimit", `"d";r=0;t=30`), true, 30 * time.Second},
 		{"RateLimit counts on a cached response", header("RateLimit", `"d";r=0;t=30`, "Age", "0"), false, 30 * time.Second},
 		{"RateLimit ignored on a cached response", header("RateLimit", `"d";r=0;t=30`, "Age", "12"), false, 0},
 		{"Retry-After still counts on a cached response", header("Retry-After", "3", "Age", "12"), true, 3 * time.Second},
