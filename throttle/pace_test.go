@@ -1,0 +1,204 @@
+package throttle
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+)
+
+// TestConfiguredRateSpacesRequests: a configured quota spaces requests
+// evenly, however many callers send at once.
+func TestConfiguredRateSpacesRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		var events []Event
+		var mu sync.Mutex
+		th := New(Config{Rate: 10, OnThrottle: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
+		rt := th.Wrap(u)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() { send(context.Background(), rt, "http://a.test/") })
+		}
+		wg.Wait()
+		assert.Equal(t, []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond},
+			sorted(u.times(start)))
+		st := th.Stats()
+		assert.EqualValues(t, 5, st.Admitted)
+		assert.EqualValues(t, 4, st.Waited)
+		assert.Equal(t, time.Second, st.WaitTime, "0.1 + 0.2 + 0.3 + 0.4 s")
+		require.Len(t, events, 4, "one event per delayed request, none for the one sent at once")
+		for _, e := range events {
+			assert.Equal(t, Pace, e.Reason)
+			assert.False(t, e.Rejected)
+			assert.Equal(t, "http://a.test:80", e.Host)
+			assert.NotNil(t, e.Request)
+		}
+	})
+}
+
+// TestPaceHedgeOnlyWithSpareToken: a hedge is sent only if a token is free
+// now; it never queues behind (or ahead of) the requests it backs up.
+func TestPaceHedgeOnlyWithSpareToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		th := New(Config{Rate: 1})
+		rt := th.Wrap(u)
+		start := time.Now()
+		_, err := send(context.Background(), rt, "http://a.test/")
+		require.NoError(t, err)
+		_, err = send(hedgeCtx(context.Background(), 2), rt, "http://a.test/")
+		var te *Error
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, Pace, te.Reason)
+		assert.Equal(t, start.Add(time.Second), te.Until)
+		assert.Equal(t, time.Duration(0), time.Since(start), "at once")
+
+		time.Sleep(time.Second)
+		_, err = send(hedgeCtx(context.Background(), 2), rt, "http://a.test/")
+		assert.NoError(t, err, "a spare token: the hedge goes")
+		_, err = send(hedgeCtx(context.Background(), 1), rt, "http://a.test/")
+		assert.NoError(t, err, "the original of a hedge stage (attempt 1) waits like any request")
+		assert.Equal(t, []time.Duration{0, time.Second, 2 * time.Second}, u.times(start))
+	})
+}
+
+// TestPaceRejectsBeyondMaxWait: a request whose turn comes after MaxWait
+// is rejected at once with its turn as the hint, and gives its turn back.
+func TestPaceRejectsBeyondMaxWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		th := New(Config{Rate: 1, MaxWait: 2 * time.Second})
+		rt := th.Wrap(u)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i) * time.Millisecond)
+				_, err := send(context.Background(), rt, "http://a.test/")
+				assert.NoError(t, err)
+			})
+		}
+		time.Sleep(10 * time.Millisecond)
+		_, err := send(context.Background(), rt, "http://a.test/")
+		var te *Error
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, Pace, te.Reason)
+		assert.Equal(t, start.Add(3*time.Second), te.Until, "its turn would have been at 3 s")
+		assert.EqualValues(t, 1, th.Stats().RejectedPace)
+
+		// At 1.5 s the next turn is at 3 s, within MaxWait; it would be at
+		// 4 s, beyond it, had the rejected request kept its turn.
+		time.Sleep(1490 * time.Millisecond)
+		_, err = send(context.Background(), rt, "http://a.test/")
+		assert.NoError(t, err)
+		wg.Wait()
+		assert.Equal(t, []time.Duration{0, time.Second, 2 * time.Second, 3 * time.Second}, sorted(u.times(start)),
+			"the rejected request's turn went to the next one")
+	})
+}
+
+// TestPaceWaitEndsWithContext: a caller canceled while waiting for its turn
+// gets ctx.Err() at once, and its turn is given back.
+func TestPaceWaitEndsWithContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		rt := New(Config{Rate: 1}).Wrap(u)
+		start := time.Now()
+		send(context.Background(), rt, "http://a.test/")
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(500 * time.Millisecond); cancel() }()
+		_, err := send(ctx, rt, "http://a.test/")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrThrottled)
+		assert.Equal(t, 500*time.Millisecond, time.Since(start))
+		send(context.Background(), rt, "http://a.test/")
+		assert.Equal(t, []time.Duration{0, time.Second}, u.times(start), "the canceled turn was given back")
+	})
+}
+
+// TestPacerLearns drives the pacer's learning at fixed instants.
+func TestPacerLearns(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name       string
+		configured rate.Limit
+		signals    []signal
+		wantRate   rate.Limit
+		wantBurst  int
+		wantTokens float64
+	}{
+		{"policy: q/w, a bucket of q less the reserve",
+			0, []signal{{quota: 100, window: time.Second}}, 100, 90, 90},
+		{"remaining caps the tokens, less the reserve",
+			0, []signal{{quota: 100, window: time.Second, remaining: 50, hasRemaining: true}}, 100, 90, 40},
+		{"below the reserve, no tokens: requests go at the pace only",
+			0, []signal{{quota: 100, window: time.Second, remaining: 3, hasRemaining: true}}, 100, 90, 0},
+		{"a limit without a window: the longest reset seen",
+			0, []signal{{remaining: 10, hasRemaining: true, reset: 60 * time.Second, hasReset: true}, {quota: 60, remaining: 59, hasRemaining: true, reset: 30 * time.Second, hasReset: true}},
+			1, 54, 1}, // the bucket made for the first signal had 1 token
+		{"a limit and no reset yet: a window of a second",
+			0, []signal{{quota: 20}}, 20, 18, 18},
+		{"remaining over reset when no quota is announced",
+			0, []signal{{remaining: 10, hasRemaining: true, reset: 5 * time.Second, hasReset: true}}, 2, 1, 1},
+		{"a configured rate is a ceiling headers cannot raise",
+			5, []signal{{quota: 100, window: time.Second}}, 5, 1, 1},
+		{"headers can lower a configured rate",
+			50, []signal{{quota: 10, window: time.Second}}, 10, 9, 1}, // the configured bucket's 1 token
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPacer(t0, tt.configured, 0)
+			for _, s := range tt.signals {
+				p.learn(t0, s, false, true, t0, false)
+			}
+			r, b := p.limits()
+			assert.Equal(t, tt.wantRate, r)
+			assert.Equal(t, tt.wantBurst, b)
+			assert.InDelta(t, tt.wantTokens, p.lim.Load().TokensAt(t0), 1e-9)
+		})
+	}
+}
+
+// TestHeadersSilenceAIMD: once a host announced its quota, a 429 without
+// headers (a proxy's error page) does not hand its pace to AIMD.
+func TestHeadersSilenceAIMD(t *testing.T) {
+	t0 := time.Now()
+	p := newPacer(t0, 0, 0)
+	p.learn(t0, signal{quota: 100, window: time.Second}, false, true, t0, false)
+	p.learn(t0, signal{}, true, false, t0, false)
+	r, _ := p.limits()
+	assert.Equal(t, rate.Limit(100), r)
+
+	q := newPacer(t0, 0, 0)
+	q.sentAt(t0)
+	q.learn(t0.Add(time.Second), signal{}, true, false, t0, false)
+	r, b := q.limits()
+	assert.Equal(t, rate.Limit(0.5), r, "a host without headers: AIMD halves the one request per second it saw")
+	assert.Equal(t, 1, b)
+}
+
+func sorted(ds []time.Duration) []time.Duration {
+	out := append([]time.Duration(nil), ds...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+var _ http.RoundTripper = (*upstream)(nil)
