@@ -16,10 +16,10 @@ func TestRejectProbability(t *testing.T) {
 	}{
 		{0, 0, 2, 0},
 		{100, 100, 2, 0},
-		{100, 50, 2, 0},                      // K = 2 tolerates half refused
-		{100, 40, 2, 20.0 / 101},             // beyond: reject the excess over K × accepts
-		{100, 0, 2, 100.0 / 101},             // everything refused: nearly everything shed
-		{100, 90, 1.1, 1.0 / 101},            // failsafe-go's K ≈ 1.11 is more aggressive
+		{100, 50, 2, 0},           // K = 2 tolerates half refused
+		{100, 40, 2, 20.0 / 101},  // beyond: reject the excess over K × accepts
+		{100, 0, 2, 100.0 / 101},  // everything refused: nearly everything shed
+		{100, 90, 1.1, 1.0 / 101}, // failsafe-go's K ≈ 1.11 is more aggressive
 		{1000, 100, 2, (1000 - 200) / 1001.0},
 	}
 	for _, tt := range tests {
