@@ -20,17 +20,18 @@ import (
 const stepPhase = 20 * time.Second
 
 // stepScale is the step scenario's latency multiplier at an instant.
-func stepScale(at time.Duration) float64 {
+func stepScale(at time.Duration, factor float64) float64 {
 	if at >= stepPhase && at < 2*stepPhase {
-		return 3
+		return factor
 	}
 	return 1
 }
 
 // stepArm is one client's view of the step scenario.
 type stepArm struct {
-	name string
-	wrap func(http.RoundTripper) http.RoundTripper
+	name   string
+	wrap   func(http.RoundTripper) http.RoundTripper
+	factor float64 // the step: every latency × factor in the middle phase
 
 	seconds   []stepSecond
 	extra     float64 // extra attempts per request in the steady phase's last 20 s
@@ -48,7 +49,7 @@ type stepSecond struct {
 }
 
 // runStep drives 3 × stepPhase of d1 traffic at 1,000 requests per second
-// through arm, all latencies ×3 during the middle phase.
+// through arm, all latencies × arm.factor during the middle phase.
 func runStep(t *testing.T, arm *stepArm) {
 	synctest.Test(t, func(t *testing.T) {
 		n := int(3*stepPhase/time.Millisecond) - 1
@@ -61,7 +62,7 @@ func runStep(t *testing.T, arm *stepArm) {
 			load[i].At = at[i]
 		}
 		up := newFakeUpstream(len(load), func(c simCall) simAnswer {
-			d, _ := drawD1(c.ID, c.N, stepScale(c.At))
+			d, _ := drawD1(c.ID, c.N, stepScale(c.At, arm.factor))
 			return simAnswer{Latency: d}
 		})
 		res := simDrive([]http.RoundTripper{arm.wrap(up)}, up, load)
@@ -92,9 +93,9 @@ func (a *stepArm) summarize(load []simReq, res []simResult, arrivals [][]time.Du
 			if r.At < step || r.At >= step+12*time.Second {
 				continue
 			}
-			if _, stall := drawD1(i, 1, stepScale(r.At)); stall {
+			if _, stall := drawD1(i, 1, stepScale(r.At, a.factor)); stall {
 				a.stalls[k]++
-				if res[i].Latency >= 900*time.Millisecond {
+				if res[i].Latency >= 900*time.Millisecond { // rescued ones take the hedge delay + ~10 ms × factor
 					a.unrescued[k]++
 				}
 			}
@@ -132,13 +133,13 @@ func (a *stepArm) maxHedgedShare() (share float64, second int) {
 //
 //	go test -run TestFakeClockStep -v .
 func TestFakeClockStep(t *testing.T) {
+	tailguard := func(b http.RoundTripper) http.RoundTripper { return hedge.New(hedge.Config{}).Wrap(b) }
+	failsafe := func(b http.RoundTripper) http.RoundTripper {
+		return failsafehttp.NewRoundTripper(b, hedgepolicy.NewWithDelayQuantile[*http.Response](0.95, 1000, hedge.MinSamples))
+	}
 	arms := []*stepArm{
-		{name: "tailguard adaptive p95", wrap: func(b http.RoundTripper) http.RoundTripper {
-			return hedge.New(hedge.Config{}).Wrap(b)
-		}},
-		{name: "failsafe-go quantile p95", wrap: func(b http.RoundTripper) http.RoundTripper {
-			return failsafehttp.NewRoundTripper(b, hedgepolicy.NewWithDelayQuantile[*http.Response](0.95, 1000, hedge.MinSamples))
-		}},
+		{name: "tailguard adaptive p95", wrap: tailguard, factor: 3},
+		{name: "failsafe-go quantile p95", wrap: failsafe, factor: 3},
 	}
 	for _, a := range arms {
 		runStep(t, a)
@@ -147,10 +148,7 @@ func TestFakeClockStep(t *testing.T) {
 		writeStepTable(os.Stdout, arms)
 	}
 	tg := arms[0]
-	share, sec := tg.maxHedgedShare()
-	if limit := 2 * hedge.DefaultBudgetRatio; share > limit {
-		t.Errorf("storm: %.0f%% of the requests started in second %d were hedged (limit %.0f%%)", 100*share, sec, 100*limit)
-	}
+	checkNoStorm(t, tg)
 	for k, what := range []string{"the step up", "the step down"} {
 		if tg.unrescued[k] > 10 {
 			t.Errorf("%d of %d stalls in the 12 s after %s unrescued, want ≤ 10", tg.unrescued[k], tg.stalls[k], what)
@@ -164,9 +162,38 @@ func TestFakeClockStep(t *testing.T) {
 	}
 }
 
+// TestFakeClockStepTen is the storm check for a harsher step: ×10.
+//
+//	go test -run TestFakeClockStepTen -v .
+func TestFakeClockStepTen(t *testing.T) {
+	arms := []*stepArm{
+		{name: "tailguard adaptive p95", wrap: func(b http.RoundTripper) http.RoundTripper { return hedge.New(hedge.Config{}).Wrap(b) }, factor: 10},
+		{name: "failsafe-go quantile p95", wrap: func(b http.RoundTripper) http.RoundTripper {
+			return failsafehttp.NewRoundTripper(b, hedgepolicy.NewWithDelayQuantile[*http.Response](0.95, 1000, hedge.MinSamples))
+		}, factor: 10},
+	}
+	for _, a := range arms {
+		runStep(t, a)
+	}
+	if testing.Verbose() {
+		writeStepTable(os.Stdout, arms)
+	}
+	checkNoStorm(t, arms[0])
+}
+
+// checkNoStorm fails unless the share of requests hedged stays within twice
+// the default budget ratio in every second.
+func checkNoStorm(t *testing.T, a *stepArm) {
+	t.Helper()
+	share, sec := a.maxHedgedShare()
+	if limit := 2 * hedge.DefaultBudgetRatio; share > limit {
+		t.Errorf("storm: %.0f%% of the requests started in second %d were hedged (limit %.0f%%)", 100*share, sec, 100*limit)
+	}
+}
+
 func writeStepTable(w *os.File, arms []*stepArm) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nstep ×3 at %v and back at %v, d1 at 1000/s; per second of request starts: hedged share, p99, median hedge delay\n\n", stepPhase, 2*stepPhase)
+	fmt.Fprintf(&b, "\nstep ×%g at %v and back at %v, d1 at 1000/s; per second of request starts: hedged share, p99, median hedge delay\n\n", arms[0].factor, stepPhase, 2*stepPhase)
 	fmt.Fprintf(&b, "| s |")
 	for _, a := range arms {
 		fmt.Fprintf(&b, " %s hedged | p99 | delay |", a.name)

@@ -25,7 +25,7 @@ func BenchmarkWithdraw(b *testing.B) {
 }
 
 // BenchmarkWithdrawAt is the arithmetic without time.Now, rotating one bucket
-// per 1,000 calls.
+// per 50 calls.
 func BenchmarkWithdrawAt(b *testing.B) {
 	bg := New(Config{})
 	now := time.Unix(0, 0)
@@ -48,4 +48,15 @@ func BenchmarkParallelMixed(b *testing.B) {
 			bg.Withdraw()
 		}
 	})
+}
+
+// BenchmarkRecord is the failure gate's bookkeeping, one success and one
+// failure per iteration.
+func BenchmarkRecord(b *testing.B) {
+	bg := New(Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		bg.RecordSuccess()
+		bg.RecordFailure()
+	}
 }

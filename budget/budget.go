@@ -15,57 +15,76 @@ const (
 )
 
 // Budget allows an extra attempt — a retry or a hedge — only while extra
-// attempts stay within a fraction of first attempts over a sliding window,
-// plus a per-second floor.
+// attempts stay within a fraction of first attempts in every recent span of
+// time, plus a small floor, and only while the upstream is not failing most
+// of what it is sent.
 //
 // # Algorithm
 //
-// [Budget.Deposit] counts a first attempt; [Budget.Withdraw] asks for an extra
-// one. Both are counted in a ring of 10 buckets spanning [Config.Window], and
-// Withdraw succeeds if and only if
+// [Budget.Deposit] counts a first attempt; [Budget.Withdraw] asks for an
+// extra one. Withdraw succeeds if and only if two rules allow it.
 //
-//	extras + 1 ≤ Ratio × firsts + MinPerSecond × Window.Seconds()
+// The rate rule: for every span of time ending now and no longer than
+// [Config.Window],
 //
-// where firsts and extras are the counts still in the window. The ratio term
-// bounds amplification under load: with the default 0.2, an upstream that
-// fails every request receives at most 1.2× the offered load plus the floor,
-// instead of MaxAttempts× from unbudgeted retries. The floor term lets a
-// client with little traffic still retry: its first failures are not denied
-// just because it has sent few requests. Denied withdrawals are not counted
-// against the budget, so a denied caller may ask again later.
+//	extras in the span + 1 ≤ Ratio × firsts in the span + MinPerSecond × Window
+//
+// so the extras granted in any span of Window are bounded by that span's own
+// first attempts plus the floor (counted in buckets of Window / 20, so a
+// span is credited with at most a twentieth of a Window of firsts from just
+// before it). Under load the ratio bounds amplification: with the default
+// 0.2, an upstream that fails every request receives at most 1.2× the
+// offered load plus the floor, instead of MaxAttempts×, and it receives it
+// spread as evenly as the first attempts were: allowance earned by first
+// attempts a second ago cannot be spent in a burst now. The floor lets a
+// client with little traffic still retry. Denied withdrawals are not
+// counted against the budget, so a denied caller may ask again later.
+//
+// The failure gate, gRPC's retry throttling (gRFC A6): a token count starts
+// at [Config.MaxTokens]; [Budget.RecordFailure] takes one token away (never
+// below zero) and [Budget.RecordSuccess] gives Ratio back (never above
+// MaxTokens); while the count is at or below MaxTokens / 2, every Withdraw
+// is denied. A client whose attempts all fail therefore stops sending extras
+// after MaxTokens / 2 failures, however little traffic it has (the floor
+// alone would let a client of 10 requests per second double its load on a
+// dead upstream), and resumes once successes outweigh failures again
+// (failures below about Ratio / (1 + Ratio) of outcomes: 17% at 0.2).
 //
 // Buckets rotate lazily, from the instant passed to each call: there is no
-// background goroutine and nothing to Close. An attempt stops counting between
-// 0.9 × Window and Window after it was recorded; a pause of a whole Window
-// empties the budget. A clock step backwards keeps the counts and restarts the
-// current bucket (see window.advance).
+// background goroutine and nothing to Close. A clock step backwards keeps
+// the counts and restarts the current bucket (see window.advance).
 //
 // # Defaults
 //
-// The zero [Config], and the zero Budget, give Ratio 0.2, a floor of 10 per
-// second and a 10 s window: Finagle's RetryBudget defaults, which Linkerd
-// adopted ("20% of requests plus 10 retries per second over 10 seconds").
+// The zero [Config], and the zero Budget, give Ratio 0.2 and a floor of 10
+// per second, Finagle's RetryBudget defaults (which Linkerd adopted), over a
+// 1 s window rather than Finagle's 10 s, so that the bound holds second by
+// second; and gRPC's 10 tokens.
 //
 // # Sharing
 //
-// Retries and hedges are the same cost to an upstream, so they should draw on
-// one budget: pass the same *Budget to the retry stage and the hedge stage,
-// and the pair together stays within the bound. Deposit exactly once per
-// logical request, in whichever stage sees it first (the outermost one):
-// depositing in both stages would double the allowance.
+// Retries and hedges are the same cost to an upstream, so they should draw
+// on one budget: pass the same *Budget to the retry stage and the hedge
+// stage, and the pair together stays within the bound. Deposit exactly once
+// per logical request, in whichever stage sees it first (the outermost one):
+// depositing in both stages would double the allowance. The stage that
+// deposits also records its attempts' outcomes, so that each is counted
+// once.
 //
 // # Concurrency
 //
-// A Budget is safe for concurrent use by multiple goroutines. Each call holds
-// an internal mutex for a few arithmetic operations, never while calling out,
-// and allocates nothing. A Budget must not be copied after first use.
+// A Budget is safe for concurrent use by multiple goroutines. Each call
+// holds an internal mutex for a few arithmetic operations (Withdraw scans 21
+// buckets), never while calling out, and allocates nothing. A Budget must
+// not be copied after first use.
 type Budget struct {
 	mu sync.Mutex
 	// Guarded by mu.
-	ready bool     // cfg and win are set; false only in a zero Budget before first use
-	cfg   settings // normalized Config; never changes once ready
-	win   window   // firsts and extras in the sliding window
-	stats Stats    // cumulative counters since New
+	ready  bool     // cfg, win and tokens are set; false only in a zero Budget before first use
+	cfg    settings // normalized Config; never changes once ready
+	win    window   // firsts and extras in the recent past
+	tokens float64  // the failure gate's count, in [0, cfg.maxTokens]
+	stats  Stats    // cumulative counters since New
 }
 
 // Stats are cumulative counters since a [Budget] was created; they never
@@ -73,7 +92,10 @@ type Budget struct {
 type Stats struct {
 	Deposits    uint64 // first attempts recorded by Deposit
 	Withdrawals uint64 // extra attempts granted by Withdraw
-	Denied      uint64 // extra attempts refused by Withdraw
+	Denied      uint64 // extra attempts refused by Withdraw, for either rule
+	Gated       uint64 // of Denied, those refused by the failure gate
+	Successes   uint64 // outcomes recorded by RecordSuccess
+	Failures    uint64 // outcomes recorded by RecordFailure
 }
 
 // New returns a Budget configured by cfg; zero fields take the defaults
@@ -81,15 +103,13 @@ type Stats struct {
 // message names the field.
 func New(cfg Config) *Budget {
 	b := &Budget{}
-	b.cfg = cfg.normalize()
-	b.win.init(b.cfg.window)
-	b.ready = true
+	b.init(cfg.normalize())
 	return b
 }
 
 // Deposit records one first attempt: call it once per logical request, never
-// for a retry or a hedge. Each deposit raises the allowance by Ratio for the
-// length of the window.
+// for a retry or a hedge. Each deposit raises the allowance of every span
+// that contains it by Ratio.
 func (b *Budget) Deposit() {
 	b.depositAt(time.Now())
 }
@@ -101,6 +121,30 @@ func (b *Budget) Withdraw() bool {
 	return b.withdrawAt(time.Now())
 }
 
+// RecordSuccess records that an attempt — first or extra — got an answer
+// that ends the request well (a success, or a final answer such as a 404):
+// the failure gate gains Ratio tokens.
+func (b *Budget) RecordSuccess() {
+	b.mu.Lock()
+	b.lazyInit()
+	b.tokens = min(b.tokens+b.cfg.ratio, b.cfg.maxTokens)
+	b.stats.Successes++
+	b.mu.Unlock()
+}
+
+// RecordFailure records that an attempt failed in a way a retry or a hedge
+// would be sent for (a 5xx, a 429, a connection reset, a timeout): the
+// failure gate loses a token. Outcomes that say nothing about the
+// upstream's health — the caller gave up, an inner stage refused to send,
+// a fatal error a copy would repeat — are recorded as neither.
+func (b *Budget) RecordFailure() {
+	b.mu.Lock()
+	b.lazyInit()
+	b.tokens = max(b.tokens-1, 0)
+	b.stats.Failures++
+	b.mu.Unlock()
+}
+
 // Stats returns the cumulative counters since the Budget was created.
 func (b *Budget) Stats() Stats {
 	b.mu.Lock()
@@ -108,14 +152,15 @@ func (b *Budget) Stats() Stats {
 	return b.stats
 }
 
-// String describes the configuration and cumulative counters, for logs.
+// String describes the configuration, the failure gate and the cumulative
+// counters, for logs.
 func (b *Budget) String() string {
 	b.mu.Lock()
 	b.lazyInit()
-	cfg, st := b.cfg, b.stats
+	cfg, tokens, st := b.cfg, b.tokens, b.stats
 	b.mu.Unlock()
-	return fmt.Sprintf("budget{ratio=%g floor=%g/%v deposits=%d withdrawals=%d denied=%d}",
-		cfg.ratio, cfg.floor, cfg.window, st.Deposits, st.Withdrawals, st.Denied)
+	return fmt.Sprintf("budget{ratio=%g floor=%g/%v tokens=%g/%g deposits=%d withdrawals=%d denied=%d gated=%d}",
+		cfg.ratio, cfg.floor, cfg.window, tokens, cfg.maxTokens, st.Deposits, st.Withdrawals, st.Denied, st.Gated)
 }
 
 // depositAt is Deposit at the instant now.
@@ -133,11 +178,16 @@ func (b *Budget) withdrawAt(now time.Time) bool {
 	b.mu.Lock()
 	b.lazyInit()
 	b.win.advance(now)
-	ok := b.cfg.allows(b.win.sum)
-	if ok {
+	gated := b.tokens <= b.cfg.maxTokens/2
+	ok := !gated && b.win.allows(b.cfg.ratio, b.cfg.floor)
+	switch {
+	case ok:
 		b.win.addExtra()
 		b.stats.Withdrawals++
-	} else {
+	case gated:
+		b.stats.Gated++
+		fallthrough
+	default:
 		b.stats.Denied++
 	}
 	b.mu.Unlock()
@@ -147,15 +197,14 @@ func (b *Budget) withdrawAt(now time.Time) bool {
 // lazyInit gives a zero Budget the default Config. b.mu must be held.
 func (b *Budget) lazyInit() {
 	if !b.ready {
-		b.cfg = Config{}.normalize()
-		b.win.init(b.cfg.window)
-		b.ready = true
+		b.init(Config{}.normalize())
 	}
 }
 
-// allows reports whether one more extra attempt fits, given the counts in the
-// window.
-func (s settings) allows(t tally) bool {
-	allowance := s.ratio*float64(t.firsts) + s.floor
-	return float64(t.extras+1) <= allowance*(1+slackRel)+slackAbs
+// init sets the configuration and starts empty, with a full gate.
+func (b *Budget) init(s settings) {
+	b.cfg = s
+	b.win.init(s.window)
+	b.tokens = s.maxTokens
+	b.ready = true
 }

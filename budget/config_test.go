@@ -15,11 +15,12 @@ func TestConfigDefaults(t *testing.T) {
 		cfg  Config
 		want settings
 	}{
-		{"zero", Config{}, settings{ratio: 0.2, floor: 100, window: 10 * time.Second}},
-		{"ratio only", Config{Ratio: 0.5}, settings{ratio: 0.5, floor: 100, window: 10 * time.Second}},
-		{"floor only", Config{MinPerSecond: 1}, settings{ratio: 0.2, floor: 10, window: 10 * time.Second}},
-		{"window scales floor", Config{Window: time.Minute}, settings{ratio: 0.2, floor: 600, window: time.Minute}},
-		{"all set", Config{Ratio: 1, MinPerSecond: 2, Window: 500 * time.Millisecond}, settings{ratio: 1, floor: 1, window: 500 * time.Millisecond}},
+		{"zero", Config{}, settings{ratio: 0.2, floor: 10, window: time.Second, maxTokens: 10}},
+		{"ratio only", Config{Ratio: 0.5}, settings{ratio: 0.5, floor: 10, window: time.Second, maxTokens: 10}},
+		{"floor only", Config{MinPerSecond: 1}, settings{ratio: 0.2, floor: 1, window: time.Second, maxTokens: 10}},
+		{"window scales floor", Config{Window: time.Minute}, settings{ratio: 0.2, floor: 600, window: time.Minute, maxTokens: 10}},
+		{"tokens only", Config{MaxTokens: 100}, settings{ratio: 0.2, floor: 10, window: time.Second, maxTokens: 100}},
+		{"all set", Config{Ratio: 1, MinPerSecond: 2, Window: 500 * time.Millisecond, MaxTokens: 1}, settings{ratio: 1, floor: 1, window: 500 * time.Millisecond, maxTokens: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,10 +30,12 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigDefaultConstants(t *testing.T) {
-	// The README and the field docs quote these; keep them Finagle's.
+	// The README and the field docs quote these: Finagle's ratio and
+	// floor, over one second; gRPC's tokens.
 	assert.Equal(t, 0.2, DefaultRatio)
 	assert.Equal(t, 10.0, DefaultMinPerSecond)
-	assert.Equal(t, 10*time.Second, DefaultWindow)
+	assert.Equal(t, time.Second, DefaultWindow)
+	assert.Equal(t, 10, DefaultMaxTokens)
 }
 
 func TestConfigInvalidPanics(t *testing.T) {
@@ -50,6 +53,8 @@ func TestConfigInvalidPanics(t *testing.T) {
 		{"floor +Inf", Config{MinPerSecond: math.Inf(1)}, "budget: MinPerSecond must be finite and non-negative, got +Inf"},
 		{"floor -Inf", Config{MinPerSecond: math.Inf(-1)}, "budget: MinPerSecond must be finite and non-negative, got -Inf"},
 		{"window negative", Config{Window: -time.Second}, "budget: Window must be non-negative, got -1s"},
+		{"tokens negative", Config{MaxTokens: -1}, "budget: MaxTokens must be between 1 and 1000 (or 0 for 10), got -1"},
+		{"tokens above gRPC's limit", Config{MaxTokens: 1001}, "budget: MaxTokens must be between 1 and 1000 (or 0 for 10), got 1001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

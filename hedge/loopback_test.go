@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/budget"
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
 )
@@ -100,7 +101,8 @@ func TestLoopbackDiscardedResponsesKeepConnections(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	}))
-	h := New(Config{Delay: time.Second})
+	// Every original fails: a budget that lets every request hedge.
+	h := New(Config{Delay: time.Second, Budget: budget.New(budget.Config{Ratio: 1, MinPerSecond: 100, MaxTokens: 1000})})
 	client := &http.Client{Transport: h.Wrap(attemptHeader(testkit.Transport(t)))}
 	for range 20 {
 		resp, err := client.Get(srv.URL)

@@ -80,7 +80,7 @@ type Config struct {
 	// Budget limits retries to a fraction of requests. It may be shared
 	// with a hedge stage: each caller request is deposited once across
 	// both. If nil, a private budget.New(budget.Config{}) (20% of requests
-	// plus 10 per second over 10 s).
+	// plus 10 per second in every second; none after 5 net failures).
 	Budget *budget.Budget
 
 	// Classifier decides which requests may be retried and what each

@@ -2,6 +2,8 @@ package retry
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -9,6 +11,20 @@ import (
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 )
+
+// RetryAfterSpread is how much later than asked a Retry-After wait may end:
+// the stage waits a uniformly drawn time in [d, d × (1 + RetryAfterSpread)]
+// for a server's d. Never earlier: the server's time is a minimum. A little
+// later, because the clients a server pushes back at once (an outage that
+// failed every request in flight, an HTTP-date naming one instant for
+// all) would otherwise come back in the same millisecond, a synchronized
+// wave that meets the recovering server with all of its load at once.
+// Envoy spreads rate-limited retries over [d, 1.5 d]; here the budget's
+// rate rule and failure gate already bound how many retries there are, so
+// the spread only has to break the synchronization, and a fifth of the
+// wait does (a 1 s wait ends within 200 ms, costing the caller 100 ms on
+// average).
+const RetryAfterSpread = 0.2
 
 // stopReason says why a request is not retried.
 type stopReason uint8
@@ -39,6 +55,11 @@ type verdict struct {
 // none.
 func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.Outcome,
 	resp *http.Response, err error, policy *backoff.BackOff) verdict {
+	if !attempt.Charged(ctx, r.cfg.budget) {
+		// This stage deposited the request, so it reports how each
+		// attempt fared to the budget's failure gate.
+		attempt.RecordOutcome(r.cfg.budget, out.Kind)
+	}
 	switch {
 	case out.Kind == idempotency.Rejected:
 		// A stage that rejects has already applied its own waiting
@@ -62,7 +83,8 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 	if err == nil {
 		// Retry-After is honoured on any retryable response, not only on
 		// 429 and 503: a server that names a time knows better than our
-		// backoff. It is never shortened or jittered below.
+		// backoff. It is never shortened or jittered below, only spread
+		// a little above (see RetryAfterSpread).
 		v.delay, v.server = idempotency.RetryAfter(resp)
 	}
 	if !v.server {
@@ -79,10 +101,23 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 		// caller is better served by the response now.
 		return verdict{stop: stopTooLong}
 	}
+	if v.server {
+		v.delay = spread(v.delay, rand.Float64())
+	}
 	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(v.delay).Before(deadline) {
 		return verdict{stop: stopDeadline}
 	}
 	return v
+}
+
+// spread returns d stretched by the fraction u ∈ [0, 1) of
+// RetryAfterSpread, saturating instead of overflowing.
+func spread(d time.Duration, u float64) time.Duration {
+	extra := time.Duration(u * RetryAfterSpread * float64(d))
+	if d > math.MaxInt64-extra {
+		return math.MaxInt64
+	}
+	return d + extra
 }
 
 // wait sleeps for d unless ctx ends first, in which case it returns

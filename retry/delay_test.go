@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -10,6 +11,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -19,7 +22,8 @@ func TestBackoffDelaysExact(t *testing.T) {
 		s := newScript(status(503))
 		var delays []time.Duration
 		cfg := Config{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
-			Jitter: NoJitter, OnRetry: func(i RetryInfo) { delays = append(delays, i.Delay) }}
+			Jitter: NoJitter, OnRetry: func(i RetryInfo) { delays = append(delays, i.Delay) },
+			Budget: tolerant()}
 		resp, err := New(cfg).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -56,7 +60,7 @@ func TestJitterDelaysInEnvelope(t *testing.T) {
 					s := newScript(status(503))
 					var delays []time.Duration
 					cfg := Config{MaxAttempts: 8, BaseDelay: 100 * ms, MaxDelay: time.Second, Jitter: tc.jitter,
-						OnRetry: func(i RetryInfo) { delays = append(delays, i.Delay) }}
+						OnRetry: func(i RetryInfo) { delays = append(delays, i.Delay) }, Budget: tolerant()}
 					resp, err := New(cfg).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
 					require.NoError(t, err)
 					resp.Body.Close()
@@ -105,9 +109,12 @@ func TestRetryAfterHonoured(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, 200, resp.StatusCode)
 				resp.Body.Close()
-				assert.Equal(t, []time.Duration{tc.want}, s.gaps())
-				assert.Equal(t, tc.want, time.Since(start))
-				assert.Equal(t, tc.want, info.Delay)
+				// Honoured, never earlier, at most RetryAfterSpread later.
+				waited := time.Since(start)
+				assert.GreaterOrEqual(t, waited, tc.want)
+				assert.LessOrEqual(t, waited, spread(tc.want, 1))
+				assert.Equal(t, []time.Duration{waited}, s.gaps())
+				assert.Equal(t, waited, info.Delay)
 				assert.Equal(t, 1, info.Attempt)
 				assert.Zero(t, s.tr.Open())
 			})
@@ -115,18 +122,77 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
-// Full jitter never draws below what the server asked for: the wait is
-// the server's, exactly, every time.
-func TestRetryAfterNotJittered(t *testing.T) {
+// A server's wait is a minimum: never shortened, but spread up to
+// RetryAfterSpread later, so that clients told the same thing at once do
+// not all come back in the same millisecond.
+func TestRetryAfterSpread(t *testing.T) {
+	seen := map[time.Duration]bool{}
 	for range 50 {
 		synctest.Test(t, func(t *testing.T) {
 			s := newScript(retryAfter(503, "1"), retryAfter(503, "1"), status(200))
 			resp, err := New(Config{}).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
 			require.NoError(t, err)
 			resp.Body.Close()
-			assert.Equal(t, []time.Duration{time.Second, time.Second}, s.gaps())
+			for _, g := range s.gaps() {
+				require.GreaterOrEqual(t, g, time.Second)
+				require.LessOrEqual(t, g, 1200*time.Millisecond)
+				seen[g] = true
+			}
 		})
 	}
+	assert.Greater(t, len(seen), 90, "100 waits, (almost) all different")
+}
+
+func TestSpread(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		u    float64
+		want time.Duration
+	}{
+		{time.Second, 0, time.Second},
+		{time.Second, 0.5, 1100 * time.Millisecond},
+		{time.Second, 0.999999, 1199999800 * time.Nanosecond},
+		{0, 0.7, 0},
+		{math.MaxInt64, 0.5, math.MaxInt64},
+		{math.MaxInt64 - 10, 0.000001, math.MaxInt64},
+	} {
+		assert.Equal(t, tc.want, spread(tc.d, tc.u), "%v, %v", tc.d, tc.u)
+	}
+}
+
+// The stage that deposited reports every attempt's outcome to its budget,
+// whose failure gate then stops retries into a dead upstream: 10 requests,
+// every attempt failing, cost 13 attempts instead of 30 (the first request
+// retries twice, the second once; five failures close the gate), though
+// the floor alone would allow 10 retries per second.
+func TestFailuresCloseTheBudgetGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := budget.New(budget.Config{})
+		s := &testkit.Stub{Respond: func(int, *http.Request) (*http.Response, error) {
+			return testkit.Respond(nil, 503, "down", nil), nil
+		}}
+		r := New(Config{Budget: b})
+		rt := r.Wrap(s)
+		for range 10 {
+			resp, err := rt.RoundTrip(newReq(t, t.Context(), "GET", ""))
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+		assert.Equal(t, 13, s.Calls())
+		assert.Equal(t, Stats{Requests: 10, Retries: 3, Exhausted: 1, BudgetDenied: 9}, r.Stats())
+		assert.Equal(t, uint64(13), b.Stats().Failures)
+		assert.Equal(t, uint64(9), b.Stats().Gated)
+
+		// A stage inside another that deposited into the same budget
+		// leaves the reporting to it: each attempt counts once.
+		shared := budget.New(budget.Config{})
+		marks := attempt.Marks(1, shared)
+		ctx := attempt.WithHedge(t.Context(), &marks[0])
+		resp, err := New(Config{Budget: shared}).Wrap(s).RoundTrip(newReq(t, ctx, "GET", ""))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Zero(t, shared.Stats().Failures)
+	})
 }
 
 // A Retry-After above MaxRetryAfter returns that response at once.

@@ -55,8 +55,9 @@
 //
 // Between attempts the stage waits, in order of precedence:
 //
-//  1. the response's Retry-After (delay-seconds or HTTP-date), exactly:
-//     never shortened and never jittered;
+//  1. the response's Retry-After (delay-seconds or HTTP-date): never
+//     shortened, but spread up to [RetryAfterSpread] later, so that
+//     clients pushed back at the same moment do not return in lock-step;
 //  2. the next draw of the [Config.Jitter] policy ([FullJitter] by
 //     default) over an exponential envelope from BaseDelay doubling to
 //     MaxDelay.
@@ -78,10 +79,13 @@
 // # Budget
 //
 // Every retry needs a withdrawal from a [budget.Budget] (by default a
-// private one: 20% of requests plus 10/s over 10 s). When it is refused,
-// the last outcome is returned and [Stats].BudgetDenied counts it. Share
-// one budget with a hedge stage to bound their combined extra load; each
-// caller request is deposited once even then.
+// private one: 20% of requests plus 10/s in every second, and none while
+// most attempts fail). When it is refused, the last outcome is returned and
+// [Stats].BudgetDenied counts it. Share one budget with a hedge stage to
+// bound their combined extra load; each caller request is deposited once
+// even then. The stage that deposited reports each attempt's outcome to
+// the budget's failure gate ([budget.Budget.RecordFailure]), so a client
+// stops retrying into an upstream that fails everything.
 //
 // # Attempt timeout
 //

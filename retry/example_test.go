@@ -51,8 +51,9 @@ func Example() {
 }
 
 // A throttled upstream: the wait a server asks for with Retry-After is
-// honoured exactly, up to MaxRetryAfter; a longer one returns the 429 at
-// once so the caller can decide.
+// honoured, up to MaxRetryAfter, and spread up to a fifth longer so that
+// clients told the same thing do not return in lock-step; a longer one
+// returns the 429 at once so the caller can decide.
 func Example_throttled() {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,8 +73,8 @@ func Example_throttled() {
 	r := retry.New(retry.Config{
 		MaxRetryAfter: 10 * time.Second,
 		OnRetry: func(i retry.RetryInfo) {
-			fmt.Printf("attempt %d got %d; waiting %v (asked by server: %t)\n",
-				i.Attempt, i.StatusCode, i.Delay, i.ServerDelay)
+			fmt.Printf("attempt %d got %d; waiting %v and up to a fifth more (asked by server: %t)\n",
+				i.Attempt, i.StatusCode, i.Delay.Truncate(time.Second), i.ServerDelay)
 		},
 	})
 	client := pipeline.New(r).Client()
@@ -93,7 +94,7 @@ func Example_throttled() {
 	fmt.Println("/closed:", resp.Status, "Retry-After", resp.Header.Get("Retry-After"))
 	fmt.Println("throttle stops:", r.Stats().ThrottleStops)
 	// Output:
-	// attempt 1 got 429; waiting 1s (asked by server: true)
+	// attempt 1 got 429; waiting 1s and up to a fifth more (asked by server: true)
 	// /: 200 OK
 	// /closed: 429 Too Many Requests Retry-After 3600
 	// throttle stops: 1

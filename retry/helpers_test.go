@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tailguard/tailguard/budget"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -98,6 +99,10 @@ func readBody(t *testing.T, resp *http.Response) string {
 	require.NoError(t, resp.Body.Close())
 	return string(b)
 }
+
+// tolerant is a budget whose failure gate lets a test's single request fail
+// many times in a row (the default closes after 5 failures).
+func tolerant() *budget.Budget { return budget.New(budget.Config{MaxTokens: 100}) }
 
 // quiet is a Config with exact delays, for tests that count time.
 func quiet(c Config) Config {

@@ -237,7 +237,7 @@ func TestConcurrentRequests(t *testing.T) {
 			}
 			return testkit.Respond(req, 200, "ok", s.tr), nil
 		}
-		r := New(Config{})
+		r := New(Config{Budget: budget.New(budget.Config{Ratio: 1, MaxTokens: 1000})})
 		rt := r.Wrap(s)
 		var wg sync.WaitGroup
 		const n = 50
@@ -273,7 +273,7 @@ func TestBudgetDenied(t *testing.T) {
 		assert.Equal(t, "Service Unavailable", readBody(t, resp), "the last outcome, intact")
 		assert.Equal(t, 1, s.Calls())
 		assert.Equal(t, Stats{Requests: 1, BudgetDenied: 1}, r.Stats())
-		assert.Equal(t, budget.Stats{Deposits: 1, Denied: 1}, b.Stats())
+		assert.Equal(t, budget.Stats{Deposits: 1, Denied: 1, Failures: 1}, b.Stats())
 
 		_, err = r.Wrap(newScript(step{err: errReset})).RoundTrip(newReq(t, t.Context(), "GET", ""))
 		var re *Error
@@ -318,7 +318,7 @@ func TestBudgetNotSpentOnStops(t *testing.T) {
 		resp, err := New(Config{Budget: b}).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
 		require.NoError(t, err)
 		resp.Body.Close()
-		assert.Equal(t, budget.Stats{Deposits: 1}, b.Stats())
+		assert.Equal(t, budget.Stats{Deposits: 1, Failures: 1}, b.Stats())
 	})
 }
 

@@ -19,10 +19,11 @@ func TestFakeClockLab(t *testing.T) {
 			t.Errorf("%v plain: goodput %.3f, sent/offered %.2f", d, plain.Goodput, plain.SentPerOffered())
 		}
 		// The retry stage's budget (20% of requests + 10/s) caps the
-		// amplification: at most 1.24× the offered load (the issue
-		// measured 1.23× through nginx).
-		if got := retried.SentPerOffered(); got > 1.24 || got < 1.05 {
-			t.Errorf("%v tailguard retry: sent %.2f× the offered load, want 1.05–1.24× (budget)", d, got)
+		// amplification at 1.24× the offered load (the issue measured
+		// 1.23× through nginx); its failure gate, which closes while most
+		// attempts fail (here 2 of 3 are refused), keeps it at 1.00×.
+		if got := retried.SentPerOffered(); got > 1.24 {
+			t.Errorf("%v tailguard retry: sent %.2f× the offered load, want ≤ 1.24× (budget)", d, got)
 		}
 	}
 }
