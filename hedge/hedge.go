@@ -74,9 +74,10 @@ import (
 // # Never hedged
 //
 // A request passes straight through, as if the stage were absent (no mark
-// in its context, no budget deposit), when [Config.Skip] reports true or the
-// classifier does not call it replayable: POST and PATCH without an
-// Idempotency-Key, or a body that cannot be produced again. A body without
+// in its context, no budget deposit), when it asks for a protocol upgrade
+// (an Upgrade header: WebSocket, h2c), when [Config.Skip] reports true, or
+// when the classifier does not call it replayable: POST and PATCH without
+// an Idempotency-Key, or a body that cannot be produced again. A body without
 // GetBody, on a request that would otherwise be hedged, is buffered up to
 // 1 MiB; a larger one is sent once, whole.
 //
@@ -152,8 +153,10 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := t.h
 	h.stats.requests.Add(1)
-	if req.URL == nil {
-		// Malformed: nothing to key or hedge; let next report it.
+	if req.URL == nil || httpx.Upgrade(req) {
+		// Malformed: nothing to key or hedge; let next report it. An
+		// upgrade: the winner becomes a connection, and a loser's would
+		// have to be torn down (issue 11, bug 2), so it is sent once.
 		h.stats.passThrough.Add(1)
 		return t.next.RoundTrip(req)
 	}

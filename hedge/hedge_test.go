@@ -49,6 +49,14 @@ func TestPassThrough(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodPut, "http://upstream.test/", testkit.OnlyReader(strings.NewReader(big)))
 			return r
 		}, false, Stats{Requests: 1, PassThrough: 1}, big},
+		// Issue 11, bug 2: round 1 hedged upgrades and drained the
+		// losing 101's connection, a read that never ends.
+		{"Upgrade", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", http.NoBody)
+			r.Header.Set("Connection", "Upgrade")
+			r.Header.Set("Upgrade", "websocket")
+			return r
+		}, false, Stats{Requests: 1, PassThrough: 1}, ""},
 		{"Skip", func() *http.Request {
 			r, _ := http.NewRequest(http.MethodPut, "http://upstream.test/", strings.NewReader("skip me"))
 			return r

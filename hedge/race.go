@@ -107,8 +107,9 @@ func firesNext(k idempotency.Kind) bool {
 	return k == idempotency.Transient || k == idempotency.Throttled
 }
 
-// pushedBack reports whether resp asks the client to wait before trying
-// again: a Retry-After that is valid and not already past.
+// pushedBack reports whether resp, a failed response, asks the client to
+// wait before trying again: a Retry-After that is valid and not already
+// past. It is false for a nil response.
 func pushedBack(resp *http.Response) bool {
 	d, ok := idempotency.RetryAfter(resp)
 	return ok && d > 0
@@ -147,10 +148,12 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		r.err = err
 	}
 	switch {
-	case k == idempotency.Throttled && pushedBack(resp):
+	case pushedBack(resp):
 		// The server asked for a pause (gRPC calls it pushback): a copy
 		// now would ignore it, and so would one on a timer. Attempts in
-		// flight may still win.
+		// flight may still win. Any failed response may ask, not only a
+		// 429 or 503 (issue 11, bug 9): the retry stage honours
+		// Retry-After on every retryable status, and so does this one.
 		r.stopHedgingLocked(st)
 	case firesNext(k):
 		r.fireLocked(st, ReasonFailure, now)

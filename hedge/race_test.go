@@ -3,6 +3,7 @@ package hedge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -389,4 +390,44 @@ func TestStalledLoserBodyNeverDelaysWinner(t *testing.T) {
 		synctest.Wait()
 		assert.True(t, stalled.Closed(), "the stalled loser is closed once its drain times out")
 	})
+}
+
+// Any failed response whose Retry-After asks for a pause stops hedging, not
+// only a 429 or a 503: round 1 fired the next hedge at once after a 500 or
+// 502 carrying Retry-After: 5 (issue 11, bug 9). Without the header each
+// fires the next hedge at once, as before.
+func TestRetryAfterOnAnyFailureStopsHedging(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 504, 429, 501} {
+		for _, retryAfter := range []string{"5", ""} {
+			t.Run(fmt.Sprintf("%d Retry-After %q", status, retryAfter), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+						if n == 1 {
+							resp, err := after(req, 2*time.Millisecond, status, nil)
+							if retryAfter != "" {
+								resp.Header.Set("Retry-After", retryAfter)
+							}
+							return resp, err
+						}
+						return after(req, 5*time.Millisecond, 200, nil)
+					}}
+					resp, err := New(Config{Delay: 10 * time.Millisecond, MaxHedges: 2}).Wrap(stub).RoundTrip(newGet(t))
+					require.NoError(t, err)
+					readAll(t, resp)
+					time.Sleep(time.Minute)
+					synctest.Wait()
+					switch {
+					case retryAfter != "":
+						assert.Equal(t, status, resp.StatusCode)
+						assert.Equal(t, 1, stub.Calls(), "no hedge into the pause")
+					case status == 501: // fatal: fires nothing, and nothing else is pending
+						assert.Equal(t, 501, resp.StatusCode)
+						assert.Equal(t, 1, stub.Calls())
+					default:
+						assert.Equal(t, 200, resp.StatusCode, "the hedge fired at once wins")
+					}
+				})
+			})
+		}
+	}
 }

@@ -39,10 +39,16 @@ func (s *schedule) base(est *estimator, now time.Time) time.Duration {
 // at returns the offset from the start of the request at which hedge k
 // (1-based) fires, given the request's base delay. Later hedges of a fixed
 // or adaptive schedule are spaced by the same unit: if the first hedge was
-// also slow, the next is sent after as long again.
+// also slow, the next is sent after as long again. The product saturates:
+// Delay math.MaxInt64 ("hedge only on failure") with MaxHedges 2 used to
+// wrap around and fire the second hedge 130 µs after the first (issue 11,
+// bug 8).
 func (s *schedule) at(k int, base time.Duration) time.Duration {
 	if s.mode == modeSchedule {
 		return s.delays[k-1]
+	}
+	if base > 0 && time.Duration(k) > math.MaxInt64/base {
+		return math.MaxInt64
 	}
 	return time.Duration(k) * base
 }

@@ -1,6 +1,7 @@
 package hedge
 
 import (
+	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -121,5 +122,45 @@ func TestEarlyHedgeKeepsLaterOffsets(t *testing.T) {
 		require.NoError(t, err)
 		readAll(t, resp)
 		assert.Equal(t, []time.Duration{0, 3 * ms, 20 * ms}, at)
+	})
+}
+
+// Delays multiply without wrapping around: k × unit saturates at the
+// largest Duration (issue 11, bug 8).
+func TestScheduleAtSaturates(t *testing.T) {
+	s := schedule{mode: modeFixed, hedges: maxHedgesLimit}
+	for _, tc := range []struct {
+		k    int
+		unit time.Duration
+		want time.Duration
+	}{
+		{1, math.MaxInt64, math.MaxInt64},
+		{2, math.MaxInt64, math.MaxInt64},
+		{10, math.MaxInt64, math.MaxInt64},
+		{2, math.MaxInt64/2 + 1, math.MaxInt64},
+		{2, math.MaxInt64 / 2, math.MaxInt64 - 1},
+		{10, time.Hour, 10 * time.Hour},
+	} {
+		assert.Equal(t, tc.want, s.at(tc.k, tc.unit), "at(%d, %v)", tc.k, tc.unit)
+	}
+}
+
+// "Hedge only on failure" (Delay math.MaxInt64) with MaxHedges 2: a
+// failure fires hedge 1 at once, and hedge 2 waits for another failure.
+// Round 1 fired it 130 µs later.
+func TestHugeDelayHedgesOnlyOnFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
+			if n == 1 {
+				return after(req, time.Millisecond, 503, nil)
+			}
+			return after(req, time.Hour, 200, nil)
+		}}
+		h := New(Config{Delay: math.MaxInt64, MaxHedges: 2})
+		resp, err := h.Wrap(stub).RoundTrip(newGet(t))
+		require.NoError(t, err)
+		readAll(t, resp)
+		assert.Equal(t, 2, stub.Calls())
+		assert.Equal(t, uint64(1), h.Stats().Hedges)
 	})
 }

@@ -26,8 +26,9 @@ type Stats struct {
 	BudgetDenied uint64
 	// PassThrough counts requests sent unhedged because the classifier
 	// does not call them replayable (POST without Idempotency-Key, a body
-	// that cannot be replayed or is above the buffering limit) and, for a
-	// Middleware, because the request announces a streaming response.
+	// that cannot be replayed or is above the buffering limit), because
+	// they ask for a protocol upgrade, and, for a Middleware, because the
+	// request announces a streaming response.
 	PassThrough uint64
 	// Skipped counts requests sent unhedged because [Config.Skip] said so.
 	Skipped uint64

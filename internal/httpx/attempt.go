@@ -41,3 +41,12 @@ func AttemptBody(req *http.Request, n int) (io.ReadCloser, error) {
 	}
 	return body, nil
 }
+
+// Upgrade reports whether req asks to switch protocols (an Upgrade header:
+// WebSocket, h2c). Such a request must be sent once: its answer, a 101, turns
+// the connection into a stream that only the one caller can use, and a
+// duplicate's would have to be torn down, never drained. Hedge stages, client
+// and server side, pass it through.
+func Upgrade(req *http.Request) bool {
+	return len(req.Header["Upgrade"]) > 0
+}
