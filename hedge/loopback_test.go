@@ -87,10 +87,11 @@ func TestLoopbackLargePutBodiesIdentical(t *testing.T) {
 	}
 }
 
-// A fast 503 with a 100 KB body fires the hedge; the 503 is drained, so its
+// A discarded 100 KB error body is drained in the background, so its
 // keep-alive connection is reused: 20 hedged requests need a few
-// connections, not one per discarded response. (The drain runs after the
-// winner is handed over; the pause between requests lets it finish.)
+// connections, not one per discarded response. Each request waits for the
+// previous one's drain (closeSignal), which is what a later request would
+// find on a server that is not this fast.
 func TestLoopbackDiscardedResponsesKeepConnections(t *testing.T) {
 	errBody := strings.Repeat("e", 100_000)
 	srv, conns := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -103,15 +104,38 @@ func TestLoopbackDiscardedResponsesKeepConnections(t *testing.T) {
 	}))
 	// Every original fails: a budget that lets every request hedge.
 	h := New(Config{Delay: time.Second, Budget: budget.New(budget.Config{Ratio: 1, MinPerSecond: 100, MaxTokens: 1000})})
-	client := &http.Client{Transport: h.Wrap(attemptHeader(testkit.Transport(t)))}
+	drained := make(chan struct{}, 1)
+	client := &http.Client{Transport: h.Wrap(closeSignal(attemptHeader(testkit.Transport(t)), drained))}
 	for range 20 {
 		resp, err := client.Get(srv.URL)
 		require.NoError(t, err)
 		assert.Equal(t, "ok", readAll(t, resp))
-		time.Sleep(20 * time.Millisecond)
+		<-drained
 	}
 	assert.LessOrEqual(t, conns.New(), 3)
 	assert.Equal(t, uint64(20), h.Stats().HedgeWins)
+}
+
+// closeSignal sends on closed when a 503's body is closed.
+func closeSignal(next http.RoundTripper, closed chan<- struct{}) http.RoundTripper {
+	return pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+			resp.Body = &signalBody{ReadCloser: resp.Body, closed: closed}
+		}
+		return resp, err
+	})
+}
+
+type signalBody struct {
+	io.ReadCloser
+	closed chan<- struct{}
+}
+
+func (b *signalBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.closed <- struct{}{}
+	return err
 }
 
 // Canceled losers leave no connection open: every connection the server
