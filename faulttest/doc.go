@@ -28,6 +28,10 @@
 //     fake clock: one request per second against a permanent "429,
 //     Retry-After: 1" whatever the number of callers, and an open breaker
 //     inside still refusing at once;
+//   - outage_test.go: an HTTP/2 server violating the protocol in its
+//     response headers, in every arrangement, and a whole host outage
+//     through the recommended pipeline (fail fast while open, and with the
+//     breaker's MaxWait);
 //   - badinput_test.go: nil, empty and failing request bodies, canceled
 //     contexts and nil response bodies, for each stage;
 //   - config_test.go: invalid configurations panic naming the field;
