@@ -1,21 +1,28 @@
-// Command throttled shows tailguard's retry stage honouring Retry-After:
-// an embedded upstream answers 429 Too Many Requests with a wait in each of
-// the header's two forms (delay-seconds and HTTP-date), and one absurd wait
-// that is not honoured.
+// Command throttled shows tailguard meeting a throttled upstream with the
+// retry stage and the throttle: a 429 with Retry-After pauses every request
+// to its host, not only the one that received it (the host-wide gate); the
+// retry waits exactly as asked, in both forms of the header; and an absurd
+// wait is neither slept through nor sent into.
 //
 //	go run ./examples/throttled
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/tailguard/tailguard/examples/internal/upstream"
+	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
+	"github.com/tailguard/tailguard/throttle"
 )
 
 func main() {
@@ -24,6 +31,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// browsers is how many other callers read the same host while one caller's
+// order is throttled.
+const browsers = 3
 
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("throttled", flag.ContinueOnError)
@@ -44,33 +55,124 @@ func run(args []string, stdout, stderr io.Writer) error {
 		MaxRetryAfter: retry.DefaultMaxRetryAfter,
 		OnRetry:       func(i retry.RetryInfo) { asked = i.Delay },
 	})
-	client := &http.Client{Transport: r.Wrap(tr)}
+	th := throttle.New(throttle.Config{})
+	// The recommended order: the throttle inside the retry stage, so that
+	// every attempt passes through the host's gate.
+	client := pipeline.Wrap(tr, r, th).Client()
 
-	fmt.Fprintln(stdout, "The upstream answers the first request on each path with 429 Too Many Requests.")
-	for _, path := range []string{"/orders/seconds", "/orders/date", "/orders/hour"} {
-		asked = 0
-		start := time.Now()
-		resp, err := client.Get(srv.URL() + path)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		took := time.Since(start)
+	fmt.Fprintln(stdout, "The upstream answers the first request on each /orders/ path with 429 Too Many Requests;")
+	fmt.Fprintln(stdout, "/browse/ pages always answer 200. Client: pipeline.New(retry, throttle), every Config zero.")
 
-		a := srv.Arrivals(path)
-		fmt.Fprintf(stdout, "\nGET %s\n  attempt 1: 429, Retry-After: %s\n", path, a[0].RetryAfter)
-		if len(a) > 1 {
-			fmt.Fprintf(stdout, "  waited %.2fs (the header asked for %.2fs), as requested: no jitter, no shortening\n",
-				a[1].At.Sub(a[0].At).Seconds(), asked.Seconds())
-			fmt.Fprintf(stdout, "  attempt 2: %d → caller gets %s after %.2fs\n", a[1].Status, resp.Status, took.Seconds())
-		} else {
-			fmt.Fprintf(stdout, "  not waited: %s is above MaxRetryAfter (%v), so the caller gets the %s at once (%.3fs)\n",
-				a[0].RetryAfter+"s", retry.DefaultMaxRetryAfter, resp.Status, took.Seconds())
-		}
+	// 1. The host-wide gate: while one caller's order waits out its 429,
+	// other callers' requests to the same host wait too, instead of
+	// hitting the upstream during the pause it asked for.
+	start := time.Now()
+	var (
+		wg         sync.WaitGroup
+		browseErrs = make([]error, browsers)
+	)
+	order := make(chan error, 1)
+	var orderTook time.Duration
+	go func() {
+		err := get(client, srv.URL()+"/orders/seconds")
+		orderTook = time.Since(start)
+		order <- err
+	}()
+	for closed := false; !closed; {
+		// The other callers come once the 429 has closed the host's gate.
+		time.Sleep(time.Millisecond)
+		st := th.Snapshot()
+		closed = len(st) == 1 && !st[0].PausedUntil.IsZero()
 	}
-	st := r.Stats()
-	fmt.Fprintf(stdout, "\nretry stats: %d requests, %d retries, %d stopped because the wait was too long\n",
-		st.Requests, st.Retries, st.ThrottleStops)
+	paused := srv.Arrivals("/orders/seconds")[0].At
+	for i := range browsers {
+		wg.Go(func() { browseErrs[i] = get(client, fmt.Sprintf("%s/browse/%d", srv.URL(), i)) })
+	}
+	wg.Wait()
+	if err := <-order; err != nil {
+		return err
+	}
+	if err := errors.Join(browseErrs...); err != nil {
+		return err
+	}
+	a := srv.Arrivals("/orders/seconds")
+	fmt.Fprintf(stdout, "\nGET /orders/seconds, while %d other callers browse the same host\n", browsers)
+	fmt.Fprintf(stdout, "  attempt 1: 429, Retry-After: %s → the host's gate closes for 1s\n", a[0].RetryAfter)
+	var offsets []string
+	during := 0
+	for i := range browsers {
+		at := srv.Arrivals(fmt.Sprintf("/browse/%d", i))[0].At.Sub(paused)
+		if at < time.Second {
+			during++
+		}
+		offsets = append(offsets, fmt.Sprintf("%.2fs", at.Seconds()))
+	}
+	sort.Strings(offsets)
+	fmt.Fprintf(stdout, "  the %d browse requests waited at the gate: %d reached the upstream during the pause;\n", browsers, during)
+	fmt.Fprintf(stdout, "  they arrived %s after the 429, spread out, not all at once\n", strings.Join(offsets, ", "))
+	if len(a) > 1 {
+		fmt.Fprintf(stdout, "  attempt 2: %d, %.2fs after the 429 (the header asked for %.2fs) → caller gets 200 OK after %.2fs\n",
+			a[1].Status, a[1].At.Sub(a[0].At).Seconds(), asked.Seconds(), orderTook.Seconds())
+	}
+
+	// 2. The HTTP-date form: the retry and the gate wait for the same
+	// instant.
+	asked = 0
+	start = time.Now()
+	if err := get(client, srv.URL()+"/orders/date"); err != nil {
+		return err
+	}
+	a = srv.Arrivals("/orders/date")
+	fmt.Fprintf(stdout, "\nGET /orders/date\n  attempt 1: 429, Retry-After: %s\n", a[0].RetryAfter)
+	if len(a) > 1 {
+		fmt.Fprintf(stdout, "  waited %.2fs (the header asked for %.2fs), as requested: no jitter, no shortening\n",
+			a[1].At.Sub(a[0].At).Seconds(), asked.Seconds())
+		fmt.Fprintf(stdout, "  attempt 2: %d → caller gets 200 OK after %.2fs\n", a[1].Status, time.Since(start).Seconds())
+	}
+
+	// 3. An absurd wait: the retry stage hands the 429 back at once, and
+	// the throttle keeps the host's gate closed for MaxPause, refusing
+	// later requests at once instead of sending them into the pause.
+	start = time.Now()
+	resp, err := client.Get(srv.URL() + "/orders/hour")
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	fmt.Fprintf(stdout, "\nGET /orders/hour\n  attempt 1: 429, Retry-After: 3600: above MaxRetryAfter (%v), so the caller gets the %s without a retry (%.2fs)\n",
+		retry.DefaultMaxRetryAfter, resp.Status, time.Since(start).Seconds())
+	if st := th.Snapshot(); len(st) == 1 {
+		fmt.Fprintf(stdout, "  the host's gate is closed for %v (MaxPause caps the hour)\n",
+			time.Until(st[0].PausedUntil).Round(time.Minute))
+	}
+	start = time.Now()
+	err = get(client, srv.URL()+"/browse/after")
+	var te *throttle.Error
+	if !errors.As(err, &te) {
+		return fmt.Errorf("GET /browse/after: want a throttle refusal, got %v", err)
+	}
+	fmt.Fprintf(stdout, "GET /browse/after\n  refused at once (%.3fs), not sent: gate closed, could go in %v (errors.Is ErrThrottled: %v)\n",
+		time.Since(start).Seconds(), te.RetryAfter().Round(time.Minute), errors.Is(err, throttle.ErrThrottled))
+
+	st, rs := th.Stats(), r.Stats()
+	fmt.Fprintf(stdout, "\nthrottle stats: %d sent, %d waited, %d refused at the gate, %d pauses\n",
+		st.Admitted, st.Waited, st.RejectedGate, st.Pauses)
+	fmt.Fprintf(stdout, "retry stats: %d requests, %d retries, %d stopped because the wait was too long\n",
+		rs.Requests, rs.Retries, rs.ThrottleStops)
 	return nil
+}
+
+// get sends a GET and reads and closes the body.
+func get(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }

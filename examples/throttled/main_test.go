@@ -14,16 +14,28 @@ func TestRun(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"Retry-After: 1\n", "GMT", "Retry-After: 3600",
-		"attempt 2: 200 → caller gets 200 OK",
-		"caller gets the 429 Too Many Requests at once",
-		"3 requests, 2 retries, 1 stopped",
+		"Retry-After: 1 → the host's gate closes for 1s",
+		"0 reached the upstream during the pause",
+		"GMT", "Retry-After: 3600",
+		"caller gets the 429 Too Many Requests without a retry",
+		"the host's gate is closed for 5m0s",
+		"not sent: gate closed, could go in 5m0s (errors.Is ErrThrottled: true)",
+		"1 refused at the gate, 3 pauses",
+		"7 requests, 2 retries, 1 stopped",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if n := len(regexp.MustCompile(`waited [12]\.\d\ds`).FindAllString(s, -1)); n != 2 {
-		t.Errorf("want two waits of 1–2 s, got %d:\n%s", n, s)
+	// Lower bounds only: a loaded machine makes waits longer, never shorter.
+	if !regexp.MustCompile(`attempt 2: 200, (1\.\d\d)s after the 429`).MatchString(s) {
+		t.Errorf("the retry must wait the 1 s asked for:\n%s", s)
+	}
+	if !regexp.MustCompile(`waited [12]\.\d\ds \(the header asked for`).MatchString(s) {
+		t.Errorf("the date form must be waited for 1–2 s:\n%s", s)
+	}
+	arrived := regexp.MustCompile(`they arrived (\d+\.\d\d)s, (\d+\.\d\d)s, (\d+\.\d\d)s after`).FindStringSubmatch(s)
+	if arrived == nil || arrived[1] < "1.00" || arrived[1] == arrived[3] {
+		t.Errorf("the browse requests must arrive after the pause, spread out:\n%s", s)
 	}
 }

@@ -10,7 +10,8 @@ import (
 
 // Throttled is a server that answers the first attempt on each path with
 // 429 Too Many Requests and a Retry-After header, and later attempts with
-// 200, recording when each attempt arrived.
+// 200, recording when each attempt arrived. Paths under "/browse/" are
+// never throttled: they stand for other callers' requests to the same host.
 //
 // A path ending in "/seconds" gets "Retry-After: 1" (delay-seconds), one
 // ending in "/hour" gets "Retry-After: 3600"; any other path gets an
@@ -53,7 +54,7 @@ func (t *Throttled) Arrivals(path string) []Arrival {
 func (t *Throttled) serve(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	t.mu.Lock()
-	first := len(t.seen[r.URL.Path]) == 0
+	first := len(t.seen[r.URL.Path]) == 0 && !strings.HasPrefix(r.URL.Path, "/browse/")
 	a := Arrival{At: now, Status: http.StatusOK}
 	if first {
 		a.Status = http.StatusTooManyRequests

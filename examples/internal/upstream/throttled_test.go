@@ -29,6 +29,9 @@ func TestThrottled(t *testing.T) {
 			t.Errorf("%s arrivals %+v", path, a)
 		}
 	}
+	if r := get(t, c, s.URL()+"/browse/1"); r.StatusCode != http.StatusOK {
+		t.Errorf("/browse/1 first status %d, want 200: browsing is never throttled", r.StatusCode)
+	}
 	if r := get(t, c, s.URL()+"/c/hour"); r.Header.Get("Retry-After") != "3600" {
 		t.Errorf("hour form = %q", r.Header.Get("Retry-After"))
 	}
