@@ -149,12 +149,12 @@ func TestQuotaLabFakeClock(t *testing.T) {
 				q := &quotaServer{rate: 100, burst: 10, dialect: tt.dialect, start: time.Now()}
 				th := New(Config{})
 				drive(th.Wrap(q), 16, 300, 30*time.Second)
-				ok, _ := q.totals(0)
+				ok, bad := q.totals(0)
 				okLate, badLate := q.totals(tt.settle)
 				goodput := float64(ok) / 30 / q.rate
 				per1000 := 1000 * float64(badLate) / float64(okLate+badLate)
-				t.Logf("%s: goodput %.1f%% of quota, %.1f 429s per 1,000 requests after %ds; %+v",
-					tt.dialect, 100*goodput, per1000, tt.settle, th.Stats())
+				t.Logf("%s: goodput %.1f%% of quota, %.1f 429s per 1,000 requests after %ds (%d 429s in all), %.3f requests sent per success; %+v",
+					tt.dialect, 100*goodput, per1000, tt.settle, bad, float64(ok+bad)/float64(ok), th.Stats())
 				assert.GreaterOrEqual(t, goodput, tt.minGoodput, "goodput")
 				assert.LessOrEqual(t, per1000, tt.max429PerK, "429s per 1,000 requests")
 				assert.Zero(t, q.tr.Open())
