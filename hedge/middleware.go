@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/httpx"
 )
 
 // DefaultMaxBody is the largest request body, in bytes, a [Middleware]
@@ -282,7 +283,7 @@ func emptyBody() (io.ReadCloser, error) { return http.NoBody, nil }
 // stream. A buffered run would hold such a response back until the handler
 // returned, which for an event stream is never.
 func streaming(r *http.Request) bool {
-	if len(r.Header["Upgrade"]) > 0 {
+	if httpx.Upgrade(r) {
 		return true
 	}
 	for _, v := range r.Header["Accept"] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -268,6 +269,43 @@ func TestMiddlewareRetryAfterStopsHedging(t *testing.T) {
 		assert.Equal(t, "run 1", rec.Body.String())
 		assert.Equal(t, []int{2}, started, "hedges 2 and 3 were not sent")
 	})
+}
+
+// A Delay too large to multiply (math.MaxInt64: "hedge only on failure")
+// saturates instead of wrapping around: after run 1 fails, hedge 1 starts
+// at once, and hedge 2 waits for hedge 1 to fail rather than firing at
+// 2 × Delay, which overflowed to a negative offset (issue 11, bug 8).
+func TestMiddlewareHugeDelaySaturates(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		timeout time.Duration
+	}{
+		{"fixed", Config{Delay: math.MaxInt64, MaxHedges: 2}, 0},
+		{"fixed, Timeout math.MaxInt64", Config{Delay: math.MaxInt64, MaxHedges: 2}, math.MaxInt64},
+		{"adaptive warm-up", Config{Quantile: 0.95, Delay: math.MaxInt64, MaxDelay: math.MaxInt64, MaxHedges: 2}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var started []int
+				cfg := tc.cfg
+				cfg.OnHedge = func(i HedgeInfo) { started = append(started, i.Attempt) }
+				m := NewMiddleware(MiddlewareConfig{Config: cfg, Timeout: tc.timeout})
+				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+					if n == 1 {
+						time.Sleep(5 * time.Millisecond)
+						w.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					time.Sleep(time.Second)
+					fmt.Fprintf(w, "run %d", n)
+				}))
+				rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
+				assert.Equal(t, "run 2", rec.Body.String())
+				assert.Equal(t, []int{2}, started, "hedge 2 never fires on the timer")
+			})
+		})
+	}
 }
 
 // Any response that asks for a pause with a future Retry-After stops
