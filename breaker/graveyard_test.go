@@ -6,7 +6,7 @@ import "testing"
 // exhumations: a key is remembered once, with its latest open period, and
 // the oldest grave is forgotten first when it is full.
 func TestGraveyard(t *testing.T) {
-	k := func(h string) key { return key{scheme: "http", host: h, port: 80} }
+	k := func(h string) key { return key{Scheme: "http", Host: h, Port: 80} }
 	g := newGraveyard(2)
 	steps := []struct {
 		op    string // "bury" or "exhume"

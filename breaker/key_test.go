@@ -14,15 +14,15 @@ func TestRequestKey(t *testing.T) {
 		want key
 		str  string
 	}{
-		{"http://example.com/x", key{"http", "example.com", 80}, "http://example.com:80"},
-		{"https://example.com/x", key{"https", "example.com", 443}, "https://example.com:443"},
-		{"https://example.com:443/x", key{"https", "example.com", 443}, "https://example.com:443"},
-		{"http://example.com:8080", key{"http", "example.com", 8080}, "http://example.com:8080"},
-		{"https://[::1]:8443/", key{"https", "::1", 8443}, "https://[::1]:8443"},
-		{"http://[::1]/", key{"http", "::1", 80}, "http://[::1]:80"},
-		{"ftp://files.example.com/", key{"ftp", "files.example.com", 0}, "ftp://files.example.com"},
-		{"ftp://[::1]/", key{"ftp", "::1", 0}, "ftp://[::1]"},
-		{"HTTP://API.Example.COM/x", key{"http", "api.example.com", 80}, "http://api.example.com:80"},
+		{"http://example.com/x", key{Scheme: "http", Host: "example.com", Port: 80}, "http://example.com:80"},
+		{"https://example.com/x", key{Scheme: "https", Host: "example.com", Port: 443}, "https://example.com:443"},
+		{"https://example.com:443/x", key{Scheme: "https", Host: "example.com", Port: 443}, "https://example.com:443"},
+		{"http://example.com:8080", key{Scheme: "http", Host: "example.com", Port: 8080}, "http://example.com:8080"},
+		{"https://[::1]:8443/", key{Scheme: "https", Host: "::1", Port: 8443}, "https://[::1]:8443"},
+		{"http://[::1]/", key{Scheme: "http", Host: "::1", Port: 80}, "http://[::1]:80"},
+		{"ftp://files.example.com/", key{Scheme: "ftp", Host: "files.example.com", Port: 0}, "ftp://files.example.com"},
+		{"ftp://[::1]/", key{Scheme: "ftp", Host: "::1", Port: 0}, "ftp://[::1]"},
+		{"HTTP://API.Example.COM/x", key{Scheme: "http", Host: "api.example.com", Port: 80}, "http://api.example.com:80"},
 	}
 	for _, tc := range cases {
 		req, err := http.NewRequest(http.MethodGet, tc.url, nil)
@@ -70,7 +70,7 @@ func TestCustomKey(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "https://example.com/", nil)
 	req.Header.Set("Tenant", "acme")
 	k := b.requestKey(req)
-	if k != (key{host: "acme"}) || k.String() != "acme" {
+	if k != (key{Host: "acme"}) || k.String() != "acme" {
 		t.Errorf("key = %+v (%q)", k, k.String())
 	}
 	if back, ok := b.parseKey("acme"); !ok || back != k {

@@ -66,7 +66,7 @@ func TestEvictedAfterOpenPeriodNoBurst(t *testing.T) {
 		send(t.Context(), rt, "http://a.test/") // opens
 		time.Sleep(DefaultOpenTimeout + time.Second)
 		send(t.Context(), rt, "http://other.test/") // MaxKeys 1: a.test is evicted
-		if _, ok := b.entries[key{"http", "a.test", 80}]; ok {
+		if _, ok := b.entries[key{Scheme: "http", Host: "a.test", Port: 80}]; ok {
 			t.Fatal("a.test was not evicted")
 		}
 		if st := b.State(hostA); st != HalfOpen {

@@ -59,7 +59,7 @@ func TestMaxKeys(t *testing.T) {
 		// With MaxKeys equal to the sample size every entry is compared,
 		// so eviction is exact LRU: the last 8 hosts remain.
 		for i := 992; i < 1000; i++ {
-			if b.entries[key{"http", fmt.Sprintf("h%d.test", i), 80}] == nil {
+			if b.entries[key{Scheme: "http", Host: fmt.Sprintf("h%d.test", i), Port: 80}] == nil {
 				t.Errorf("h%d was evicted; snapshot %+v", i, b.Snapshot())
 			}
 		}

@@ -62,3 +62,25 @@ func (k Key) String() string {
 	}
 	return k.Scheme + "://" + host
 }
+
+// Parse inverts [Key.String] for a key built by [FromURL], so a stage can
+// answer a query about "https://api.example.com:443". The scheme and host
+// are lower-cased, as FromURL makes them. ok is false for a string no
+// request URL could have produced.
+func Parse(s string) (k Key, ok bool) {
+	scheme, hostport, found := strings.Cut(strings.ToLower(s), "://")
+	if !found || scheme == "" {
+		return Key{}, false
+	}
+	host, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		// No port: "scheme://host" or "scheme://[v6]".
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+		return Key{Scheme: scheme, Host: host}, true
+	}
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || n == 0 {
+		return Key{}, false
+	}
+	return Key{Scheme: scheme, Host: host, Port: uint16(n)}, true
+}

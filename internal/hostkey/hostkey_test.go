@@ -30,6 +30,9 @@ func TestFromURLAndString(t *testing.T) {
 			k := FromURL(u)
 			assert.Equal(t, tt.want, k)
 			assert.Equal(t, tt.str, k.String())
+			back, ok := Parse(k.String())
+			assert.True(t, ok)
+			assert.Equal(t, k, back, "Parse inverts String")
 		})
 	}
 	assert.Equal(t, "my-api-key", Key{Host: "my-api-key"}.String(), "a user's key is shown as given")
@@ -38,4 +41,14 @@ func TestFromURLAndString(t *testing.T) {
 func TestFromURLDoesNotAllocate(t *testing.T) {
 	u, _ := url.Parse("https://api.example.com:8443/v1")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = FromURL(u) }))
+}
+
+func TestParse(t *testing.T) {
+	k, ok := Parse("HTTP://Api.Example.Com:80")
+	assert.True(t, ok)
+	assert.Equal(t, Key{"http", "api.example.com", 80}, k, "lower-cased, as FromURL makes keys")
+	for _, s := range []string{"", "example.com", "://x", "http://h:0", "http://h:x", "http://h:70000"} {
+		_, ok := Parse(s)
+		assert.False(t, ok, s)
+	}
 }
