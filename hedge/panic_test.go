@@ -145,22 +145,6 @@ func (panicky) Classify(req *http.Request, resp *http.Response, err error) idemp
 	return idempotency.Default.Classify(req, resp, err)
 }
 
-// A panicking OnComplete reaches the caller, and the response it will never
-// see is closed rather than leaked.
-func TestPanicInOnComplete(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var tr testkit.Tracker
-		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
-			return after(req, time.Millisecond, 200, &tr)
-		}}
-		h := New(Config{OnComplete: func(CompleteInfo) { panic("hook bug") }})
-		p, _ := roundTripPanic(h.Wrap(stub), newGet(t))
-		assert.Equal(t, "hook bug", p)
-		synctest.Wait()
-		assert.Zero(t, tr.Open())
-	})
-}
-
 // A loser that panics after another attempt won goes with its output: the
 // caller gets the winner, and the process lives on.
 func TestLatePanicIsDropped(t *testing.T) {

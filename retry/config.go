@@ -6,7 +6,6 @@ import (
 
 	"github.com/tailguard/tailguard/budget"
 	"github.com/tailguard/tailguard/idempotency"
-	"github.com/tailguard/tailguard/internal/httpx"
 )
 
 // Defaults used for zero [Config] fields.
@@ -26,8 +25,9 @@ const (
 	// DefaultMaxRetryAfter is the longest server-requested wait honoured.
 	DefaultMaxRetryAfter = 30 * time.Second
 	// DefaultMaxBufferedBody is the largest request body without GetBody
-	// that is copied into memory so that it can be retried.
-	DefaultMaxBufferedBody = httpx.DefaultMaxBufferedBody
+	// that is copied into memory so that it can be retried: 1 MiB, the
+	// hedge stage's limit too.
+	DefaultMaxBufferedBody = 1 << 20
 	// Multiplier is the growth factor of the backoff envelope: each retry's
 	// envelope is twice the previous one, up to MaxDelay.
 	Multiplier = 2.0
