@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tailguard/tailguard/internal/attempt"
 )
 
 // TestGateSteps drives the gate's state machine at fixed instants, the way
@@ -303,5 +305,32 @@ func TestProbePassedOnWhenUnanswered(t *testing.T) {
 		require.Len(t, times, 3)
 		assert.Equal(t, 3*time.Second, times[1], "the first probe")
 		assert.Equal(t, 3500*time.Millisecond, times[2], "the next waiter probes as soon as the first times out")
+	})
+}
+
+// TestRetryWaitsExactlyForTheGate: a retry (attempt 2 of an enclosing retry
+// stage) meeting the gate waits exactly until it opens, like an original;
+// a hedge's retry is still a hedge and does not wait.
+func TestRetryWaitsExactlyForTheGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			if n == 1 {
+				return reply(req, &u.tr, 429, "Retry-After", "2", "RateLimit-Policy", roomy)
+			}
+			return reply(req, &u.tr, 200)
+		}
+		rt := New(Config{}).Wrap(u)
+		start := time.Now()
+		send(context.Background(), rt, "http://a.test/")
+		retryCtx := attempt.WithRetry(context.Background(), &attempt.Marks(2, nil)[1])
+
+		_, err := send(attempt.WithRetry(hedgeCtx(context.Background(), 2), &attempt.Marks(2, nil)[1]), rt, "http://a.test/")
+		assert.ErrorIs(t, err, ErrThrottled, "a hedge's retry is optional too")
+
+		status, err := send(retryCtx, rt, "http://a.test/")
+		assert.NoError(t, err)
+		assert.Equal(t, 200, status)
+		assert.Equal(t, []time.Duration{0, 2 * time.Second}, u.times(start))
 	})
 }
