@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
+	"time"
 
 	"github.com/tailguard/tailguard/breaker"
 	"github.com/tailguard/tailguard/idempotency"
@@ -101,4 +102,41 @@ func ExampleBreaker_Snapshot() {
 	}
 	// Output:
 	// closed failures=4 consecutive=4
+}
+
+// With MaxWait, a request meeting an open breaker waits for the probe
+// instead of being refused: here the host recovers during the open period,
+// the waiting request is the probe, and it gets the 200.
+func ExampleConfig_maxWait() {
+	var healthy atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	b := breaker.New(breaker.Config{
+		ConsecutiveFailures: 1,
+		OpenTimeout:         50 * time.Millisecond,
+		MaxWait:             5 * time.Second,
+		OnStateChange:       func(c breaker.StateChange) { fmt.Printf("breaker %v → %v\n", c.From, c.To) },
+	})
+	client := pipeline.New(b).Client()
+
+	for range 2 {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		resp.Body.Close()
+		fmt.Println(resp.Status)
+		healthy.Store(true) // the host recovers while the breaker is open
+	}
+	// Output:
+	// breaker closed → open
+	// 503 Service Unavailable
+	// breaker open → half-open
+	// breaker half-open → closed
+	// 200 OK
 }
