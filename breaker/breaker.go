@@ -236,6 +236,9 @@ func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v
 	if !admitted {
 		return nil, excluded, e.refusal(gerr), nil
 	}
+	if v == excluded && b.s.maxWait > 0 && State(e.state.Load()) == HalfOpen {
+		e.room.freed()
+	}
 	return resp, v, nil, err
 }
 

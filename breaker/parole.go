@@ -66,6 +66,9 @@ func (t *transport) paroled(e *entry, req *http.Request) (*http.Response, verdic
 	}
 	resp, v, refused, err := t.execute(e, req)
 	p.probes.Add(-1)
+	if v == excluded && b.s.maxWait > 0 {
+		e.room.freed()
+	}
 	if v == success && p.wins.Add(1) >= b.s.probes && p.active.CompareAndSwap(true, false) {
 		b.paroleTransition(e, HalfOpen, Closed)
 	}

@@ -67,6 +67,15 @@ func (r *waitroom) transition(to State, firstWave int) {
 	r.broadcastLocked()
 }
 
+// freed wakes the waiters because a probe slot was freed without a state
+// change: a probe settled excluded (its caller gave up, say), and a waiter
+// may take the slot now rather than at the end of its wait.
+func (r *waitroom) freed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.broadcastLocked()
+}
+
 // queue and unqueue count a request in and out of the queue.
 func (r *waitroom) queue()   { r.mu.Lock(); r.queued++; r.mu.Unlock() }
 func (r *waitroom) unqueue() { r.mu.Lock(); r.queued--; r.mu.Unlock() }

@@ -243,3 +243,30 @@ type closeTracker struct {
 }
 
 func (c *closeTracker) Close() error { c.closed.Store(true); return nil }
+
+// A probe that settles excluded (its caller gave up) frees its slot
+// without a state change; a request waiting for the probe takes the slot
+// at once instead of at the end of its wait.
+func TestMaxWaitExcludedProbeFreesSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUpstream()
+		b, rt, _ := tripped(t, u, Config{MaxWait: time.Minute})
+		time.Sleep(DefaultOpenTimeout + time.Nanosecond)
+		u.healed.Store(true)
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { send(ctx, rt, "http://a.test/") }) // the probe, abandoned below
+		synctest.Wait()
+		if st := b.State(hostA); st != HalfOpen {
+			t.Fatalf("with the probe in flight: %v", st)
+		}
+		time.AfterFunc(time.Millisecond, cancel)
+		start := time.Now()
+		code, err := send(t.Context(), rt, "http://a.test/")
+		if code != http.StatusOK || time.Since(start) != time.Millisecond+latency {
+			t.Errorf("%d, %v after %v; want 200 once the abandoned probe freed its slot (1ms), then %v",
+				code, err, time.Since(start), latency)
+		}
+		wg.Wait()
+	})
+}
