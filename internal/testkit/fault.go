@@ -33,6 +33,12 @@ const (
 	// in io.ErrUnexpectedEOF. On HTTP/2 the stream is reset instead, since an
 	// HTTP/2 server cannot end a stream short of its Content-Length.
 	FaultTruncatedBody
+	// FaultStalledBody sends the fault's Status (200 if zero) with its
+	// headers and a Content-Length, then no body at all until the client
+	// gives up or the server is closed: an error page whose upstream hung
+	// after the headers. A client that drains it without a time bound
+	// hangs.
+	FaultStalledBody
 )
 
 var faultNames = [...]string{
@@ -42,6 +48,7 @@ var faultNames = [...]string{
 	FaultBlackHole:          "black-hole",
 	FaultSlowHeaders:        "slow-headers",
 	FaultTruncatedBody:      "truncated-body",
+	FaultStalledBody:        "stalled-body",
 }
 
 // String returns the kind's name as used in the X-Fault header.

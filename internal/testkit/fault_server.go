@@ -190,6 +190,8 @@ func (s *FaultServer) serve(w http.ResponseWriter, r *http.Request) {
 		s.reset(w, s.partialResponse())
 	case FaultTruncatedBody:
 		s.truncate(w)
+	case FaultStalledBody:
+		s.stall(w, r, f)
 	case FaultBlackHole:
 		select {
 		case <-r.Context().Done():
@@ -242,6 +244,26 @@ func (s *FaultServer) answer(w http.ResponseWriter, f Fault) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// stall sends f's status and headers, promising a body it never sends,
+// until the client gives up or the server is released.
+func (s *FaultServer) stall(w http.ResponseWriter, r *http.Request, f Fault) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	w.Header().Set("Content-Length", "64")
+	w.WriteHeader(status)
+	_ = http.NewResponseController(w).Flush()
+	select {
+	case <-r.Context().Done():
+	case <-s.release:
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // OKBody returns the body a [FaultServer] with the given BodySize (0 for

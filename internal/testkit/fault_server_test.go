@@ -167,6 +167,25 @@ func TestFaultServerTruncatedBody(t *testing.T) {
 	assert.Equal(t, OKBody(100), b, "exactly the half that was sent")
 }
 
+// A stalled body: the headers arrive, the body never does, until the
+// client gives up.
+func TestFaultServerStalledBody(t *testing.T) {
+	noLeaks(t)
+	s := NewFaultServer(t, FaultServerOptions{})
+	c := &http.Client{Transport: s.Transport(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/x", nil)
+	req.Header.Set(FaultHeader, Fault{Kind: FaultStalledBody, Status: 503}.String())
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	assert.Equal(t, 503, resp.StatusCode)
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "nothing came until the client gave up")
+	assert.True(t, s.WaitIdle(time.Second))
+}
+
 func TestFaultServerBlackHoleUntilClientGivesUp(t *testing.T) {
 	noLeaks(t)
 	s := NewFaultServer(t, FaultServerOptions{})

@@ -15,6 +15,7 @@ func TestFaultStringParseRoundTrip(t *testing.T) {
 		FaultThrottle("Fri, 02 Jan 2026 15:04:35 GMT"), FaultSlow(50 * time.Millisecond),
 		FaultOf(FaultResetBeforeHeaders), FaultOf(FaultResetMidBody), FaultOf(FaultBlackHole),
 		FaultOf(FaultTruncatedBody), {Kind: FaultSlowHeaders, Status: 503, Delay: time.Millisecond},
+		{Kind: FaultStalledBody, Status: 503},
 	} {
 		got, err := ParseFault(f.String())
 		require.NoError(t, err, f.String())
