@@ -16,6 +16,7 @@ type ticket struct {
 	slot    bool      // it holds a concurrency slot
 	limited bool      // it waited for the pacing: demand reached the rate
 	sentAt  time.Time // when it was admitted
+	pacedAt time.Time // when it took its turn in the host's pace, which the rate then in force set
 }
 
 // waiter is one request's way through admission: what it may wait for,
@@ -100,6 +101,7 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 		tk.slot = true
 	}
 	now := time.Now()
+	tk.pacedAt = now
 	wait, res, ok, paused := t.takePace(w, now)
 	if paused > 0 {
 		// The fleet's gate for the host is closed: this process's closes

@@ -25,54 +25,51 @@ func TestAIMDSteps(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"the first 429 halves the send rate", []step{
-			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 80},
+		{"the first 429 cuts the send rate", []step{
+			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 144},
 		}},
 		{"a 429 to the very first request starts from 1/s", []step{
-			{at: 0, sent: 0, throttle: true, want: 0.5},
+			{at: 0, sent: 0, throttle: true, want: 0.9},
 		}},
-		{"429s sent before the cut are ignored", []step{
-			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 80},
-			{at: 60 * ms, sent: 45 * ms, throttle: true, want: 80},
+		{"429s paced before the cut are ignored", []step{
+			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 144},
+			{at: 60 * ms, sent: 45 * ms, throttle: true, want: 144},
 		}},
 		{"a 429 before any success at the new rate is ignored", []step{
-			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 80},
-			{at: 70 * ms, sent: 60 * ms, throttle: true, want: 80},
+			{at: 50 * ms, sent: 40 * ms, throttle: true, sendRate: 160, want: 144},
+			{at: 70 * ms, sent: 60 * ms, throttle: true, want: 144},
 		}},
 		{"after successes, a 429 cuts by AIMDDecrease", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: 10 * ms, sent: 5 * ms, want: 100},
-			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 90},
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: 10 * ms, sent: 5 * ms, want: 180},
+			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 162},
 		}},
 		{"more 429s than successes since the cut: halve", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: 10 * ms, sent: 5 * ms, throttle: true, want: 100}, // ignored: nothing succeeded yet
-			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 100},
-			{at: 30 * ms, sent: 25 * ms, want: 100},
-			{at: 40 * ms, sent: 35 * ms, throttle: true, want: 50}, // 1 success, 3 throttles
-		}},
-		{"a slower sender is cut from what it sent", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: 10 * ms, sent: 5 * ms, want: 100},
-			{at: 20 * ms, sent: 15 * ms, throttle: true, sendRate: 50, want: 45},
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: 10 * ms, sent: 5 * ms, throttle: true, want: 180}, // ignored: nothing succeeded yet
+			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 180},
+			{at: 30 * ms, sent: 25 * ms, want: 180},
+			{at: 40 * ms, sent: 35 * ms, throttle: true, want: 90}, // 1 success, 3 throttles
 		}},
 		{"growth needs demand: unlimited successes do not grow the rate", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: time.Second, sent: time.Second, want: 100},
-		}},
-		{"fast growth far below the ceiling (5% of the rate per second)", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: time.Second, sent: time.Second, limited: true, want: 105},
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: time.Second, sent: time.Second, want: 180},
 		}},
 		{"slow growth near the ceiling (0.5% of the ceiling per second)", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: 10 * ms, sent: 5 * ms, want: 100},
-			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 90},
-			{at: 1020 * ms, sent: time.Second, limited: true, want: 90.5},
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: time.Second, sent: time.Second, limited: true, want: 181},
+		}},
+		{"fast growth far below the ceiling (5% of the rate per second)", []step{
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: 10 * ms, sent: 5 * ms, throttle: true, want: 180},
+			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 180},
+			{at: 30 * ms, sent: 25 * ms, want: 180},
+			{at: 40 * ms, sent: 35 * ms, throttle: true, want: 90}, // halved: the ceiling stays at 180
+			{at: 1040 * ms, sent: time.Second, limited: true, want: 94.5},
 		}},
 		{"growth counts at most a second per success", []step{
-			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 100},
-			{at: time.Hour, sent: time.Hour, limited: true, want: 105},
+			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 180},
+			{at: time.Hour, sent: time.Hour, limited: true, want: 181},
 		}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,15 @@ const (
 	// was not itself throttled is treated like one that was.
 	DefaultMaxWait = 30 * time.Second
 
+	// DefaultMaxPaceWait bounds the wait for a pace token: the depth of a
+	// host's pacing queue, in time. A deeper queue adds latency and no
+	// throughput (the host is kept at its rate either way), and it slows
+	// the pacing's reaction: a rate AIMD cuts applies only to requests that
+	// queue after the cut. In the quota lab, open loop at three times the
+	// quota, queueing up to MaxWait made the median success wait 15–20 s
+	// and kept a header-less host in 429s for seconds after each cut.
+	DefaultMaxPaceWait = time.Second
+
 	// DefaultMaxPause caps a pause asked for by a response (Envoy's
 	// max_interval for rate-limited retries is the same 300 s). A longer
 	// pause closes the gate for DefaultMaxPause; the next request after it
@@ -62,8 +71,8 @@ const (
 // Config configures a [Throttle]. The zero value is the recommended setup:
 // per-host gates from every pushback dialect, pacing learned from rate-limit
 // headers (or, without them, from 429s by AIMD), adaptive throttling with
-// K = 2 over 2 minutes, waits of up to 30 s, pauses capped at 5 minutes, and
-// no concurrency cap.
+// K = 2 over 2 minutes, waits of up to 30 s (1 s in a pacing queue), pauses
+// capped at 5 minutes, and no concurrency cap.
 //
 // New panics, naming the field, on a value it cannot honour.
 type Config struct {
@@ -98,6 +107,14 @@ type Config struct {
 	// Negative means never wait: every throttled request is rejected at
 	// once.
 	MaxWait time.Duration
+
+	// MaxPaceWait bounds the wait for a pace token: a request whose turn
+	// in its host's pace comes later is rejected at once (Reason Pace,
+	// with its turn as the hint) instead of queueing. It is raised to the
+	// time paceQueueTokens (4) tokens take at the host's rate, so that a
+	// slow quota still queues a few requests, and never exceeds MaxWait.
+	// If zero, DefaultMaxPaceWait. New panics if it is negative.
+	MaxPaceWait time.Duration
 
 	// MaxPause caps the pause one response can impose on its host. If
 	// zero, DefaultMaxPause. New panics if it is negative.
@@ -168,6 +185,7 @@ type settings struct {
 	hostRate      func(string) (rate.Limit, int)
 	maxConcurrent int
 	maxWait       time.Duration // negative: never wait
+	maxPaceWait   time.Duration
 	maxPause      time.Duration
 	releaseWindow time.Duration
 	k             float64 // 0: adaptive throttling disabled
@@ -220,6 +238,7 @@ func (c Config) normalize() settings {
 	default:
 		s.maxWait = c.MaxWait
 	}
+	s.maxPaceWait = duration("MaxPaceWait", c.MaxPaceWait, DefaultMaxPaceWait)
 	s.maxPause = duration("MaxPause", c.MaxPause, DefaultMaxPause)
 	s.releaseWindow = duration("ReleaseWindow", c.ReleaseWindow, DefaultReleaseWindow)
 	s.window = duration("AdaptiveWindow", c.AdaptiveWindow, DefaultAdaptiveWindow)

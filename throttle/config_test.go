@@ -16,6 +16,7 @@ func TestConfigDefaults(t *testing.T) {
 	s := Config{}.normalize()
 	assert.Equal(t, DefaultMaxWait, s.maxWait)
 	assert.Equal(t, DefaultMaxPause, s.maxPause)
+	assert.Equal(t, DefaultMaxPaceWait, s.maxPaceWait)
 	assert.Equal(t, DefaultReleaseWindow, s.releaseWindow)
 	assert.Equal(t, DefaultK, s.k)
 	assert.Equal(t, DefaultAdaptiveWindow, s.window)
@@ -46,6 +47,7 @@ func TestConfigPanicsNamingTheField(t *testing.T) {
 		{"K", Config{K: 0.5}},
 		{"K", Config{K: math.NaN()}},
 		{"MaxPause", Config{MaxPause: -1}},
+		{"MaxPaceWait", Config{MaxPaceWait: -1}},
 		{"ReleaseWindow", Config{ReleaseWindow: -1}},
 		{"AdaptiveWindow", Config{AdaptiveWindow: -1}},
 		{"IdleTTL", Config{IdleTTL: -1}},

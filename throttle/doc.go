@@ -70,10 +70,10 @@
 //
 // A host that throttles without saying its quota (a bare 429, as nginx's
 // limit_req sends, or a 429 with only Retry-After) is paced by AIMD, as TCP
-// paces a path: the first 429 halves the rate the client was sending at;
-// later 429s cut the rate by [AIMDDecrease] (or halve it when more requests
-// were throttled than succeeded since the last cut), and a burst of 429s
-// costs one cut, not one per 429. While the pacing holds requests back and
+// paces a path: a 429 cuts the rate by [AIMDDecrease] (the first one the
+// rate the client was sending at), or halves it ([AIMDBackoff]) when more
+// requests were throttled than succeeded since the last cut, and a burst of
+// 429s costs one cut, not one per 429. While the pacing holds requests back and
 // they succeed, the rate grows: slowly ([AIMDIncrease]) near the rate of
 // the last cut, where the host's limit probably is, and quickly
 // ([AIMDFastIncrease]) elsewhere, so a one-off 429 costs seconds, not

@@ -26,7 +26,7 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 			return r.Delay, nil, r.OK, 0
 		}
 	}
-	wait, res, ok = w.h.pace.take(now, w.limit.Sub(now))
+	wait, res, ok = w.h.pace.take(now, t.paceWait(w, now))
 	return wait, res, ok, 0
 }
 
@@ -35,7 +35,7 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 // then uses local state.
 func (t *Throttle) reserveShared(w *waiter, now time.Time) (Reservation, error) {
 	r, b := w.h.pace.limits()
-	res, err := t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: r, Burst: b}, max(0, w.limit.Sub(now)))
+	res, err := t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: r, Burst: b}, max(0, t.paceWait(w, now)))
 	t.noteShared(w.ctx, w.h.name, err)
 	return res, err
 }

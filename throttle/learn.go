@@ -60,7 +60,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 	if !unanswered {
 		throttled := kind == idempotency.Throttled
 		success := kind == idempotency.Success || kind == idempotency.Final
-		h.pace.learn(now, sig, throttled, success, tk.sentAt, tk.limited)
+		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
 	}
 }
 

@@ -92,9 +92,9 @@ func (p *pacer) sentAt(now time.Time) {
 }
 
 // learn updates the pace from one response received at now: its signal,
-// whether it was throttled or a success, when its request was sent, and
-// whether that request waited for the pacing.
-func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, sentAt time.Time, limited bool) {
+// whether it was throttled or a success, when its request took its turn in
+// the pace, and whether that request waited for the pacing.
+func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedAt time.Time, limited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -104,12 +104,12 @@ func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, sentAt
 		// Headers set this host's pace; a response without them (an
 		// error page from a proxy) does not hand it to AIMD.
 	case throttled:
-		if p.aimd.throttled(now, sentAt, p.sent.rate(now, aimdSpan)) {
+		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan)) {
 			p.metering.Store(false)
 			p.apply(now)
 		}
 	case success:
-		if p.aimd.succeeded(now, sentAt, limited) {
+		if p.aimd.succeeded(now, pacedAt, limited) {
 			p.apply(now)
 		}
 	}
@@ -195,6 +195,23 @@ func (p *pacer) apply(now time.Time) {
 			lim.SetBurstAt(now, burst)
 		}
 	}
+}
+
+// paceQueueTokens is how many tokens' time a host's pacing queue holds at
+// least, whatever MaxPaceWait says: at 1 request per 10 s, four requests
+// may still queue.
+const paceQueueTokens = 4
+
+// paceWait returns how long w's request may wait for a pace token at now:
+// until its own limit, but no deeper into the host's queue than
+// MaxPaceWait (or paceQueueTokens tokens' time, if longer).
+func (t *Throttle) paceWait(w *waiter, now time.Time) time.Duration {
+	d := w.limit.Sub(now)
+	q := t.s.maxPaceWait
+	if r, _ := w.h.pace.limits(); r > 0 && r != rate.Inf {
+		q = max(q, time.Duration(paceQueueTokens*float64(time.Second)/float64(r)))
+	}
+	return min(d, q)
 }
 
 // limits returns the current rate and burst, for Snapshot.

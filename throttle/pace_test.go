@@ -108,6 +108,55 @@ func TestPaceRejectsBeyondMaxWait(t *testing.T) {
 	})
 }
 
+// TestPaceQueueIsShort: under overload the pacing queue holds MaxPaceWait
+// of requests; later ones are refused at once with their turn as the hint,
+// instead of waiting up to MaxWait for nothing but latency. A slow quota
+// still queues four tokens' worth.
+func TestPaceQueueIsShort(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       Config
+		wantSent  int
+		wantWaits time.Duration // the longest wait of a sent request
+	}{
+		{"100/s: a second deep", Config{Rate: 100}, 101, time.Second},
+		{"1/s: four tokens deep", Config{Rate: 1}, 5, 4 * time.Second},
+		{"MaxPaceWait raised", Config{Rate: 100, MaxPaceWait: 3 * time.Second}, 301, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{}
+				u.answer = always(u, 200)
+				rt := New(tt.cfg).Wrap(u)
+				start := time.Now()
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				refused := 0
+				for range 1000 {
+					wg.Go(func() {
+						_, err := send(context.Background(), rt, "http://a.test/")
+						if err != nil {
+							var te *Error
+							assert.ErrorAs(t, err, &te)
+							assert.Equal(t, Pace, te.Reason)
+							assert.Greater(t, te.Until.Sub(start), tt.wantWaits, "the hint is the turn it would have had")
+							mu.Lock()
+							refused++
+							mu.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+				times := sorted(u.times(start))
+				assert.Len(t, times, tt.wantSent)
+				assert.Equal(t, 1000-tt.wantSent, refused)
+				assert.LessOrEqual(t, times[len(times)-1], tt.wantWaits)
+			})
+		})
+	}
+}
+
 // TestPaceWaitEndsWithContext: a caller canceled while waiting for its turn
 // gets ctx.Err() at once, and its turn is given back.
 func TestPaceWaitEndsWithContext(t *testing.T) {
@@ -185,7 +234,7 @@ func TestHeadersSilenceAIMD(t *testing.T) {
 	q.sentAt(t0)
 	q.learn(t0.Add(time.Second), signal{}, true, false, t0, false)
 	r, b := q.limits()
-	assert.Equal(t, rate.Limit(0.5), r, "a host without headers: AIMD halves the one request per second it saw")
+	assert.InDelta(t, 0.9, float64(r), 1e-9, "a host without headers: AIMD cuts the one request per second it saw")
 	assert.Equal(t, 1, b)
 }
 

