@@ -159,7 +159,6 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	switch {
 	case r.decided || r.parent.Err() != nil:
 	case buildErr != nil:
-		r.unsent = buildErr
 		r.stopHedgingLocked(&st)
 	case !h.cfg.budget.Withdraw():
 		// Hedging into an exhausted budget would add load exactly when
@@ -224,8 +223,8 @@ func (r *race) abort(a *attemptCtx, p any) bool {
 	}
 	if !r.decided {
 		mine = true
-		r.panicked, r.panicVal = p != nil, p
-		r.decideLocked(&st, nil, 0, nil, abortedErr(a.n, p), time.Now())
+		r.panicVal = p // nil for runtime.Goexit, which is not raised again
+		r.decideLocked(&st, nil, false, nil, abortedErr(a.n, p), time.Now())
 	}
 	r.mu.Unlock()
 	r.apply(&st)

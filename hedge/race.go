@@ -2,6 +2,7 @@ package hedge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -48,23 +49,21 @@ type race struct {
 	// Guarded by mu.
 	hedges   []*attemptCtx // hedges launched, in order: attempt n at index n-2
 	timer    *hedgeTimer   // armed for the next hedge; nil once stopped
-	stopped  bool          // no further hedge may be launched
 	sent     int           // attempts handed to the transport, the original included
 	inflight int           // attempts launched whose result is not in yet
 	resp     *http.Response
-	respFrom *attemptCtx // resp is the latest failed response, kept open in case it is returned
-	err      error       // latest transport error
-	rejected error       // latest rejection by an inner stage
-	unsent   error       // why the latest hedge was not sent, if it failed to build
-	decided  bool
+	respFrom *attemptCtx   // resp is the latest failed response, kept open in case it is returned
+	err      error         // latest transport error
+	rejected error         // latest rejection by an inner stage
 	done     chan struct{} // made when the first hedge launches; closed once settled
+	stopped  bool          // no further hedge may be launched
+	decided  bool
 	// The decision, written once, when decided is set.
+	won      bool        // from's outcome won; otherwise no attempt won
 	from     *attemptCtx // whose response is returned; nil when an error is
-	winner   int         // the winning attempt, 0 if none won
 	out      *http.Response
 	outErr   error
-	panicked bool // the race ended in a panic, raised again on the caller's goroutine
-	panicVal any
+	panicVal any           // the panic that decided the race, raised again on the caller's goroutine
 	took     time.Duration // from the start to the decision
 }
 
@@ -93,6 +92,10 @@ func (st *step) dropLocked(a *attemptCtx, resp *http.Response) {
 		st.drops = append(st.drops, droppedResp{resp, a.cancel})
 	}
 }
+
+// errNoResponse stands for a transport's (nil, nil), which breaks the
+// RoundTripper contract: the caller gets an error rather than neither.
+var errNoResponse = errors.New("hedge: transport returned neither a response nor an error")
 
 // wins reports whether an outcome ends the race in its favour.
 func wins(k idempotency.Kind) bool {
@@ -125,7 +128,7 @@ func (r *race) landLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 	case r.decided:
 		st.dropLocked(a, resp)
 	case err == nil && wins(kind):
-		r.decideLocked(st, a, a.n, resp, nil, now)
+		r.decideLocked(st, a, true, resp, nil, now)
 	default:
 		r.failLocked(st, a, resp, err, kind, now)
 		r.endIfIdleLocked(st, now)
@@ -143,6 +146,8 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		r.resp, r.respFrom = resp, a
 	case k == idempotency.Rejected:
 		r.rejected = err
+	case err == nil: // a transport breaking the RoundTripper contract
+		r.err = errNoResponse
 	default:
 		r.err = err
 	}
@@ -166,26 +171,24 @@ func (r *race) endIfIdleLocked(st *step, now time.Time) {
 	switch {
 	case r.decided:
 	case r.parent.Err() != nil:
-		r.decideLocked(st, nil, 0, nil, r.parent.Err(), now)
+		r.decideLocked(st, nil, false, nil, r.parent.Err(), now)
 	case r.inflight > 0:
 	case r.resp != nil: // the most useful failure: a response, with its body
-		r.decideLocked(st, r.respFrom, 0, r.resp, nil, now)
+		r.decideLocked(st, r.respFrom, false, r.resp, nil, now)
 	case r.err != nil:
-		r.decideLocked(st, nil, 0, nil, r.err, now)
-	case r.rejected != nil:
-		r.decideLocked(st, nil, 0, nil, r.rejected, now)
-	default: // only hedges that could not be built failed; the original always reports
-		r.decideLocked(st, nil, 0, nil, r.unsent, now)
+		r.decideLocked(st, nil, false, nil, r.err, now)
+	default: // the original always lands with one of the three
+		r.decideLocked(st, nil, false, nil, r.rejected, now)
 	}
 }
 
 // decideLocked ends the race, returning resp (from attempt from) or err;
-// winner is the winning attempt, 0 if none won.
-func (r *race) decideLocked(st *step, from *attemptCtx, winner int, resp *http.Response, err error, now time.Time) {
+// won says whether from won, rather than being the best of the failures.
+func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Response, err error, now time.Time) {
 	r.decided = true
-	r.from, r.winner, r.out, r.outErr = from, winner, resp, err
+	r.from, r.won, r.out, r.outErr = from, won, resp, err
 	r.took = now.Sub(r.start)
-	if winner > 1 && !r.first.landed {
+	if won && from != &r.first && !r.first.landed {
 		// The original is about to be canceled: count it as at least as
 		// slow as it has been so far.
 		st.record = max(r.took, 1)

@@ -431,3 +431,16 @@ func TestRetryAfterOnAnyFailureStopsHedging(t *testing.T) {
 		}
 	}
 }
+
+// A transport that returns neither a response nor an error breaks the
+// RoundTripper contract; the caller gets an error saying so, never (nil,
+// nil), once no hedge can fix it.
+func TestNeitherResponseNorError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) { return nil, nil }}
+		resp, err := New(Config{Delay: time.Second}).Wrap(stub).RoundTrip(newGet(t))
+		assert.Nil(t, resp)
+		assert.ErrorIs(t, err, errNoResponse)
+		assert.Equal(t, 2, stub.Calls(), "classified Transient: the hedge fired at once, and failed the same way")
+	})
+}

@@ -42,8 +42,11 @@ func (r *race) wait() (*http.Response, error) {
 func (r *race) finish() (*http.Response, error) {
 	h := r.t.h
 	r.mu.Lock()
-	info := CompleteInfo{Request: r.caller, Winner: r.winner, Sent: r.sent, Duration: r.took, Err: r.outErr}
-	out, panicked, p := r.out, r.panicked, r.panicVal
+	info := CompleteInfo{Request: r.caller, Sent: r.sent, Duration: r.took, Err: r.outErr}
+	if r.won {
+		info.Winner = r.from.n
+	}
+	out, p := r.out, r.panicVal
 	r.mu.Unlock()
 	if out != nil {
 		info.StatusCode = out.StatusCode
@@ -59,7 +62,7 @@ func (r *race) finish() (*http.Response, error) {
 	if hook := h.cfg.onComplete; hook != nil {
 		complete(hook, info, out)
 	}
-	if panicked {
+	if p != nil {
 		panic(p)
 	}
 	return out, info.Err
