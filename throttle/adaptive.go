@@ -20,6 +20,12 @@ import (
 // the client away for exactly as long as the host asked, and counting the
 // pause's 429 as a refusal would keep rejecting requests after it.
 //
+// Nothing is rejected until the window holds [AdaptiveMinRequests]
+// requests: at the formula's low end, one refused request out of one
+// would reject the next with probability 1/2, which says more about a
+// quiet client than about an overloaded host (failsafe-go's throttler
+// waits for 5 by default, for the same reason).
+//
 // It is safe for concurrent use.
 type adaptive struct {
 	k float64 // 0: disabled
@@ -32,6 +38,10 @@ func newAdaptive(k float64, d time.Duration) *adaptive {
 	return &adaptive{k: k, w: newWindow(d)}
 }
 
+// AdaptiveMinRequests is how many requests a host's window must hold
+// before adaptive throttling rejects any.
+const AdaptiveMinRequests = 10
+
 // rejectProbability returns the chance of rejecting a request at now.
 func (a *adaptive) rejectProbability(now time.Time) float64 {
 	if a.k == 0 {
@@ -40,6 +50,9 @@ func (a *adaptive) rejectProbability(now time.Time) float64 {
 	a.mu.Lock()
 	t := a.w.totals(now)
 	a.mu.Unlock()
+	if t.a < AdaptiveMinRequests {
+		return 0
+	}
 	return rejectProbability(float64(t.a), float64(t.b), a.k)
 }
 

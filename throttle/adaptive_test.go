@@ -67,6 +67,19 @@ func TestAdaptiveDisabled(t *testing.T) {
 	assert.Equal(t, 100, u.count())
 }
 
+// TestAdaptiveMinRequests: a quiet client whose first requests were
+// refused is not shed locally yet.
+func TestAdaptiveMinRequests(t *testing.T) {
+	t0 := time.Now()
+	a := newAdaptive(2, time.Minute)
+	for range AdaptiveMinRequests - 1 {
+		a.record(t0, false)
+	}
+	assert.Zero(t, a.rejectProbability(t0))
+	a.record(t0, false)
+	assert.InDelta(t, 10.0/11, a.rejectProbability(t0), 1e-12)
+}
+
 // TestAdaptiveWindowForgets: refusals older than the window stop counting.
 func TestAdaptiveWindowForgets(t *testing.T) {
 	t0 := time.Now()

@@ -152,3 +152,34 @@ func (e *netError) Error() string { return e.s }
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// TestCutJudgesByPaceTurn: responses to requests that took their turn in
+// the pace before a cut say nothing about the cut rate, even when they
+// were sent after it, so a queue of them does not cut the rate again.
+func TestCutJudgesByPaceTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{latency: 10 * time.Millisecond}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			switch n {
+			case 1, 3, 5: // the first cut; then the two queued answers
+				return reply(req, &u.tr, 429)
+			}
+			return reply(req, &u.tr, 200)
+		}
+		th := New(Config{})
+		rt := th.Wrap(u)
+		send(context.Background(), rt, "http://a.test/") // 429: the first cut, from the send rate
+		first := th.Snapshot()[0].Rate
+		send(context.Background(), rt, "http://a.test/") // 200: a success at the new rate
+		// Four requests take their turns now; the first of them gets a 429
+		// and cuts the rate while the other three still wait for theirs.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { send(context.Background(), rt, "http://a.test/") })
+		}
+		wg.Wait()
+		got, once := float64(th.Snapshot()[0].Rate), float64(first)*AIMDDecrease
+		assert.True(t, got >= once && got < once*1.01,
+			"one cut (to %v, and a little growth since) for the queue's 429s, got %v: the success and the 429 after it were paced at the old rate", once, got)
+	})
+}
