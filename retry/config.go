@@ -2,6 +2,7 @@ package retry
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tailguard/tailguard/budget"
@@ -97,6 +98,13 @@ type Config struct {
 	// OnRetry, if non-nil, is called before each wait for a retry; see
 	// [RetryInfo].
 	OnRetry func(RetryInfo)
+
+	// Logger, if non-nil, receives one record per decision: a retry (with
+	// its wait and why), a request not retried or given up on (and why),
+	// and each request's outcome, in the shared vocabulary of the
+	// [decision] package. If nil, the stage logs nothing. A logger whose
+	// level drops a record costs no allocation.
+	Logger *slog.Logger
 }
 
 // settings is a normalized Config.
@@ -111,6 +119,7 @@ type settings struct {
 	classifier      idempotency.Classifier
 	maxBufferedBody int64
 	onRetry         func(RetryInfo)
+	logger          *slog.Logger
 }
 
 // normalize applies the defaults and panics on an invalid field.
@@ -126,6 +135,7 @@ func (c Config) normalize() settings {
 		classifier:      c.Classifier,
 		maxBufferedBody: orDefault(c.MaxBufferedBody, DefaultMaxBufferedBody),
 		onRetry:         c.OnRetry,
+		logger:          c.Logger,
 	}
 	switch {
 	case c.MaxAttempts < 0 || c.MaxAttempts > MaxAttemptsLimit:

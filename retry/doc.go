@@ -93,4 +93,15 @@
 // headers. An attempt that runs out of it is canceled and classified
 // Transient, and its error wraps [ErrAttemptTimeout]; the body of a
 // response that arrived in time stays readable until the caller closes it.
+//
+// # Decision log
+//
+// With [Config.Logger] set, the stage records each decision in the
+// vocabulary of the [decision] package: retry (attempt, backoff or
+// retry_after, the wait, the failed status or error), not_retried (a final
+// or fatal outcome, an inner stage's rejection), gave_up at Warn
+// (not_replayable, attempts_exhausted, budget, deadline,
+// retry_after_too_long, body) and the request's outcome. An observer in the
+// request's context ([decision.WithObserver]) receives the same events.
+// Nothing is logged by default.
 package retry

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
@@ -111,6 +112,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if ctx.Err() != nil {
 			// The caller gave up: hand back what this attempt got, which
 			// for an error is (or wraps) the context's error.
+			r.logOutcome(ctx, req, n, idempotency.Canceled, res.resp, res.err)
 			return res.resp, res.err
 		}
 		out := res.out
@@ -122,11 +124,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if v.stop != stopNone {
 			r.stats.stop(v.stop)
-			return finish(n, v.stop, res)
+			r.logStop(ctx, req, n, &res, v)
+			resp, err := finish(n, v.stop, res)
+			r.logOutcome(ctx, req, n, out.Kind, resp, err)
+			return resp, err
 		}
 		// The drain (bounded: httpx.DrainTimeout) counts toward the wait,
 		// so a stalled error body never adds to the backoff beyond it.
 		waitStart := time.Now()
+		r.logRetry(ctx, req, n, &res, v)
 		if hook := r.cfg.onRetry; hook != nil {
 			info := RetryInfo{Request: req, Attempt: n, Delay: v.delay, ServerDelay: v.server,
 				Outcome: out, Err: res.err}
@@ -139,6 +145,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			httpx.Drain(res.resp, nil)
 		}
 		if err := wait(ctx, v.delay-time.Since(waitStart)); err != nil {
+			r.logOutcome(ctx, req, n, idempotency.Canceled, nil, err)
 			return nil, err
 		}
 		r.stats.retries.Add(1)

@@ -1,0 +1,65 @@
+package decision
+
+import (
+	"context"
+
+	"github.com/tailguard/tailguard/internal/attempt"
+)
+
+// Kind is which kind of attempt a request is.
+type Kind string
+
+// The kinds of attempts.
+const (
+	KindOriginal Kind = "original" // the caller's request, sent the first time
+	KindRetry    Kind = "retry"    // sent again by a retry stage after a failure
+	KindHedge    Kind = "hedge"    // a backup copy sent by a hedge stage
+)
+
+// Attempt says which attempt a request is, as the stages it passed through
+// marked it.
+type Attempt struct {
+	// Kind is KindRetry when the innermost retry stage is past its first
+	// attempt, else KindHedge when the innermost hedge stage is, else
+	// KindOriginal: a retry of a hedge is a retry, as it is the retry
+	// stage's decision that sent it.
+	Kind Kind
+	// Retry is the innermost retry stage's attempt number (1 for the
+	// first), 0 outside any retry stage.
+	Retry int
+	// Hedge is the innermost hedge stage's attempt number (1 for the
+	// original, 2 and up for hedges), 0 outside any hedge stage.
+	Hedge int
+}
+
+// Number is the attempt's number as one count: the retry stage's if any,
+// else the hedge stage's, else 1.
+func (a Attempt) Number() int {
+	switch {
+	case a.Retry > 0:
+		return a.Retry
+	case a.Hedge > 0:
+		return a.Hedge
+	}
+	return 1
+}
+
+// AttemptOf returns which attempt the request with context ctx is; a base
+// transport (or an instrumentation wrapped around it) calls it with
+// req.Context(). It does not allocate.
+func AttemptOf(ctx context.Context) Attempt {
+	a := Attempt{Kind: KindOriginal}
+	if m := attempt.Hedge(ctx); m != nil {
+		a.Hedge = m.N
+		if m.N >= 2 {
+			a.Kind = KindHedge
+		}
+	}
+	if m := attempt.Retry(ctx); m != nil {
+		a.Retry = m.N
+		if m.N >= 2 {
+			a.Kind = KindRetry
+		}
+	}
+	return a
+}
