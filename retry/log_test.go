@@ -44,7 +44,9 @@ func TestDecisionLog(t *testing.T) {
 			[]string{"gave_up attempt=1 reason=retry_after_too_long wait=1h0m0s status=429",
 				"outcome attempt=1 reason=throttled status=429"}},
 		{"deadline too close", "GET", Config{BaseDelay: time.Hour, MaxDelay: time.Hour},
-			func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), time.Minute) },
+			func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), time.Minute)
+			},
 			[]step{{status: 502}},
 			[]string{"gave_up attempt=1 reason=deadline status=502", "outcome attempt=1 reason=transient status=502"}},
 		{"budget denied", "GET", Config{Budget: denying}, nil, []step{{status: 503}},
