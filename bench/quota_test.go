@@ -25,7 +25,31 @@ func peersFor(runs map[quota.Dialect][]quota.Result, d quota.Dialect) []quota.Re
 
 func quotaArms() []lab.Arm { return QuotaArms(quota.DefaultRate, quota.DefaultTimeout) }
 
-// TestFakeClockQuotaLab is bench/cmd/quotalab on the fake clock.
+// throttleArm is tailguard's throttle arm alone, for the dialects the
+// peers are not run on.
+func throttleArm() []lab.Arm {
+	for _, a := range quota.TailguardArms() {
+		if a.Name == quota.ArmThrottle {
+			return []lab.Arm{a}
+		}
+	}
+	panic("no throttle arm")
+}
+
+// peers are the other libraries' arms of a run.
+func peers(rs []quota.Result) []quota.Result {
+	var out []quota.Result
+	for _, r := range rs {
+		switch r.Name {
+		case ArmRetryableHTTP, ArmFailsafeRetry, ArmFailsafeLimiter:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestFakeClockQuotaLab is bench/cmd/quotalab on the fake clock, with the
+// throttle issue's targets checked against the peers.
 //
 //	go test -run TestFakeClockQuotaLab -v .   # prints the tables
 func TestFakeClockQuotaLab(t *testing.T) {
@@ -34,8 +58,9 @@ func TestFakeClockQuotaLab(t *testing.T) {
 		plain := quota.Find(t, runs[d], quota.ArmPlain)
 		for _, r := range runs[d] {
 			// The server admits the quota to anyone who asks often enough:
-			// every arm that offers 3× the quota gets ≈ all of it.
-			if r.Goodput < 0.99 {
+			// every arm that neither learns nor waits long for pushback gets
+			// ≈ all of it. (The throttle's goodput is a target, below.)
+			if r.Name != quota.ArmThrottle && r.Goodput < 0.99 {
 				t.Errorf("%v %s: goodput %.1f%%, want ≈ 100%%", d, r.Name, 100*r.Goodput)
 			}
 		}
@@ -50,5 +75,13 @@ func TestFakeClockQuotaLab(t *testing.T) {
 		if lim := quota.Find(t, runs[d], ArmFailsafeLimiter); lim.Throttled != 0 || lim.Sent > plain.Sent {
 			t.Errorf("%v %s: %d 429s, sent %d", d, ArmFailsafeLimiter, lim.Throttled, lim.Sent)
 		}
+	}
+	// The throttle issue's targets, against every peer.
+	for d, rs := range quota.RunFakeClock(t, []quota.Dialect{quota.IETF, quota.GitHub}, throttleArm) {
+		runs[d] = rs
+	}
+	for _, d := range quota.Dialects {
+		th := quota.Find(t, runs[d], quota.ArmThrottle)
+		quota.CheckTargets(t, th, peers(peersFor(runs, d)), quota.ThrottleKnownMisses)
 	}
 }

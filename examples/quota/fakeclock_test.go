@@ -6,9 +6,11 @@ import (
 	"github.com/tailguard/tailguard/examples/lab/quota"
 )
 
-// TestFakeClockLab is the quota lab in CI.
+// TestFakeClockLab is the quota lab in CI: the tailguard arms on the fake
+// clock, every dialect, the throttle issue's targets checked on the
+// throttle arm (the peer comparison is bench's TestFakeClockQuotaLab).
 //
-//	go test -run TestFakeClockLab -v ./examples/quota   # prints the tables
+//	go test -run TestFakeClockLab -v ./examples/quota   # tables and every verdict
 func TestFakeClockLab(t *testing.T) {
 	runs := quota.RunFakeClock(t, quota.Dialects, quota.TailguardArms)
 	for _, d := range quota.Dialects {
@@ -25,5 +27,6 @@ func TestFakeClockLab(t *testing.T) {
 		if got := retried.SentPerOffered(); got > 1.24 {
 			t.Errorf("%v tailguard retry: sent %.2f× the offered load, want ≤ 1.24× (budget)", d, got)
 		}
+		quota.CheckTargets(t, quota.Find(t, runs[d], quota.ArmThrottle), nil, quota.ThrottleKnownMisses)
 	}
 }

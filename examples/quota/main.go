@@ -4,9 +4,12 @@
 // 429, announcing the quota in one of four dialects (IETF RateLimit
 // fields, GitHub's X-RateLimit-*, Retry-After alone, a bare 429); 16
 // callers offer it 300 requests/s for 30 s, open loop, through each
-// tailguard arm side by side; it prints per arm the goodput against the
-// quota, 429s per 1,000 requests sent, latency of successes, failures,
-// requests sent per success and the burst released after each pause.
+// tailguard arm side by side (a plain client, the retry stage alone, and
+// the recommended pipeline with the throttle); it prints per arm the
+// goodput against the quota, 429s per 1,000 requests sent, latency of
+// successes, failures, requests sent per success and the burst released
+// after each pause, and checks the throttle arm against the throttle
+// issue's targets.
 //
 //	go run ./examples/quota                           # all four dialects, about 3 min
 //	go run ./examples/quota -dialect bare -svg q.svg  # one dialect, with the timeline plot

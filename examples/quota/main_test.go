@@ -18,7 +18,7 @@ func TestRunLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
-	for _, want := range []string{"ietf (", "github (", "retry-after (", "bare (", "plain", "tailguard retry", "goodput", "wrote " + svg} {
+	for _, want := range []string{"ietf (", "github (", "retry-after (", "bare (", "plain", "tailguard retry", "tailguard throttle", "targets for tailguard throttle:", "goodput", "wrote " + svg} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

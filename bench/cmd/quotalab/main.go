@@ -9,7 +9,8 @@
 //	cd bench && go run ./cmd/quotalab                          # all four dialects, about 4 min
 //	cd bench && go run ./cmd/quotalab -dialect bare -svg q.svg # one, with the timeline plot
 //
-// The tailguard arms alone are go run ./examples/quota; the fake-clock
+// It checks the throttle arm against the throttle issue's targets, the peers
+// included. The tailguard arms alone are go run ./examples/quota; the fake-clock
 // version of this comparison is TestFakeClockQuotaLab in bench/.
 package main
 

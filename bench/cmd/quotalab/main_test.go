@@ -15,7 +15,7 @@ func TestRunSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
-	for _, want := range []string{"ietf (", "bare (", "plain", "retryablehttp", "failsafe retry", "failsafe retry+limiter", "tailguard retry"} {
+	for _, want := range []string{"ietf (", "bare (", "plain", "retryablehttp", "failsafe retry", "failsafe retry+limiter", "tailguard retry", "tailguard throttle", "targets for tailguard throttle:", "vs retryablehttp"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

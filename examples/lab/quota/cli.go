@@ -103,6 +103,7 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 		if err := WriteTable(stdout, res, o.Markdown); err != nil {
 			return nil, err
 		}
+		writeVerdicts(stdout, res)
 	}
 	fmt.Fprintf(stdout, "\nMachine noise: %v.\n", probe.Stop())
 	if o.SVG != "" {
@@ -113,6 +114,30 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 		fmt.Fprintf(stdout, "wrote %s (requests sent, succeeded and 429s per second; a row per dialect, a panel per arm)\n", o.SVG)
 	}
 	return runs, nil
+}
+
+// writeVerdicts prints the throttle issue's targets for the throttle arm,
+// if the run has one, against the other libraries' arms (every arm but
+// tailguard's and the plain client).
+func writeVerdicts(w io.Writer, res []Result) {
+	var th *Result
+	var peers []Result
+	for i, r := range res {
+		switch r.Name {
+		case ArmThrottle:
+			th = &res[i]
+		case ArmPlain, ArmRetry:
+		default:
+			peers = append(peers, r)
+		}
+	}
+	if th == nil {
+		return
+	}
+	fmt.Fprintf(w, "targets for %s:\n", th.Name)
+	for _, v := range Targets(*th, peers) {
+		fmt.Fprintf(w, "  %v\n", v)
+	}
 }
 
 // NewProgress is a [lab.Progress] over total requests labelled with the

@@ -48,3 +48,22 @@ func TestCommand(t *testing.T) {
 		t.Errorf("err %v, arms built %v, output:\n%s", err, built, out.String())
 	}
 }
+
+func TestWriteVerdicts(t *testing.T) {
+	var buf bytes.Buffer
+	writeVerdicts(&buf, []Result{{Name: ArmPlain}, {Name: "peer", Dialect: Bare, Quota: 100}})
+	if buf.Len() != 0 {
+		t.Errorf("no throttle arm, yet:\n%s", buf.String())
+	}
+	writeVerdicts(&buf, []Result{{Name: ArmPlain}, {Name: ArmThrottle, Dialect: Bare, Quota: 100, Goodput: 0.95},
+		{Name: "peer", Dialect: Bare, Quota: 100, Goodput: 1, Sent: 10, Throttled: 5, Succeeded: 5}})
+	out := buf.String()
+	for _, want := range []string{"targets for tailguard throttle:", "met: goodput ≥ 90%", "vs peer", "MISSED: goodput no worse"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verdicts lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "plain") {
+		t.Errorf("plain compared as a peer:\n%s", out)
+	}
+}
