@@ -77,9 +77,10 @@ type KnownMiss struct {
 }
 
 // CheckTargets checks r against [Targets] (with peers, if any) and fails t
-// for every missed target that known does not list, and for every known
-// miss that is now met, so that the list cannot outlive the bug it
-// records. With -v it logs every verdict.
+// for every missed target that known does not list. A known miss that is
+// met in this run is logged, not failed: the throttle's learning is
+// randomized (jittered releases, retries), and a target it meets in some
+// runs only is still missed. With -v it logs every verdict.
 func CheckTargets(t testing.TB, r Result, peers []Result, known []KnownMiss) {
 	t.Helper()
 	for _, v := range Targets(r, peers) {
@@ -93,7 +94,7 @@ func CheckTargets(t testing.TB, r Result, peers []Result, known []KnownMiss) {
 		case !v.Met && why == "":
 			t.Errorf("%v %s: %v", r.Dialect, r.Name, v)
 		case v.Met && why != "":
-			t.Errorf("%v %s: %v, but it is listed as a known miss (%s): remove it from the list", r.Dialect, r.Name, v, why)
+			t.Logf("%v %s: %v, though listed as a known miss (%s): if it holds run after run, remove it from the list", r.Dialect, r.Name, v, why)
 		case !v.Met:
 			t.Logf("%v %s: known miss, %v: %s", r.Dialect, r.Name, v, why)
 		default:
