@@ -41,7 +41,7 @@ import (
 //     flag saying it is set);
 //  2. fill them in the inner stage where the attempt ends (retry/retry.go
 //     after each try; the breaker after each admitted attempt);
-//  3. read them in the implementation (hedge/feedback.go: the race's
+//  3. read them in the implementation (hedge/attempt.go: the race's
 //     attempt context), which knows which attempt of its race the report
 //     belongs to.
 //
