@@ -12,6 +12,8 @@
 //     with Config.Lease a round trip may take several tokens at once;
 //   - a pushback gate per key: a pause published by one process is seen by
 //     every other at its next round trip;
+//   - the quota's users: how many processes asked for it in the last 5 s,
+//     so that each knows its share of the quota if Redis fails;
 //   - breaker reports per key: which processes call the key and which of
 //     them have their breaker open, within a window, for a quorum.
 //

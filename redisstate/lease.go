@@ -18,6 +18,7 @@ type leases struct {
 // spend them later in a burst the shared schedule never saw.
 type lease struct {
 	tokens  int
+	users   int // the fleet's size when the tokens were taken
 	expires time.Time
 }
 
@@ -46,8 +47,16 @@ func (l *leases) use(key string, now time.Time) bool {
 	return true
 }
 
-// add keeps n more tokens for key until expires.
-func (l *leases) add(key string, n int, now, expires time.Time) {
+// users returns the fleet's size key's lease was taken with.
+func (l *leases) users(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m[key].users
+}
+
+// add keeps n more tokens for key until expires, taken when users
+// processes shared its quota.
+func (l *leases) add(key string, n, users int, now, expires time.Time) {
 	if n <= 0 {
 		return
 	}
@@ -65,6 +74,7 @@ func (l *leases) add(key string, n int, now, expires time.Time) {
 	}
 	le := l.m[key]
 	le.tokens += n
+	le.users = users
 	le.expires = expires
 	l.m[key] = le
 }

@@ -24,11 +24,17 @@ var (
 // scripts lists every script, for Store.load.
 var scripts = []*redis.Script{quotaScript, pauseScript, observeScript, reportScript}
 
+// usersWindow is how long a process counts as a user of a quota after its
+// last call: long enough to span the gaps of a process with little demand,
+// short enough that the fleet's size follows processes that stop.
+const usersWindow = 5 * time.Second
+
 // grant is the fleet's answer to a request for quota.
 type grant struct {
 	tokens int           // tokens granted; 0 when refused
 	wait   time.Duration // granted: wait this long before sending; refused: until a token would be available
 	paused time.Duration // refused because the gate is closed for this much longer
+	users  int           // processes that used the quota within usersWindow, this one included
 }
 
 // interval returns a quota's emission interval in whole microseconds,
@@ -52,17 +58,17 @@ func (s *Store) take(ctx context.Context, key string, rate float64, burst, want 
 	var res []int64
 	err := s.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = quotaScript.Run(ctx, s.rdb, s.keys(key, "quota", "gate"),
-			iv, burst, want, max(0, maxWait.Microseconds())).Int64Slice()
+		res, err = quotaScript.Run(ctx, s.rdb, s.keys(key, "quota", "gate", "users"),
+			iv, burst, want, max(0, maxWait.Microseconds()), s.s.process, usersWindow.Microseconds()).Int64Slice()
 		return err
 	})
 	if err != nil {
 		return grant{}, err
 	}
-	if len(res) != 3 {
+	if len(res) != 4 {
 		return grant{}, fmt.Errorf("redisstate: quota script answered %v", res)
 	}
-	return grant{tokens: int(res[0]), wait: micros(res[1]), paused: micros(res[2])}, nil
+	return grant{tokens: int(res[0]), wait: micros(res[1]), paused: micros(res[2]), users: int(res[3])}, nil
 }
 
 // pause closes key's gate for d, fleet-wide, unless it is closed for
@@ -85,7 +91,7 @@ func micros(n int64) time.Duration { return time.Duration(n) * time.Microsecond 
 func (s *Store) reserve(ctx context.Context, key string, rate float64, burst int, maxWait time.Duration) (grant, error) {
 	now := time.Now()
 	if s.s.lease > 1 && s.leases.use(key, now) {
-		return grant{tokens: 1}, nil
+		return grant{tokens: 1, users: s.leases.users(key)}, nil
 	}
 	g, err := s.take(ctx, key, rate, burst, s.s.lease, maxWait)
 	if err != nil {
@@ -98,7 +104,7 @@ func (s *Store) reserve(ctx context.Context, key string, rate float64, burst int
 		// The extra tokens are good for as long as the fleet's quota takes
 		// to produce them; later they would be a burst the schedule never
 		// saw.
-		s.leases.add(key, extra, now, now.Add(time.Duration(extra)*micros(interval(rate))))
+		s.leases.add(key, extra, g.users, now, now.Add(time.Duration(extra)*micros(interval(rate))))
 		g.tokens = 1
 	}
 	return g, nil

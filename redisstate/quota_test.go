@@ -159,7 +159,7 @@ func TestReserveLeases(t *testing.T) {
 	if _, err := other.pause(ctx, "k", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	s.leases.add("k", 0, time.Now(), time.Now()) // no-op: nothing to add
+	s.leases.add("k", 0, 1, time.Now(), time.Now()) // no-op: nothing to add
 	if !s.leases.use("k", time.Now()) {
 		t.Fatal("leased tokens gone before the next round trip")
 	}

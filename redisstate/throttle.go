@@ -28,7 +28,7 @@ func (s *Store) Reserve(ctx context.Context, key string, q throttle.Quota, maxWa
 	if err != nil {
 		return throttle.Reservation{}, err
 	}
-	return throttle.Reservation{OK: g.tokens > 0, Delay: g.wait, Paused: g.paused}, nil
+	return throttle.Reservation{OK: g.tokens > 0, Delay: g.wait, Paused: g.paused, Processes: g.users}, nil
 }
 
 // Pause implements [throttle.Shared]: it closes key's gate for d in every

@@ -48,6 +48,10 @@ func TestThrottleShared(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", st.name, got, st.want)
 		}
 	}
+	// Both processes asked for key's quota: each is told the fleet is 2.
+	if r, err := a.Reserve(ctx, key, perHour, 0); err != nil || r.Processes != 2 {
+		t.Errorf("Processes = %d, %v; want 2 (a and b)", r.Processes, err)
+	}
 	if n, _ := rdb.Exists(ctx, a.keys(key, "quota")[0]).Result(); n != 1 {
 		t.Error("quota key missing")
 	}

@@ -12,32 +12,55 @@ import (
 const stageName = "throttle"
 
 // takePace takes a token for w's request at now: from the fleet's quota
-// when Config.Shared is set and answers, else from the host's own bucket.
-// It returns the wait before the request may go and whether it may; a
-// local reservation the caller must cancel if it does not send; and, when
-// the fleet's gate for the host is closed, the pause left (nothing is
-// taken then).
+// when Config.Shared is set and answers; else from this process's share of
+// it, once known; else from the host's own bucket. It returns the wait
+// before the request may go and whether it may; a local reservation the
+// caller must cancel if it does not send; and, when the fleet's gate for
+// the host is closed, the pause left (nothing is taken then).
 func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *rate.Reservation, ok bool, paused time.Duration) {
+	maxWait := t.paceWait(w, now)
 	if t.s.shared != nil {
-		if r, err := t.reserveShared(w, now); err == nil {
-			if r.Paused > 0 {
-				return 0, nil, false, r.Paused
+		r, lim, burst, failing, err := t.reserveShared(w, now)
+		switch {
+		case err != nil:
+			// Calls that fail within a moment of the store answering may
+			// be one slow spell (a stalled process, a GC pause), and the
+			// fleet may even have granted the token: the request goes only
+			// on a share token that is free now. Once the store has failed
+			// for a while, the process paces itself at its share, waiting
+			// as usual.
+			shareWait := maxWait
+			if failing < sharedOutage {
+				shareWait = 0
+			}
+			if wait, res, ok, known := w.h.share.take(now, shareWait); known {
+				return wait, res, ok, 0
+			}
+		case r.Paused > 0:
+			return 0, nil, false, r.Paused
+		default:
+			if r.OK {
+				w.h.share.granted(now, lim, burst, r.Processes)
 			}
 			return r.Delay, nil, r.OK, 0
 		}
 	}
-	wait, res, ok = w.h.pace.take(now, t.paceWait(w, now))
+	wait, res, ok = w.h.pace.take(now, maxWait)
 	return wait, res, ok, 0
 }
 
+// sharedOutage is how long the store must have been failing before a
+// request may wait for its process's share of the quota.
+const sharedOutage = 250 * time.Millisecond
+
 // reserveShared asks Config.Shared for a token at the pace this process
-// knows for the host. A failure is logged once per outage; the caller
+// knows for the host, which it also returns. A failure is logged once per
+// outage, and failing is how long the store has been failing; the caller
 // then uses local state.
-func (t *Throttle) reserveShared(w *waiter, now time.Time) (Reservation, error) {
-	r, b := w.h.pace.limits()
-	res, err := t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: r, Burst: b}, max(0, t.paceWait(w, now)))
-	t.noteShared(w.ctx, w.h.name, err)
-	return res, err
+func (t *Throttle) reserveShared(w *waiter, now time.Time) (res Reservation, lim rate.Limit, burst int, failing time.Duration, err error) {
+	lim, burst = w.h.pace.limits()
+	res, err = t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: lim, Burst: burst}, max(0, t.paceWait(w, now)))
+	return res, lim, burst, t.noteShared(w.ctx, w.h.name, err, now), err
 }
 
 // sharePause tells the fleet about a pause a response asked for. It runs
@@ -49,16 +72,18 @@ func (t *Throttle) sharePause(req *http.Request, h *host, d time.Duration) {
 		return
 	}
 	ctx := context.WithoutCancel(req.Context())
-	t.noteShared(ctx, h.name, t.s.shared.Pause(ctx, h.name, d))
+	t.noteShared(ctx, h.name, t.s.shared.Pause(ctx, h.name, d), time.Now())
 }
 
-// noteShared logs the store's outages, once each. An error caused by the
-// caller's own context says nothing about the store.
-func (t *Throttle) noteShared(ctx context.Context, key string, err error) {
+// noteShared logs the store's outages, once each, and reports how long
+// the store has been failing (0 if err began an outage or is nil). An
+// error caused by the caller's own context says nothing about the store.
+func (t *Throttle) noteShared(ctx context.Context, key string, err error, now time.Time) time.Duration {
 	switch {
 	case err == nil:
 		t.outage.Up(ctx, t.s.logger, stageName, key)
 	case ctx.Err() == nil:
-		t.outage.Down(ctx, t.s.logger, stageName, key, err)
+		return t.outage.Down(ctx, t.s.logger, stageName, key, err, now)
 	}
+	return 0
 }

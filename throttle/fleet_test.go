@@ -25,6 +25,7 @@ type memShared struct {
 	lims     map[string]*rate.Limiter
 	gates    map[string]time.Time
 	failing  bool // every call fails, as with Redis down
+	procs    int  // the fleet's size it reports
 	reserves int
 	maxWaits []time.Duration
 }
@@ -58,9 +59,9 @@ func (m *memShared) Reserve(_ context.Context, key string, q Quota, maxWait time
 	d := r.DelayFrom(now)
 	if d > maxWait {
 		r.CancelAt(now)
-		return Reservation{Delay: d}, nil
+		return Reservation{Delay: d, Processes: m.procs}, nil
 	}
-	return Reservation{OK: true, Delay: d}, nil
+	return Reservation{OK: true, Delay: d, Processes: m.procs}, nil
 }
 
 func (m *memShared) Pause(_ context.Context, key string, d time.Duration) error {
@@ -245,4 +246,45 @@ func TestSharedHedgeNeverWaits(t *testing.T) {
 		assert.Equal(t, []time.Duration{4 * time.Second, 0}, store.maxWaits)
 		assert.Equal(t, 1, u.count())
 	})
+}
+
+// TestSharedFallbackShare: while the store fails, each process of a fleet
+// paces itself at its share of the quota (the rate over the fleet's size,
+// as the store last reported), so the fleet stays near the quota; a store
+// that never said how many processes share it leaves each process its own
+// bucket, and the fleet sends the quota once per process.
+func TestSharedFallbackShare(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		procs    int
+		min, max int
+	}{
+		{"share known", 2, 148, 154},
+		{"share unknown", 0, 196, 204},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{}
+				u.answer = always(u, 200)
+				store := &memShared{procs: tc.procs}
+				var wg sync.WaitGroup
+				for range 2 {
+					rt := New(Config{Rate: 10, MaxWait: 50 * time.Millisecond, Shared: store}).Wrap(u)
+					wg.Go(func() {
+						assert.Zero(t, offer(rt, "http://api.test/", 150, 100*time.Millisecond))
+					})
+				}
+				time.Sleep(5 * time.Second)
+				store.set(true)
+				time.Sleep(5 * time.Second)
+				store.set(false)
+				wg.Wait()
+				// 5 s shared + 5 s on local state + 5 s shared, at 10/s:
+				// 150, or 200 if each process paced at the whole quota
+				// while the store was down.
+				assert.GreaterOrEqual(t, u.count(), tc.min)
+				assert.LessOrEqual(t, u.count(), tc.max)
+			})
+		})
+	}
 }

@@ -19,6 +19,7 @@ type host struct {
 	pace     *pacer
 	adaptive *adaptive
 	slots    *slots // nil: no cap
+	share    share  // this process's part of a shared quota, for when the store fails
 
 	busy     atomic.Int32 // requests waiting or in flight: never evicted while > 0
 	lastUsed atomic.Int64 // ns since the registry's epoch

@@ -28,9 +28,11 @@ import (
 // pause later. Each call must return within a few milliseconds whatever
 // the store does, and must return an error rather than wait for a store
 // that does not answer: on an error the throttle uses its local state
-// for that request (its own token bucket; a pause stays local), logs the
-// first failure through Config.Logger, and tries Shared again on the
-// next request. A Shared must be safe for concurrent use.
+// for that request, logs the first failure through Config.Logger, and
+// tries Shared again on the next request. The local state is this
+// process's share of the quota (see Reservation.Processes) once the store
+// has said how many processes share it, else the host's own token bucket;
+// a pause stays local. A Shared must be safe for concurrent use.
 type Shared interface {
 	// Reserve asks for one token of key's quota, paced at q. If a token is
 	// available now it grants it with no Delay; otherwise it may reserve
@@ -64,4 +66,10 @@ type Reservation struct {
 	// Paused, when positive, is how long key's gate stays closed: nothing
 	// was granted.
 	Paused time.Duration
+	// Processes is how many processes have used key's quota lately, this
+	// one included; 0 if the store does not say. While the store fails,
+	// the throttle paces this process at its share of the quota, Rate /
+	// Processes, so that the fleet stays near the quota instead of
+	// sending it once per process.
+	Processes int
 }

@@ -8,24 +8,31 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
+	"time"
 )
 
 // Log tracks whether a stage's shared store is answering and logs each
 // change once. The zero value is a store that answers. It is safe for
 // concurrent use; while the store answers, [Log.Up] is one atomic load.
 type Log struct {
-	down atomic.Bool
+	down  atomic.Bool
+	since atomic.Int64 // Unix ns of the failure that began the outage
 }
 
-// Down records a failed call to the store; the first one after the store
-// answered is logged at Warn with its error. A nil logger logs nothing.
-func (l *Log) Down(ctx context.Context, logger *slog.Logger, stage, key string, err error) {
-	if !l.down.CompareAndSwap(false, true) || logger == nil {
-		return
+// Down records a failed call to the store at now and returns how long the
+// store has been failing: 0 for the first failure after it answered, which
+// is logged at Warn with its error. A nil logger logs nothing.
+func (l *Log) Down(ctx context.Context, logger *slog.Logger, stage, key string, err error, now time.Time) time.Duration {
+	if !l.down.CompareAndSwap(false, true) {
+		return max(0, time.Duration(now.UnixNano()-l.since.Load()))
 	}
-	logger.LogAttrs(ctx, slog.LevelWarn, "shared state unavailable; using local state until it answers",
-		slog.String("stage", stage), slog.String("event", "shared_unavailable"),
-		slog.String("host", key), slog.String("error", err.Error()))
+	l.since.Store(now.UnixNano())
+	if logger != nil {
+		logger.LogAttrs(ctx, slog.LevelWarn, "shared state unavailable; using local state until it answers",
+			slog.String("stage", stage), slog.String("event", "shared_unavailable"),
+			slog.String("host", key), slog.String("error", err.Error()))
+	}
+	return 0
 }
 
 // Up records a call the store answered; the first one after a failure is

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -40,9 +41,9 @@ func TestOncePerChange(t *testing.T) {
 		wg.Wait()
 	}
 	burst(func() { l.Up(ctx, logger, "throttle", "h") })
-	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("dial tcp: connection refused")) })
+	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("dial tcp: connection refused"), time.Now()) })
 	burst(func() { l.Up(ctx, logger, "throttle", "h") })
-	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("timeout")) })
+	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("timeout"), time.Now()) })
 	want := `level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error="dial tcp: connection refused"
 level=INFO msg="shared state answering again; sharing resumed" stage=throttle event=shared_resumed host=h
 level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error=timeout
@@ -51,7 +52,7 @@ level=WARN msg="shared state unavailable; using local state until it answers" st
 		t.Errorf("log:\n%s\nwant:\n%s", got, want)
 	}
 	var nilLog Log // a nil logger: state still tracked, nothing written
-	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"))
+	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"), time.Now())
 	if !nilLog.down.Load() || strings.Contains(buf.String(), "x\n") {
 		t.Error("nil logger")
 	}
@@ -64,5 +65,23 @@ func TestUpIsFree(t *testing.T) {
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(1000, func() { l.Up(ctx, logger, "throttle", "h") }); n != 0 {
 		t.Errorf("Up allocates %v per call", n)
+	}
+}
+
+// TestDownFor: Down reports how long the store has been failing.
+func TestDownFor(t *testing.T) {
+	var l Log
+	t0 := time.Unix(100, 0)
+	ctx := context.Background()
+	err := errors.New("x")
+	if d := l.Down(ctx, nil, "throttle", "h", err, t0); d != 0 {
+		t.Errorf("first failure: %v", d)
+	}
+	if d := l.Down(ctx, nil, "throttle", "h", err, t0.Add(time.Second)); d != time.Second {
+		t.Errorf("a second later: %v", d)
+	}
+	l.Up(ctx, nil, "throttle", "h")
+	if d := l.Down(ctx, nil, "throttle", "h", err, t0.Add(5*time.Second)); d != 0 {
+		t.Errorf("first failure of a new outage: %v", d)
 	}
 }

@@ -1,0 +1,69 @@
+package throttle
+
+import (
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// share is this process's part of a host's shared quota: a token bucket at
+// the quota's rate divided by the number of processes sharing it (as the
+// store last reported), charged for every request the fleet's quota
+// admitted. It paces the process while the store fails, so that the fleet
+// then sends about the quota rather than the quota once per process; and
+// a single failed call, which the bucket sees while the process is using
+// its share, rarely becomes a request beyond the fleet's schedule.
+//
+// It is safe for concurrent use; the zero value knows no share.
+type share struct {
+	lim atomic.Pointer[rate.Limiter] // nil until the store reports a fleet
+}
+
+// granted charges the fleet's grant of a token at now to the share, after
+// setting the share's rate from the quota (lim per second, burst) and the
+// fleet's size. A charge may leave the share one token in debt, no more:
+// a process using its share then finds it empty, so a call that fails
+// alone rarely adds a request to the fleet's schedule; a process that got
+// more than its share because others were idle owes at most one token.
+func (s *share) granted(now time.Time, lim rate.Limit, burst, processes int) {
+	if processes <= 0 || lim == rate.Inf || lim <= 0 {
+		return
+	}
+	r := lim / rate.Limit(processes)
+	b := max(1, burst/processes)
+	l := s.lim.Load()
+	if l == nil {
+		l = rate.NewLimiter(r, b)
+		s.lim.Store(l)
+	} else {
+		if l.Limit() != r {
+			l.SetLimitAt(now, r)
+		}
+		if l.Burst() != b {
+			l.SetBurstAt(now, b)
+		}
+	}
+	if l.TokensAt(now) > -1 {
+		l.ReserveN(now, 1)
+	}
+}
+
+// take asks the share for a token at now, as pacer.take does; known is
+// false if no share is known yet (the caller then uses the host's bucket).
+func (s *share) take(now time.Time, maxWait time.Duration) (wait time.Duration, res *rate.Reservation, ok, known bool) {
+	l := s.lim.Load()
+	if l == nil {
+		return 0, nil, false, false
+	}
+	if l.AllowN(now, 1) {
+		return 0, nil, true, true
+	}
+	res = l.ReserveN(now, 1)
+	wait = res.DelayFrom(now)
+	if !res.OK() || wait > maxWait {
+		res.CancelAt(now)
+		return wait, nil, false, true
+	}
+	return wait, res, true, true
+}
