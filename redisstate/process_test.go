@@ -31,8 +31,9 @@ const (
 // against one quota server (examples/lab/quota, IETF dialect) that gives
 // each group its own quota of 100 requests/s in bursts of 10. Each process
 // offers 100 requests/s, open loop, through a throttle configured as a
-// user who knows the quota would: Rate 95/s (5% below the quota, which
-// leaves the upstream's burst for network jitter), MaxWait 250 ms.
+// user who knows the quota would: Rate 97/s (3% below the quota, which
+// lets the upstream's burst refill and absorb network jitter), MaxWait
+// 250 ms.
 //
 //   - shared: 4 processes share the quota through Redis;
 //   - local: 4 processes with local-only throttles, the baseline;
@@ -55,7 +56,7 @@ func TestFleet(t *testing.T) {
 		for i := range fleetWorkers {
 			ws = append(ws, fleetlab.Worker{
 				ID: i, Group: name, URL: up.URL(), Redis: redis, Prefix: "tailguard:" + name + ":",
-				Rate: 0.95 * q, Offered: q, Duration: d, MaxWait: 250 * time.Millisecond,
+				Rate: 0.97 * q, Offered: q, Duration: d, MaxWait: 250 * time.Millisecond,
 				Timeout: fleetTimeout, Seed: uint64(len(ws) + 1),
 			})
 		}
@@ -91,6 +92,11 @@ func TestFleet(t *testing.T) {
 		t.Fatalf("restart redis: %v", err)
 	}
 	arr := up.Arrivals()
+	defer func() {
+		if t.Failed() {
+			diag(t, "shared", start, arr, reps)
+		}
+	}()
 
 	whole := fleetlab.Phase{Name: "0-20 s", From: 0, To: fleetDuration}
 	shared := fleetlab.Analyze("shared", whole, start, q, arr, reps)
@@ -111,8 +117,8 @@ func TestFleet(t *testing.T) {
 	if p := shared.ThrottledPercent(); p > 1 {
 		t.Errorf("shared: %.2f%% of requests answered 429, want ≤ 1%%", p)
 	}
-	if g := shared.Goodput(); g < 95*0.95 {
-		t.Errorf("shared: goodput %.1f%% of the quota, want ≥ 90%% (95%% of the configured 95%%)", g)
+	if g := shared.Goodput(); g < 95 {
+		t.Errorf("shared: goodput %.1f%% of the quota, want ≥ 95%%", g)
 	}
 	for w, s := range shared.Shares {
 		if s < 0.15 || s > 0.35 {
@@ -147,8 +153,9 @@ func TestFleet(t *testing.T) {
 	resumed := fleetlab.Lines("fault", reps, "event=shared_resumed")
 	t.Logf("fault group log:\n%s\n%s", strings.Join(down, "\n"), strings.Join(resumed, "\n"))
 	for w := range fleetWorkers {
+		// An outage still open when the run ends has no resumption yet.
 		d, r := count(down, w), count(resumed, w)
-		if d == 0 || d != r {
+		if d == 0 || r < d-1 || r > d {
 			t.Errorf("fault worker %d logged %d outages and %d resumptions; want each outage logged once and its end once", w, d, r)
 		}
 	}
