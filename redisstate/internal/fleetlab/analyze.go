@@ -30,6 +30,9 @@ type Measures struct {
 
 	// Quota is the upstream's quota, requests per second.
 	Quota float64
+	// Paused is how much of the phase the upstream had asked the group to
+	// pause (the union of the pauses its answers asked for).
+	Paused time.Duration
 	// Shares is each worker's part of the group's 200s, by worker ID.
 	Shares []float64
 
@@ -49,6 +52,17 @@ func (m Measures) ThrottledPercent() float64 { return percent(m.Throttled, m.Sen
 // Goodput is the 200s per second as a percentage of the quota.
 func (m Measures) Goodput() float64 { return 100 * float64(m.OK) / m.Seconds / m.Quota }
 
+// OpenGoodput is the 200s per second of the time the upstream had not
+// asked the group to pause, as a percentage of the quota: what the group
+// made of the quota it was allowed to use.
+func (m Measures) OpenGoodput() float64 {
+	open := m.Seconds - m.Paused.Seconds()
+	if open <= 0 {
+		return 0
+	}
+	return 100 * float64(m.OK) / open / m.Quota
+}
+
 // Overshoot is what the upstream received per second, in quotas.
 func (m Measures) Overshoot() float64 { return float64(m.Sent) / m.Seconds / m.Quota }
 
@@ -66,9 +80,17 @@ func Analyze(group string, p Phase, start time.Time, quota float64, arrivals []A
 	in := func(d time.Duration) bool { return d >= p.From && d < p.To }
 	oks := map[int]int{}
 	workers := 0
+	var pausedUntil time.Duration // end of the pauses counted so far
 	for _, a := range arrivals {
 		if a.Group != group || !in(a.At.Sub(start)) {
 			continue
+		}
+		if at := a.At.Sub(start); a.Pause > 0 && !a.Injected {
+			from, to := max(at, pausedUntil), min(at+a.Pause, p.To)
+			if to > from {
+				m.Paused += to - from
+				pausedUntil = to
+			}
 		}
 		m.Sent++
 		switch {
@@ -116,10 +138,10 @@ func Analyze(group string, p Phase, start time.Time, quota float64, arrivals []A
 }
 
 // Propagation returns how long after the injected 429 of group reached
-// the upstream the group's last request arrived before the pause ended:
-// how long it took every worker to stop. ok is false if no pause was
-// injected.
-func Propagation(group string, arrivals []Arrival, pause time.Duration) (d time.Duration, ok bool) {
+// the upstream the group's last request arrived before the pause ended
+// (how long it took every worker to stop), and how many arrived later
+// than within after it. ok is false if no pause was injected.
+func Propagation(group string, arrivals []Arrival, pause, within time.Duration) (d time.Duration, late int, ok bool) {
 	var at time.Time
 	for _, a := range arrivals {
 		if a.Group == group && a.Injected {
@@ -128,14 +150,17 @@ func Propagation(group string, arrivals []Arrival, pause time.Duration) (d time.
 		}
 	}
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	for _, a := range arrivals {
 		if a.Group == group && a.At.After(at) && a.At.Before(at.Add(pause)) {
 			d = max(d, a.At.Sub(at))
+			if a.At.Sub(at) > within {
+				late++
+			}
 		}
 	}
-	return d, true
+	return d, late, true
 }
 
 // PerSecond returns group's arrivals per second of the run: sent, 200s
@@ -160,16 +185,16 @@ func PerSecond(group string, start time.Time, seconds int, arrivals []Arrival) (
 
 // WriteTable writes measures as a Markdown table.
 func WriteTable(w io.Writer, ms []Measures) {
-	fmt.Fprintln(w, "| group | phase | offered/s | sent/s | 429s | goodput | shares | rejected | caller errors | longest store call | longest request |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| group | phase | offered/s | sent/s | 429s | goodput | paused by upstream | goodput while not paused | shares | rejected | caller errors | longest store call | longest request |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 	for _, m := range ms {
 		shares := make([]string, len(m.Shares))
 		for i, s := range m.Shares {
 			shares[i] = fmt.Sprintf("%.0f%%", 100*s)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f%% | %.1f%% | %s | %d | %d | %v | %v |\n",
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f%% | %.1f%% | %.1f s | %.1f%% | %s | %d | %d | %v | %v |\n",
 			m.Group, m.Phase, float64(m.Offered)/m.Seconds, float64(m.Sent)/m.Seconds, m.ThrottledPercent(),
-			m.Goodput(), strings.Join(shares, " "), m.Rejected, m.Failed,
+			m.Goodput(), m.Paused.Seconds(), m.OpenGoodput(), strings.Join(shares, " "), m.Rejected, m.Failed,
 			m.LongestCall.Round(10*time.Microsecond), m.LongestLatency.Round(time.Millisecond))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ type Arrival struct {
 	Status int
 	// Injected marks the 429 the run asked for with Inject.
 	Injected bool
+	// Pause is the pause the answer asked the client for (Retry-After,
+	// or RateLimit with nothing remaining), 0 if none.
+	Pause time.Duration
 }
 
 // Upstream is the quota server on a loopback port, logging arrivals per
@@ -90,6 +94,7 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
 	a.At = time.Now()
 	u.quota.ServeHTTP(sw, r)
 	a.Status = sw.status
+	a.Pause = askedPause(w.Header())
 	u.record(a)
 }
 
@@ -108,4 +113,22 @@ type statusWriter struct {
 func (s *statusWriter) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// askedPause returns the pause h asks for: Retry-After in seconds, else a
+// RateLimit field with r=0 for its t seconds (the quota lab's dialects).
+func askedPause(h http.Header) time.Duration {
+	if n, err := strconv.Atoi(h.Get("Retry-After")); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	rl := h.Get("RateLimit")
+	if !strings.Contains(rl, ";r=0;") {
+		return 0
+	}
+	_, t, _ := strings.Cut(rl, ";t=")
+	n, err := strconv.Atoi(t)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(n) * time.Second
 }
