@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
@@ -57,7 +58,7 @@ func (a *attemptCtx) Report(rep attempt.Report) {
 	var st step
 	r.mu.Lock()
 	if !r.decided {
-		r.stopHedgingLocked(&st)
+		r.pushbackLocked(&st, a.n, 0)
 	}
 	r.mu.Unlock()
 	r.apply(&st)
@@ -137,6 +138,7 @@ func (r *race) run(a *attemptCtx, reason Reason, elapsed time.Duration) {
 		cancel()
 		return
 	}
+	logHedge(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, a.n, reason, elapsed)
 	if hook := r.t.h.cfg.onHedge; hook != nil {
 		hook(HedgeInfo{Request: r.caller, Attempt: a.n, Elapsed: elapsed, Reason: reason})
 	}
@@ -156,15 +158,18 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	var st step
 	r.mu.Lock()
 	sent := false
+	var denied decision.Reason // recorded once the lock is released
 	switch {
 	case r.decided || r.parent.Err() != nil:
 	case buildErr != nil:
 		r.stopHedgingLocked(&st)
+		denied = decision.ReasonBody
 	case !h.cfg.budget.Withdraw():
 		// Hedging into an exhausted budget would add load exactly when
 		// the upstream is short of it.
 		h.stats.budgetDenied.Add(1)
 		r.stopHedgingLocked(&st)
+		denied = decision.ReasonBudget
 	default:
 		sent = true
 		a.cancel = cancel
@@ -181,6 +186,9 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	}
 	r.mu.Unlock()
 	r.apply(&st)
+	if denied != "" {
+		logDenied(r.parent, h.cfg.logger, decision.StageHedge, r.caller, a.n, denied, buildErr)
+	}
 	return sent
 }
 

@@ -2,6 +2,7 @@ package hedge
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -108,6 +109,14 @@ type Config struct {
 	// OnComplete, if set, is called once per hedgeable request when its
 	// race is decided; see [CompleteInfo].
 	OnComplete func(CompleteInfo)
+
+	// Logger, if set, receives one record per decision, in the vocabulary
+	// of the [decision] package: a hedge sent (delay or failure), a hedge
+	// not sent (budget, body), hedging stopped by the upstream's pushback,
+	// and each hedgeable request's outcome (attempt is the winner, 0 if
+	// none won). If nil, the stage logs nothing; a logger whose level
+	// drops a record costs no allocation.
+	Logger *slog.Logger
 }
 
 // mode is how a stage decides when hedges fire.
@@ -127,6 +136,7 @@ type settings struct {
 	skip       func(*http.Request) bool
 	onHedge    func(HedgeInfo)
 	onComplete func(CompleteInfo)
+	logger     *slog.Logger
 }
 
 // normalize validates c and applies defaults. A misconfigured hedge stage
@@ -139,6 +149,7 @@ func (c Config) normalize() settings {
 		skip:       c.Skip,
 		onHedge:    c.OnHedge,
 		onComplete: c.OnComplete,
+		logger:     c.Logger,
 	}
 	if s.budget == nil {
 		s.budget = budget.New(budget.Config{Ratio: DefaultBudgetRatio})

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/idempotency"
 )
 
 // answer writes out's output (or the middleware's 503) to the client,
@@ -33,7 +36,25 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 		info.StatusCode = out.resp.StatusCode
 	}
 	info.Duration = end.Sub(s.start)
+	if ctx := s.r.Context(); decision.Enabled(ctx, s.h.m.cfg.logger, decision.Outcome) {
+		logOutcome(ctx, s.h.m.cfg.logger, decision.StageMiddleware, &info, answerKind(out, err))
+	}
 	s.complete(info, abort)
+}
+
+// answerKind is the outcome kind of the answer: the answering run's
+// verdict, or the request's end, or a panic; the middleware's own 503 is
+// transient.
+func answerKind(out *run, err error) idempotency.Kind {
+	switch {
+	case err != nil:
+		return idempotency.Canceled
+	case out == nil:
+		return idempotency.Transient
+	case out.panicked:
+		return idempotency.Fatal
+	}
+	return out.kind
 }
 
 // writeThrough lets out, which won when its body outgrew MaxResponse,

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
@@ -156,6 +157,9 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			// status (a 500 or 502 with Retry-After too): another run
 			// now, or on the timer, would ignore it. Runs going may
 			// still win.
+			if s.next <= s.h.m.cfg.sched.hedges {
+				logStopped(s.r.Context(), s.h.m.cfg.logger, decision.StageMiddleware, s.r, ru.n, ru.resp.StatusCode)
+			}
 			s.next = s.h.m.cfg.sched.hedges + 1
 			s.stopTimer()
 		case firesNext(ru.kind):
@@ -198,6 +202,7 @@ func (s *serverRace) fire(reason Reason) {
 		m.stats.budgetDenied.Add(1)
 		s.next = sched.hedges + 1
 		s.stopTimer()
+		logDenied(s.r.Context(), m.cfg.logger, decision.StageMiddleware, s.r, s.sent+1, decision.ReasonBudget, nil)
 		return
 	}
 	n := s.sent + 1
@@ -206,6 +211,7 @@ func (s *serverRace) fire(reason Reason) {
 	}
 	m.stats.hedges.Add(1)
 	elapsed := time.Since(s.start)
+	logHedge(s.r.Context(), m.cfg.logger, decision.StageMiddleware, s.r, n, reason, elapsed)
 	if m.cfg.onHedge != nil {
 		m.cfg.onHedge(HedgeInfo{Request: s.r, Attempt: n, Elapsed: elapsed, Reason: reason})
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
@@ -76,6 +77,8 @@ type step struct {
 	drops   []droppedResp // failed responses that will not be returned
 	record  time.Duration // the original's latency to record; 0 for none
 	settle  bool          // the race was decided: cancel the losers, signal the caller
+
+	pushedBy, pushStatus int // the attempt whose pushback stopped hedging, and its status
 }
 
 // droppedResp is a response to drain and close, and its attempt's cancel
@@ -158,7 +161,7 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		// flight may still win. Any failed response may ask, not only a
 		// 429 or 503 (issue 11, bug 9): the retry stage honours
 		// Retry-After on every retryable status, and so does this one.
-		r.stopHedgingLocked(st)
+		r.pushbackLocked(st, a.n, resp.StatusCode)
 	case firesNext(k):
 		r.fireLocked(st, ReasonFailure, now)
 	}
@@ -237,6 +240,16 @@ func (r *race) keepAlive(resp *http.Response, cancel context.CancelFunc) {
 	resp.Body = &r.body
 }
 
+// pushbackLocked stops hedging because attempt n was asked for a pause
+// (status is its response's, 0 for an inner stage's report), and has the
+// decision recorded if hedges were still to go.
+func (r *race) pushbackLocked(st *step, n, status int) {
+	if !r.stopped && len(r.hedges) < r.t.h.cfg.sched.hedges {
+		st.pushedBy, st.pushStatus = n, status
+	}
+	r.stopHedgingLocked(st)
+}
+
 // stopHedgingLocked launches no more hedges; attempts in flight go on.
 func (r *race) stopHedgingLocked(st *step) {
 	r.stopped = true
@@ -305,6 +318,9 @@ func (r *race) apply(st *step) {
 	}
 	if st.settle {
 		r.settle()
+	}
+	if st.pushedBy > 0 {
+		logStopped(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, st.pushedBy, st.pushStatus)
 	}
 	if st.launch != nil {
 		go r.run(st.launch, st.reason, st.elapsed)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
 
@@ -58,6 +60,13 @@ func (r *race) finish() (*http.Response, error) {
 		h.stats.hedgeWins.Add(1)
 	default:
 		h.stats.failed.Add(1)
+	}
+	if decision.Enabled(r.parent, h.cfg.logger, decision.Outcome) {
+		kind := idempotency.Fatal // a panic decided
+		if p == nil {
+			kind = h.cfg.classifier.Classify(r.req, out, info.Err).Kind
+		}
+		logOutcome(r.parent, h.cfg.logger, decision.StageHedge, &info, kind)
 	}
 	if hook := h.cfg.onComplete; hook != nil {
 		complete(hook, info, out)

@@ -1,0 +1,54 @@
+package hedge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/idempotency"
+)
+
+// The stage's decisions, as [decision] events, recorded through
+// Config.Logger and the observer in the request's context. Each is built
+// only once one of them takes it, so a silent stage allocates nothing for
+// them. Client races record with StageHedge, a Middleware with
+// StageMiddleware; both use the caller's context.
+
+// reasons maps a hedge's Reason to the vocabulary's.
+var reasons = [...]decision.Reason{ReasonDelay: decision.ReasonDelay, ReasonFailure: decision.ReasonFailure}
+
+// logHedge records that hedge attempt n was sent, elapsed after the
+// request started, for reason.
+func logHedge(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, n int, reason Reason, elapsed time.Duration) {
+	if decision.Enabled(ctx, l, decision.Hedge) {
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
+			Attempt: n, Reason: reasons[reason], Wait: elapsed})
+	}
+}
+
+// logDenied records that hedge attempt n was due but not sent, for why
+// (budget or body), with the error that kept it from being built.
+func logDenied(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, n int, why decision.Reason, err error) {
+	if decision.Enabled(ctx, l, decision.HedgeDenied) {
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.HedgeDenied, Request: req,
+			Attempt: n, Reason: why, Err: err})
+	}
+}
+
+// logStopped records that attempt n's pushback (a Retry-After, or an
+// inner stage's reported pause) stopped hedging with hedges still to go.
+func logStopped(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, n int, status int) {
+	if decision.Enabled(ctx, l, decision.HedgingStopped) {
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.HedgingStopped, Request: req,
+			Attempt: n, Reason: decision.ReasonPushback, Status: status})
+	}
+}
+
+// logOutcome records a decided race: the winner (0 if none won), and the
+// status or error returned, whose outcome is kind.
+func logOutcome(ctx context.Context, l *slog.Logger, stage decision.Stage, info *CompleteInfo, kind idempotency.Kind) {
+	decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.Outcome, Request: info.Request,
+		Attempt: info.Winner, Reason: decision.KindReason(kind), Status: info.StatusCode, Err: info.Err})
+}
