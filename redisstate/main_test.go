@@ -15,7 +15,7 @@ import (
 // testRedis starts a real redis-server for t and returns a client for it
 // with context deadlines honoured, as New requires. Both are closed when t
 // ends.
-func testRedis(t *testing.T) (*redisserver.Server, *redis.Client) {
+func testRedis(t testing.TB) (*redisserver.Server, *redis.Client) {
 	t.Helper()
 	srv := redisserver.Test(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
@@ -24,7 +24,7 @@ func testRedis(t *testing.T) (*redisserver.Server, *redis.Client) {
 }
 
 // newStore returns a ready store on rdb.
-func newStore(t *testing.T, rdb *redis.Client, cfg Config) *Store {
+func newStore(t testing.TB, rdb *redis.Client, cfg Config) *Store {
 	t.Helper()
 	s := New(rdb, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
