@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -64,6 +65,8 @@ type Breaker struct {
 	list    []*entry       // the same entries, for the eviction hand; entry.slot indexes it
 	hand    int            // next index of list eviction looks at
 	graves  graveyard      // unhealthy keys evicted, remembered so they come back on parole
+
+	watcher atomic.Pointer[observerRef] // the latest decision.Observer seen in a request
 }
 
 // New returns a Breaker configured by c. It panics, naming the field, if a
@@ -111,7 +114,7 @@ func (b *Breaker) State(key string) State {
 		return Closed
 	}
 	st := e.currentState(b.now())
-	b.flush(e)
+	b.flush(nil, e)
 	return st
 }
 
@@ -129,7 +132,7 @@ func (b *Breaker) Snapshot() []Status {
 	for i, e := range es {
 		st := e.currentState(b.now())
 		out[i] = Status{Key: e.name, State: st, Counts: e.counts()}
-		b.flush(e)
+		b.flush(nil, e)
 	}
 	slices.SortFunc(out, func(x, y Status) int { return cmp.Compare(x.Key, y.Key) })
 	return out
@@ -163,6 +166,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil && b.s.key == nil {
 		return t.next.RoundTrip(req) // let net/http report the malformed request
 	}
+	b.watch(req.Context())
 	e := b.lookup(b.requestKey(req)) // counted in e.inflight: a waiting request keeps its key too
 	defer e.inflight.Add(-1)
 	resp, _, refused, err := t.attempt(e, req)
@@ -170,6 +174,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, refused, err = t.await(e, req, refused)
 	}
 	if refused != nil {
+		b.logRefusal(req, e, refused)
 		if req.Body != nil {
 			req.Body.Close() // RoundTripper contract, even when nothing is sent
 		}
@@ -221,7 +226,7 @@ func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v
 	_, gerr := e.cb.Execute(func() (struct{}, error) {
 		admitted = true
 		gen = e.window.admit()
-		b.flush(e) // admission may have turned Open into HalfOpen
+		b.flush(req.Context(), e) // admission may have turned Open into HalfOpen
 		sent = true
 		resp, err = t.next.RoundTrip(req)
 		v = b.s.judge(req, resp, err)
@@ -232,7 +237,7 @@ func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v
 		settled = true
 		return struct{}{}, v.gobreakerErr()
 	})
-	b.flush(e) // admission, the outcome or the refusal may have changed the state
+	b.flush(req.Context(), e) // admission, the outcome or the refusal may have changed the state
 	if !admitted {
 		return nil, excluded, e.refusal(gerr), nil
 	}

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"time"
@@ -152,6 +153,13 @@ type Config struct {
 	// it may call [Breaker.State] and [Breaker.Snapshot]. See
 	// [StateChange] for which goroutine calls it.
 	OnStateChange func(StateChange)
+
+	// Logger, if non-nil, receives one record per decision, in the
+	// vocabulary of the [decision] package: each state change at Info
+	// (with why, and the window's successes and failures that led to
+	// it) and each refused request at Debug. If nil, nothing is logged; a
+	// logger whose level drops a record costs no allocation.
+	Logger *slog.Logger
 }
 
 // settings is a validated Config with defaults applied.
@@ -169,6 +177,7 @@ type settings struct {
 	maxKeys        int
 	maxWait        time.Duration
 	onStateChange  func(StateChange)
+	logger         *slog.Logger
 }
 
 // normalize validates c and applies defaults. A misconfigured breaker is a
@@ -179,6 +188,7 @@ func (c Config) normalize() settings {
 		classifier:     c.Classifier,
 		key:            c.Key,
 		onStateChange:  c.OnStateChange,
+		logger:         c.Logger,
 	}
 	switch {
 	case c.ConsecutiveFailures == 0:

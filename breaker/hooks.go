@@ -44,14 +44,19 @@ type hookQueue struct {
 
 	mu         sync.Mutex    // guards pending and delivering
 	pending    []StateChange // recorded, not yet delivered, in order
+	led        []tally       // pending[i]'s window outcomes that led to it, for the decision log
 	delivering bool          // a goroutine is running the hook for this key
 }
 
 // record queues c. It runs under gobreaker's mutex, so it must not call
 // out; it only takes q.mu, which is never held while calling gobreaker.
-func (q *hookQueue) record(c StateChange) {
+func (q *hookQueue) record(c StateChange) { q.recordLed(c, tally{}) }
+
+// recordLed is record, with the window's outcomes that led to c.
+func (q *hookQueue) recordLed(c StateChange, led tally) {
 	q.mu.Lock()
 	q.pending = append(q.pending, c)
+	q.led = append(q.led, led)
 	q.queued.Store(true)
 	q.mu.Unlock()
 }
@@ -63,6 +68,11 @@ func (q *hookQueue) record(c StateChange) {
 // overlapping, and makes a hook that calls State (which may record a
 // transition) safe from re-entering itself.
 func (q *hookQueue) flush(hook func(StateChange)) {
+	q.flushLed(func(c StateChange, _ tally) { hook(c) })
+}
+
+// flushLed is flush, with each transition's window outcomes.
+func (q *hookQueue) flushLed(hook func(StateChange, tally)) {
 	if !q.queued.Load() {
 		return
 	}
@@ -79,7 +89,7 @@ func (q *hookQueue) flush(hook func(StateChange)) {
 // deliver pops and delivers one transition at a time, so that a hook that
 // panics consumes only its own transition; the rest stay queued for the
 // next caller.
-func (q *hookQueue) deliver(hook func(StateChange)) {
+func (q *hookQueue) deliver(hook func(StateChange, tally)) {
 	clean := false
 	defer func() {
 		if !clean {
@@ -91,16 +101,16 @@ func (q *hookQueue) deliver(hook func(StateChange)) {
 	for {
 		q.mu.Lock()
 		if len(q.pending) == 0 {
-			q.pending = nil
+			q.pending, q.led = nil, nil
 			q.queued.Store(false)
 			q.delivering = false
 			q.mu.Unlock()
 			clean = true
 			return
 		}
-		c := q.pending[0]
-		q.pending = q.pending[1:]
+		c, led := q.pending[0], q.led[0]
+		q.pending, q.led = q.pending[1:], q.led[1:]
 		q.mu.Unlock()
-		hook(c)
+		hook(c, led)
 	}
 }

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,7 @@ func (t *transport) paroled(e *entry, req *http.Request) (*http.Response, verdic
 		return nil, excluded, e.open.Load(), nil
 	}
 	if p.announced.CompareAndSwap(false, true) {
-		b.paroleTransition(e, Open, HalfOpen)
+		b.paroleTransition(req.Context(), e, Open, HalfOpen)
 	}
 	if p.probes.Add(1) > int32(min(b.s.probes, 1<<30)) {
 		p.probes.Add(-1)
@@ -70,20 +71,18 @@ func (t *transport) paroled(e *entry, req *http.Request) (*http.Response, verdic
 		e.room.freed()
 	}
 	if v == success && p.wins.Add(1) >= b.s.probes && p.active.CompareAndSwap(true, false) {
-		b.paroleTransition(e, HalfOpen, Closed)
+		b.paroleTransition(req.Context(), e, HalfOpen, Closed)
 	}
 	return resp, v, refused, err
 }
 
 // paroleTransition reports a transition of the parole gate the way
 // onTransition reports gobreaker's.
-func (b *Breaker) paroleTransition(e *entry, from, to State) {
+func (b *Breaker) paroleTransition(ctx context.Context, e *entry, from, to State) {
 	e.state.Store(uint32(to))
 	if b.s.maxWait > 0 {
 		e.room.transition(to, int(b.s.probes))
 	}
-	if b.s.onStateChange != nil {
-		e.hooks.record(StateChange{Key: e.name, From: from, To: to, At: time.Now()})
-		b.flush(e)
-	}
+	e.hooks.record(StateChange{Key: e.name, From: from, To: to, At: time.Now()})
+	b.flush(ctx, e)
 }

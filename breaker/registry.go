@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
@@ -191,7 +192,8 @@ func (b *Breaker) onTransition(e *entry, from, to State) {
 	if to == Open && e.parole.active.CompareAndSwap(true, false) {
 		from = HalfOpen // gobreaker was closed behind the parole gate's half-open
 	}
-	e.window.reset() // a new state starts a fresh window, as gobreaker's counts do
+	led, _ := e.window.totals(at) // what led here, for the decision log
+	e.window.reset()              // a new state starts a fresh window, as gobreaker's counts do
 	if to == Open {
 		// gobreaker admits a probe only once its expiry is strictly in the
 		// past; one nanosecond more makes Until the first instant a probe is
@@ -206,15 +208,19 @@ func (b *Breaker) onTransition(e *entry, from, to State) {
 	if b.s.maxWait > 0 {
 		e.room.transition(to, int(b.s.probes))
 	}
-	if b.s.onStateChange != nil {
-		e.hooks.record(StateChange{Key: e.name, From: from, To: to, At: at})
-	}
+	e.hooks.recordLed(StateChange{Key: e.name, From: from, To: to, At: at}, led)
 }
 
-// flush delivers e's recorded transitions, if any. Every call into
-// gobreaker is followed by one, after every lock is released.
-func (b *Breaker) flush(e *entry) {
-	if b.s.onStateChange != nil {
-		e.hooks.flush(b.s.onStateChange)
+// flush delivers e's recorded transitions, if any, to the decision log
+// and OnStateChange; ctx is the delivering request's, nil outside one.
+// Every call into gobreaker is followed by one, after every lock is
+// released.
+func (b *Breaker) flush(ctx context.Context, e *entry) {
+	if !e.hooks.queued.Load() {
+		return
 	}
+	if ctx == nil {
+		ctx = b.outside()
+	}
+	e.hooks.flushLed(func(c StateChange, led tally) { b.deliver(ctx, c, led) })
 }
