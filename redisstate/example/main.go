@@ -1,0 +1,120 @@
+// Command example runs a fleet of worker processes against one quota,
+// first with local-only throttles and then sharing the quota through
+// Redis, and prints goodput and 429s for both, with an SVG plot over time.
+//
+//	cd redisstate && go run ./example            # 4 workers, 10 s per arm
+//	go run ./example -workers 8 -duration 20s -svg fleet.svg
+//
+// It starts everything itself on 127.0.0.1: the quota lab's server
+// (examples/lab/quota: 100 requests/s in bursts of 10, IETF headers), a
+// redis-server (Debian's package; apt-get install redis-server), and the
+// workers, which are this program run again. Each worker offers 100
+// requests/s through a throttle set to 97/s, the quota a user knows.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tailguard/tailguard/examples/lab"
+	"github.com/tailguard/tailguard/examples/lab/quota"
+	"github.com/tailguard/tailguard/redisstate/internal/fleetlab"
+	"github.com/tailguard/tailguard/redisstate/internal/redisserver"
+)
+
+func main() {
+	fleetlab.Serve() // when run as a worker, works and exits
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command's flags.
+type options struct {
+	workers  int
+	duration time.Duration
+	timeout  time.Duration
+	svg      string
+}
+
+func run(args []string, out io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.IntVar(&o.workers, "workers", 4, "worker processes per arm")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each arm runs")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound on each call to Redis (0: redisstate.DefaultTimeout, 5ms)")
+	fs.StringVar(&o.svg, "svg", "fleet.svg", "where to write the plot (empty: no plot)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.workers < 1 || o.duration < time.Second {
+		return errors.New("-workers must be at least 1 and -duration at least 1s")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	rs, err := redisserver.Start()
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	up := fleetlab.NewUpstream(quota.Config{})
+	defer up.Close()
+	q := up.Limit().PerSecond()
+	fmt.Fprintf(out, "quota %v; %d workers, each offering %.0f/s through a throttle at %.0f/s; %v per arm\n",
+		up.Limit(), o.workers, q, 0.97*q, o.duration)
+
+	var ms []fleetlab.Measures
+	var panels []lab.Panel
+	for _, arm := range []struct{ name, redis string }{{"local", ""}, {"shared", rs.Addr()}} {
+		ws := make([]fleetlab.Worker, o.workers)
+		for i := range ws {
+			ws[i] = fleetlab.Worker{ID: i, Group: arm.name, URL: up.URL(), Redis: arm.redis,
+				Prefix: "tailguard:example:", Rate: 0.97 * q, Offered: q, Duration: o.duration,
+				MaxWait: 250 * time.Millisecond, Timeout: o.timeout, Seed: uint64(i + 1)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.duration+time.Minute)
+		start, reps, err := fleetlab.Spawn(ctx, exe, nil, ws, nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+		arr := up.Arrivals()
+		ms = append(ms, fleetlab.Analyze(arm.name, fleetlab.Phase{Name: fmt.Sprintf("0-%v", o.duration), To: o.duration}, start, q, arr, reps))
+		sent, ok, throttled := fleetlab.PerSecond(arm.name, start, int(o.duration/time.Second), arr)
+		panels = append(panels, lab.Panel{Title: arm.name, Lines: [][]float64{sent, ok, throttled}})
+	}
+	var table strings.Builder
+	fleetlab.WriteTable(&table, ms)
+	fmt.Fprint(out, table.String())
+	if o.svg == "" {
+		return nil
+	}
+	f, err := os.Create(o.svg)
+	if err != nil {
+		return err
+	}
+	tl := lab.Timeline{
+		Title:  fmt.Sprintf("%d processes, one quota of %.0f/s: local-only throttles vs shared through Redis", o.workers, q),
+		XLabel: "seconds", YLabel: "per second", Columns: 2,
+		Kinds:  []lab.LineKind{{Name: "sent"}, {Name: "200"}, {Name: "429"}},
+		Ref:    q, RefLabel: "quota", Panels: panels,
+	}
+	if err := lab.WriteTimeline(f, tl); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "plot: %s\n", o.svg)
+	return nil
+}
