@@ -105,8 +105,8 @@ func run(args []string, out io.Writer) error {
 	tl := lab.Timeline{
 		Title:  fmt.Sprintf("%d processes, one quota of %.0f/s: local-only throttles vs shared through Redis", o.workers, q),
 		XLabel: "seconds", YLabel: "per second", Columns: 2,
-		Kinds:  []lab.LineKind{{Name: "sent"}, {Name: "200"}, {Name: "429"}},
-		Ref:    q, RefLabel: "quota", Panels: panels,
+		Kinds: []lab.LineKind{{Name: "sent"}, {Name: "200"}, {Name: "429"}},
+		Ref:   q, RefLabel: "quota", Panels: panels,
 	}
 	if err := lab.WriteTimeline(f, tl); err != nil {
 		f.Close()
