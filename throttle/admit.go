@@ -70,6 +70,9 @@ func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
 		}
 		t.stats.admit(wait)
 		h.pace.sentAt(tk.sentAt)
+		if w.blocked {
+			t.logDelay(req, h, w.longest(), wait)
+		}
 		if w.blocked && t.s.onThrottle != nil {
 			t.s.onThrottle(Event{Request: req, Host: h.name, Reason: w.longest(), Wait: wait})
 		}
@@ -241,6 +244,7 @@ func (w *waiter) longest() Reason {
 func (t *Throttle) reject(w *waiter, reason Reason, until time.Time) error {
 	err := &Error{Host: w.h.name, Reason: reason, Until: until}
 	t.stats.rejected[reason].Add(1)
+	t.logRejection(w.req, err)
 	if t.s.onThrottle != nil {
 		t.s.onThrottle(Event{Request: w.req, Host: w.h.name, Reason: reason,
 			Wait: time.Since(w.start), Rejected: true, Err: err})

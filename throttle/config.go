@@ -172,9 +172,14 @@ type Config struct {
 	// when the store fails. If nil, all state stays in this process.
 	Shared Shared
 
-	// Logger, if non-nil, receives the throttle's log records. It logs
-	// when Shared stops answering (Warn, once per outage) and when it
-	// answers again (Info). If nil, nothing is logged.
+	// Logger, if non-nil, receives one record per decision, in the
+	// vocabulary of the [decision] package: a request delayed (throttled,
+	// with the reason it waited longest for and the wait) or refused
+	// (rejected: gate, pace, adaptive or concurrency), at Debug; a host
+	// paused by a response (paused, with the pause), at Info; and Shared
+	// failing (Warn, once per outage) and answering again (Info). If nil,
+	// nothing is logged; a logger whose level drops a record costs no
+	// allocation.
 	Logger *slog.Logger
 }
 

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tailguard/tailguard/decision"
 )
 
 // stageName is the stage attribute of the throttle's log records.
-const stageName = "throttle"
+const stageName = string(decision.StageThrottle)
 
 // takePace takes a token for w's request at now: from the fleet's quota
 // when Config.Shared is set and answers; else from this process's share of

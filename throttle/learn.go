@@ -33,6 +33,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 	if pause > 0 {
 		if h.gate.pause(now.Add(pause)) {
 			t.stats.pauses.Add(1)
+			t.logPause(req, h, resp, pause)
 			t.sharePause(req, h, pause)
 		}
 		reportPause(req, now.Add(pause))

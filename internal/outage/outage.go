@@ -1,7 +1,8 @@
 // Package outage logs the outages of a store that stages share state
 // through (Redis, for a fleet): once when the store stops answering and the
 // stage falls back to its local state, and once when it answers again,
-// however many requests meet it in between.
+// however many requests meet it in between, in the vocabulary of the
+// [decision] package (shared_unavailable, shared_resumed).
 package outage
 
 import (
@@ -9,6 +10,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/tailguard/tailguard/decision"
 )
 
 // Log tracks whether a stage's shared store is answering and logs each
@@ -27,10 +30,9 @@ func (l *Log) Down(ctx context.Context, logger *slog.Logger, stage, key string, 
 		return max(0, time.Duration(now.UnixNano()-l.since.Load()))
 	}
 	l.since.Store(now.UnixNano())
-	if logger != nil {
-		logger.LogAttrs(ctx, slog.LevelWarn, "shared state unavailable; using local state until it answers",
-			slog.String("stage", stage), slog.String("event", "shared_unavailable"),
-			slog.String("host", key), slog.String("error", err.Error()))
+	if decision.Enabled(ctx, logger, decision.SharedUnavailable) {
+		decision.Emit(ctx, logger, decision.Event{Stage: decision.Stage(stage), Name: decision.SharedUnavailable,
+			Host: key, Err: err})
 	}
 	return 0
 }
@@ -38,9 +40,8 @@ func (l *Log) Down(ctx context.Context, logger *slog.Logger, stage, key string, 
 // Up records a call the store answered; the first one after a failure is
 // logged at Info.
 func (l *Log) Up(ctx context.Context, logger *slog.Logger, stage, key string) {
-	if !l.down.Load() || !l.down.CompareAndSwap(true, false) || logger == nil {
+	if !l.down.Load() || !l.down.CompareAndSwap(true, false) || !decision.Enabled(ctx, logger, decision.SharedResumed) {
 		return
 	}
-	logger.LogAttrs(ctx, slog.LevelInfo, "shared state answering again; sharing resumed",
-		slog.String("stage", stage), slog.String("event", "shared_resumed"), slog.String("host", key))
+	decision.Emit(ctx, logger, decision.Event{Stage: decision.Stage(stage), Name: decision.SharedResumed, Host: key})
 }
