@@ -2,8 +2,9 @@
 # Runs every test in the repository, race detector on: the core module, then
 # the nested bench module (peer comparison), whose benchmarks run once each
 # as a smoke test, then the nested redisstate module against real
-# redis-servers (installed first when missing). This is the command the
-# README gives and CI runs.
+# redis-servers (installed first when missing), then the nested
+# OpenTelemetry instrumentation module. This is the command the README
+# gives and CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,4 +16,7 @@ cd bench
 go test -race -bench=. -benchtime=1x ./...
 
 cd ../redisstate
+go test -race -bench=. -benchtime=1x ./...
+
+cd ../instrumentation/oteltailguard
 go test -race -bench=. -benchtime=1x ./...
