@@ -11,6 +11,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/tailguard/tailguard/internal/httpx"
+	"github.com/tailguard/tailguard/internal/outage"
 )
 
 // Breaker is a set of circuit breakers, one per key (by default one per
@@ -67,6 +68,7 @@ type Breaker struct {
 	graves  graveyard      // unhealthy keys evicted, remembered so they come back on parole
 
 	watcher atomic.Pointer[observerRef] // the latest decision.Observer seen in a request
+	outage  outage.Log                  // Config.Fleet's outages, logged once each
 }
 
 // New returns a Breaker configured by c. It panics, naming the field, if a
@@ -187,6 +189,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // its verdict. It returns the refusal, without closing req's body, when
 // the breaker refuses.
 func (t *transport) attempt(e *entry, req *http.Request) (*http.Response, verdict, *OpenError, error) {
+	if t.b.s.fleet != nil {
+		if oe := t.b.fleetGate(req.Context(), e); oe != nil {
+			return nil, excluded, oe, nil
+		}
+	}
 	if e.parole.active.Load() {
 		return t.paroled(e, req)
 	}

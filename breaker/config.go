@@ -46,6 +46,20 @@ const (
 	// it: zero, so a request meeting an open breaker is refused at once
 	// (fail fast). Waiting is opt-in through Config.MaxWait.
 	DefaultMaxWait time.Duration = 0
+	// DefaultFleetQuorum opens a key here when half of the processes that
+	// called it within the window report it open: the host, not a caller,
+	// is then the likely culprit (one process's own network or DNS fails
+	// one process), yet processes that send too little to trip on their
+	// own are spared their share of failures.
+	DefaultFleetQuorum = 0.5
+	// DefaultFleetMinQuorum is the fewest reports that open a key here: 2,
+	// so that one process can never open it for the others, however small
+	// the fleet (Polly's objection to shared breaker state, proposal #287).
+	DefaultFleetMinQuorum = 2
+	// DefaultFleetPoll is how often a key asks the fleet for its view: a
+	// fleet-wide open reaches every process within a second, far inside
+	// DefaultOpenTimeout, at one round trip per key per second.
+	DefaultFleetPoll = time.Second
 )
 
 // windowBuckets is how many buckets the rolling window is split into: an
@@ -160,6 +174,27 @@ type Config struct {
 	// it) and each refused request at Debug. If nil, nothing is logged; a
 	// logger whose level drops a record costs no allocation.
 	Logger *slog.Logger
+
+	// Fleet, if non-nil, shares what this process's breakers see with the
+	// other processes using the same store: each key opens here too when
+	// a quorum of the processes calling it report it open (see [Fleet]).
+	// If nil, every breaker decides alone.
+	Fleet Fleet
+
+	// FleetQuorum is the share of the processes that called a key within
+	// Window whose open reports open it here too, at least FleetMinQuorum
+	// of them. If zero, DefaultFleetQuorum. New panics if it is not in
+	// (0, 1].
+	FleetQuorum float64
+
+	// FleetMinQuorum is the fewest open reports that open a key here. If
+	// zero, DefaultFleetMinQuorum. New panics if it is negative.
+	FleetMinQuorum int
+
+	// FleetPoll is how often, at most, a key asks the fleet for its view,
+	// on the goroutine of the request that finds it due. If zero,
+	// DefaultFleetPoll. New panics if it is negative.
+	FleetPoll time.Duration
 }
 
 // settings is a validated Config with defaults applied.
@@ -178,6 +213,10 @@ type settings struct {
 	maxWait        time.Duration
 	onStateChange  func(StateChange)
 	logger         *slog.Logger
+	fleet          Fleet
+	fleetQuorum    float64
+	fleetMinQuorum int
+	fleetPoll      time.Duration
 }
 
 // normalize validates c and applies defaults. A misconfigured breaker is a
@@ -189,7 +228,18 @@ func (c Config) normalize() settings {
 		key:            c.Key,
 		onStateChange:  c.OnStateChange,
 		logger:         c.Logger,
+		fleet:          c.Fleet,
 	}
+	switch {
+	case c.FleetQuorum == 0:
+		s.fleetQuorum = DefaultFleetQuorum
+	case c.FleetQuorum > 0 && c.FleetQuorum <= 1:
+		s.fleetQuorum = c.FleetQuorum
+	default:
+		panic(fmt.Sprintf("breaker: FleetQuorum must be in (0, 1], got %v", c.FleetQuorum))
+	}
+	s.fleetMinQuorum = positive("FleetMinQuorum", c.FleetMinQuorum, DefaultFleetMinQuorum, math.MaxInt32)
+	s.fleetPoll = duration("FleetPoll", c.FleetPoll, DefaultFleetPoll)
 	switch {
 	case c.ConsecutiveFailures == 0:
 		s.consecutive = DefaultConsecutiveFailures

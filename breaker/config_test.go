@@ -21,6 +21,10 @@ func TestConfigDefaults(t *testing.T) {
 		probes:      DefaultHalfOpenProbes,
 		idleTTL:     DefaultIdleTTL,
 		maxKeys:     DefaultMaxKeys,
+
+		fleetQuorum:    DefaultFleetQuorum,
+		fleetMinQuorum: DefaultFleetMinQuorum,
+		fleetPoll:      DefaultFleetPoll,
 	}
 	if s.classifier != idempotency.Default {
 		t.Errorf("classifier = %v, want idempotency.Default", s.classifier)
@@ -54,6 +58,11 @@ func TestConfigPanics(t *testing.T) {
 		{Config{MinRequests: -1}, "MinRequests must be between 0"},
 		{Config{HalfOpenProbes: -2}, "HalfOpenProbes must be between 0"},
 		{Config{MaxKeys: -1}, "MaxKeys must be between 0"},
+		{Config{FleetQuorum: 1.5}, "FleetQuorum must be in (0, 1]"},
+		{Config{FleetQuorum: -0.1}, "FleetQuorum must be in (0, 1]"},
+		{Config{FleetQuorum: math.NaN()}, "FleetQuorum"},
+		{Config{FleetMinQuorum: -1}, "FleetMinQuorum must be between 0"},
+		{Config{FleetPoll: -time.Second}, "FleetPoll must not be negative"},
 		{Config{Window: -time.Second}, "Window must not be negative"},
 		{Config{Window: 5}, "Window must be at least 10ns"},
 		{Config{OpenTimeout: -1}, "OpenTimeout must not be negative"},

@@ -56,6 +56,15 @@
 // Config.OnStateChange is called after the breaker has released its locks,
 // so it may call [Breaker.State] and [Breaker.Snapshot]; see [StateChange].
 //
+// # A fleet of processes
+//
+// Config.Fleet lets the breakers of many processes calling the same hosts
+// see each other's: a key opens in a process when a quorum of the
+// processes sending to it report it open (by default half of them, at
+// least 2), and a process started during such an open period starts with
+// the key open. One process alone never opens a key for the others, no
+// call is serialized and no lock is held across a request. See [Fleet].
+//
 // # Memory
 //
 // Keys are created on first use and evicted lazily, when new keys arrive:

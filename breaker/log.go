@@ -49,6 +49,7 @@ func (b *Breaker) deliver(ctx context.Context, c StateChange, led tally) {
 	if b.s.onStateChange != nil {
 		b.s.onStateChange(c)
 	}
+	b.reportFleet(ctx, c)
 }
 
 // observerRef holds the observer that deliveries outside a request use.

@@ -36,8 +36,9 @@ type entry struct {
 	window    outcomes                  // settled outcomes by completion time, for the ratio rule
 
 	hooks  hookQueue
-	room   waitroom // requests waiting for this key to admit them (Config.MaxWait)
-	parole parole   // the gate of a key that came back from the graveyard
+	room   waitroom   // requests waiting for this key to admit them (Config.MaxWait)
+	parole parole     // the gate of a key that came back from the graveyard
+	fleet  fleetState // the fleet's view of the key (Config.Fleet)
 }
 
 // now returns the monotonic time since b was created, which is what every
@@ -159,6 +160,7 @@ func (b *Breaker) drop(e *entry) {
 func (b *Breaker) newEntry(k key, now int64) *entry {
 	e := &entry{name: k.String(), k: k}
 	e.busy = &OpenError{Key: e.name, State: HalfOpen}
+	e.fleet.polled.Store(neverPolled)
 	e.window.period = b.s.window / windowBuckets
 	e.lastUsed.Store(now)
 	e.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{

@@ -14,8 +14,9 @@
 //     every other at its next round trip;
 //   - the quota's users: how many processes asked for it in the last 5 s,
 //     so that each knows its share of the quota if Redis fails;
-//   - breaker reports per key: which processes call the key and which of
-//     them have their breaker open, within a window, for a quorum.
+//   - breaker reports per key ([breaker.Fleet]): which processes send to
+//     the key and which of them have their breaker open, within a window,
+//     for a quorum.
 //
 // Keys are prefixed with Config.Prefix, carry a Redis Cluster hash tag, and
 // expire on their own: nothing needs cleaning up.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tailguard/tailguard/breaker"
 )
 
 //go:embed observe.lua
@@ -22,20 +24,24 @@ var (
 
 // view is the fleet's breaker state for one key, within a window.
 type view struct {
-	callers int           // processes that called the key, this one included
+	callers int           // processes that called the key
 	opens   int           // processes whose breaker reported it open
 	newest  time.Duration // age of the newest open report; -1 if none
 	self    bool          // this process's own report is among opens
 }
 
-// observe registers this process as a caller of key and returns the
-// fleet's view of it within window, in one round trip.
-func (s *Store) observe(ctx context.Context, key string, window time.Duration) (view, error) {
+// observe registers this process as a caller of key, if calling, and
+// returns the fleet's view of it within window, in one round trip.
+func (s *Store) observe(ctx context.Context, key string, window time.Duration, calling bool) (view, error) {
+	flag := 0
+	if calling {
+		flag = 1
+	}
 	var res []int64
 	err := s.do(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = observeScript.Run(ctx, s.rdb, s.keys(key, "opens", "callers"),
-			s.s.process, max(1, window.Microseconds())).Int64Slice()
+			s.s.process, max(1, window.Microseconds()), flag).Int64Slice()
 		return err
 	})
 	if err != nil {
@@ -62,4 +68,30 @@ func (s *Store) report(ctx context.Context, key string, open bool, window time.D
 	return s.do(ctx, func(ctx context.Context) error {
 		return reportScript.Run(ctx, s.rdb, s.keys(key, "opens"), s.s.process, flag, max(1, window.Microseconds())).Err()
 	})
+}
+
+// A Store shares the breaker's view of each host.
+var _ breaker.Fleet = (*Store)(nil)
+
+// Report implements [breaker.Fleet]: it records, on the server's clock,
+// that this process's breaker for key opened, or withdraws its report.
+func (s *Store) Report(ctx context.Context, key string, open bool, window time.Duration) error {
+	return s.report(ctx, key, open, window)
+}
+
+// Observe implements [breaker.Fleet] in one round trip.
+func (s *Store) Observe(ctx context.Context, key string, window time.Duration, calling bool) (breaker.FleetView, error) {
+	v, err := s.observe(ctx, key, window, calling)
+	if err != nil {
+		return breaker.FleetView{}, err
+	}
+	others := v.opens
+	if v.self {
+		others--
+	}
+	newest := v.newest
+	if others == 0 {
+		newest = -1
+	}
+	return breaker.FleetView{Callers: v.callers, Open: others, Newest: newest}, nil
 }

@@ -40,7 +40,7 @@ func TestFleetSteps(t *testing.T) {
 				t.Fatalf("%s: %v", st.name, err)
 			}
 		}
-		v, err := s.observe(ctx, "k", window)
+		v, err := s.observe(ctx, "k", window, true)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -64,15 +64,15 @@ func TestFleetWindow(t *testing.T) {
 	if err := a.report(ctx, "k", true, window); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.observe(ctx, "k", window); err != nil {
+	if _, err := a.observe(ctx, "k", window, true); err != nil {
 		t.Fatal(err)
 	}
-	v, err := b.observe(ctx, "k", window)
+	v, err := b.observe(ctx, "k", window, true)
 	if err != nil || v.opens != 1 || v.callers != 2 || v.newest < 0 || v.newest > window {
 		t.Fatalf("within the window: %+v, %v", v, err)
 	}
 	time.Sleep(window + 50*time.Millisecond)
-	v, err = b.observe(ctx, "k", window)
+	v, err = b.observe(ctx, "k", window, true)
 	if err != nil || v.opens != 0 || v.callers != 1 || v.newest != -1 {
 		t.Fatalf("after the window: %+v, %v; want only b calling, no report", v, err)
 	}
