@@ -142,9 +142,10 @@ func TestFleet(t *testing.T) {
 			t.Errorf("%s, %s: %d caller errors", m.Group, m.Phase, m.Failed)
 		}
 		// Generous: a loaded 2-core machine may wake a timed-out caller
-		// late, but without the bound a call to a dead or hung Redis would
-		// take the client's 5 s read timeout.
-		if m.LongestCall > 500*time.Millisecond {
+		// late (at load 17 a worker was descheduled for 0.6 s), but without
+		// the bound a call to a dead or hung Redis would take the client's
+		// 5 s read timeout.
+		if m.LongestCall > 2*time.Second {
 			t.Errorf("%s, %s: a call to Redis took %v", m.Group, m.Phase, m.LongestCall)
 		}
 	}
