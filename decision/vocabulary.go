@@ -33,7 +33,8 @@ const (
 	// HedgingStopped: the upstream asked for a pause, so no further hedge
 	// of the request is sent (Debug).
 	HedgingStopped Name = "hedging_stopped"
-	// Retry: a failed attempt will be retried after Wait (Debug).
+	// Retry: a failed attempt is retried, now that Wait has passed
+	// (Debug). A wait the caller cuts short records no Retry.
 	Retry Name = "retry"
 	// NotRetried: an attempt's outcome is not one a retry could change (a
 	// final 404, a fatal error, an inner stage's refusal), so it is

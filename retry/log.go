@@ -13,7 +13,8 @@ import (
 // when one of them takes the event, so that a silent stage allocates
 // nothing for them.
 
-// logRetry records that attempt n, which ended in res, is retried after v.
+// logRetry records that attempt n, which ended in res, is retried now,
+// after v's wait.
 func (r *Retrier) logRetry(ctx context.Context, req *http.Request, n int, res *result, v verdict) {
 	if !decision.Enabled(ctx, r.cfg.logger, decision.Retry) {
 		return

@@ -58,6 +58,14 @@ func TestDecisionLog(t *testing.T) {
 		{"server's wait", "GET", Config{MaxRetryAfter: time.Minute}, nil,
 			[]step{{status: 503, header: http.Header{"Retry-After": {"0"}}}, {status: 204}},
 			[]string{"retry attempt=1 reason=retry_after status=503", "outcome attempt=2 reason=success status=204"}},
+		{"caller leaves during the wait: no retry", "GET", Config{BaseDelay: time.Hour, MaxDelay: time.Hour},
+			func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(20*time.Millisecond, cancel)
+				return ctx, cancel
+			},
+			[]step{{status: 503}},
+			[]string{"outcome attempt=1 reason=canceled error=context canceled"}},
 		{"success at once", "GET", Config{}, nil, []step{{status: 200}},
 			[]string{"outcome attempt=1 reason=success status=200"}},
 	}

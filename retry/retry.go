@@ -132,7 +132,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The drain (bounded: httpx.DrainTimeout) counts toward the wait,
 		// so a stalled error body never adds to the backoff beyond it.
 		waitStart := time.Now()
-		r.logRetry(ctx, req, n, &res, v)
 		if hook := r.cfg.onRetry; hook != nil {
 			info := RetryInfo{Request: req, Attempt: n, Delay: v.delay, ServerDelay: v.server,
 				Outcome: out, Err: res.err}
@@ -149,6 +148,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		r.stats.retries.Add(1)
+		r.logRetry(ctx, req, n, &res, v) // once the retry is certain, as Stats.Retries counts it
 	}
 }
 

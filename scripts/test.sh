@@ -3,8 +3,9 @@
 # the nested bench module (peer comparison), whose benchmarks run once each
 # as a smoke test, then the nested redisstate module against real
 # redis-servers (installed first when missing), then the nested
-# OpenTelemetry instrumentation module. This is the command the README
-# gives and CI runs.
+# OpenTelemetry instrumentation module and its Prometheus example (a
+# module of its own too). This is the command the README gives and CI
+# runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ go test -race -bench=. -benchtime=1x ./...
 
 cd ../instrumentation/oteltailguard
 go test -race -bench=. -benchtime=1x ./...
+
+cd ../../examples/prometheus
+go test -race ./...

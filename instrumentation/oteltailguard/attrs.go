@@ -1,6 +1,7 @@
 package oteltailguard
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -24,7 +25,7 @@ const maxCached = 4096
 type series struct {
 	a, b, c string
 	n, m    int
-	t       reflect.Type // an error's type, for error.type
+	t       string // error.type of an error; see errorType
 }
 
 // opts are the measurement options of one attribute set, as the slices
@@ -108,17 +109,25 @@ func serverAddress(u *url.URL) (string, int) {
 	return host, 0
 }
 
-// errorType returns what error.type says for err: the type of the
-// innermost error of its chain (the wrappers the stages add say nothing),
-// built only when a series is first seen.
-func errorType(err error) reflect.Type {
-	if err == nil {
-		return nil
+// errorType returns what error.type says for err: context.Canceled or
+// context.DeadlineExceeded (an attempt timeout included) when the error is
+// one, else the Go type of the innermost error of its chain (the wrappers
+// the stages add say nothing): *net.OpError, *breaker.OpenError,
+// *throttle.Error. "" for no error. It does not allocate: a type's name
+// lives in the binary.
+func errorType(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
 	}
 	for {
 		inner := errors.Unwrap(err)
 		if inner == nil {
-			return reflect.TypeOf(err)
+			return reflect.TypeOf(err).String()
 		}
 		err = inner
 	}
@@ -140,8 +149,8 @@ func httpAttrs(s series) []attribute.KeyValue {
 		kv = append(kv, attribute.Int(attrStatusCode, s.m))
 	}
 	switch {
-	case s.t != nil:
-		kv = append(kv, attribute.String(attrErrorType, s.t.String()))
+	case s.t != "":
+		kv = append(kv, attribute.String(attrErrorType, s.t))
 	case s.m >= 400:
 		// The conventions' error.type for a failed status is the status.
 		kv = append(kv, attribute.String(attrErrorType, strconv.Itoa(s.m)))

@@ -49,7 +49,7 @@ const (
 	unitAttempt        = "{attempt}"
 	unitTransition     = "{transition}"
 	unitPause          = "{pause}"
-	unitBreakerInState = "1"
+	unitBreakerInState = "{state}"
 )
 
 // durationBuckets are the HTTP semantic conventions' advice for
