@@ -116,7 +116,7 @@ func (b *Breaker) State(key string) State {
 		return Closed
 	}
 	st := e.currentState(b.now())
-	b.flush(nil, e)
+	b.flushOutside(e)
 	return st
 }
 
@@ -134,7 +134,7 @@ func (b *Breaker) Snapshot() []Status {
 	for i, e := range es {
 		st := e.currentState(b.now())
 		out[i] = Status{Key: e.name, State: st, Counts: e.counts()}
-		b.flush(nil, e)
+		b.flushOutside(e)
 	}
 	slices.SortFunc(out, func(x, y Status) int { return cmp.Compare(x.Key, y.Key) })
 	return out

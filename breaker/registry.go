@@ -214,15 +214,20 @@ func (b *Breaker) onTransition(e *entry, from, to State) {
 }
 
 // flush delivers e's recorded transitions, if any, to the decision log
-// and OnStateChange; ctx is the delivering request's, nil outside one.
-// Every call into gobreaker is followed by one, after every lock is
-// released.
+// and OnStateChange; ctx is the delivering request's. Every call into
+// gobreaker is followed by one, after every lock is released.
 func (b *Breaker) flush(ctx context.Context, e *entry) {
 	if !e.hooks.queued.Load() {
 		return
 	}
-	if ctx == nil {
-		ctx = b.outside()
-	}
 	e.hooks.flushLed(func(c StateChange, led tally) { b.deliver(ctx, c, led) })
+}
+
+// flushOutside is flush for a caller outside any request (State,
+// Snapshot): the context is built only when there is something to
+// deliver.
+func (b *Breaker) flushOutside(e *entry) {
+	if e.hooks.queued.Load() {
+		b.flush(b.outside(), e)
+	}
 }
