@@ -35,7 +35,7 @@
 //
 //	event              level  stages              reasons                                          wait
 //	hedge              Debug  hedge, middleware   delay, failure                                   time since the request started
-//	hedge_denied       Debug  hedge, middleware   budget, body                                     -
+//	hedge_denied       Debug  hedge, middleware   budget, body, replica (hedge)                    -
 //	hedging_stopped    Debug  hedge, middleware   pushback                                         -
 //	retry              Debug  retry               backoff, retry_after                             the wait before the retry
 //	not_retried        Debug  retry               final, fatal, rejected                           -

@@ -23,7 +23,9 @@ type Event struct {
 	// Host is the upstream's key as the breaker and the throttle name it,
 	// "scheme://host:port" (or the key Config.Key returned). Stages that
 	// decide about a request and keep no per-host key leave it empty and
-	// set Request; [Event.HostKey] derives the key from it.
+	// set Request; [Event.HostKey] derives the key from it. A hedge sent
+	// to another replica of the service (hedge.Replicas) names that
+	// replica here.
 	Host string
 	// Request is the request decided about, nil for a per-key event (a
 	// breaker's state change). It must not be modified.

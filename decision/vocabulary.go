@@ -120,8 +120,9 @@ const (
 	ReasonFailure Reason = "failure" // an attempt failed transiently: the next hedge goes at once
 
 	// Why a hedge was not sent, or a retry not made.
-	ReasonBudget Reason = "budget" // the budget refused the extra attempt
-	ReasonBody   Reason = "body"   // the request body could not be produced again (GetBody failed)
+	ReasonBudget  Reason = "budget"  // the budget refused the extra attempt
+	ReasonBody    Reason = "body"    // the request body could not be produced again (GetBody failed)
+	ReasonReplica Reason = "replica" // hedge.Replicas.Pick chose no replica for it
 
 	// Why hedging stopped, or a host was paused.
 	ReasonPushback Reason = "pushback" // the upstream asked for a pause (Retry-After, rate-limit headers)

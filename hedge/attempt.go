@@ -2,6 +2,7 @@ package hedge
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -32,7 +33,16 @@ type attemptCtx struct {
 	// when it commits) and never changes after.
 	cancel context.CancelFunc
 	landed bool // guarded by r.mu: its result is in, or it was never sent
+	// replica is 1 + the index in Replicas.Addrs of the replica it is sent
+	// to, 0 when it goes to the request's own URL, which no listed replica
+	// matches. Guarded by r.mu for a hedge, whose replica its goroutine
+	// chooses (see race.route); set before the race starts for the
+	// original.
+	replica int16
 }
+
+// replicaIndex returns the index in Replicas.Addrs of a's replica, or -1.
+func (a *attemptCtx) replicaIndex() int { return int(a.replica) - 1 }
 
 // Value answers the hedge mark and the feedback lookups, and delegates
 // every other key.
@@ -132,15 +142,26 @@ func (r *race) run(a *attemptCtx, reason Reason, elapsed time.Duration) {
 
 	areq, err := httpx.Attempt(a, r.req, a.n)
 	unsent = areq
+	if err == nil && r.first.replica != 0 {
+		err = r.route(a, areq)
+	}
 	if !r.commit(a, cancel, err) {
 		landed = true
 		closeBody(unsent)
 		cancel()
 		return
 	}
-	logHedge(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, a.n, reason, elapsed)
+	var to *replica // a listed replica other than the request's own URL
+	if i := a.replicaIndex(); i >= 0 {
+		to = &r.t.h.replicas.list[i]
+	}
+	logHedge(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, to, a.n, reason, elapsed)
 	if hook := r.t.h.cfg.onHedge; hook != nil {
-		hook(HedgeInfo{Request: r.caller, Attempt: a.n, Elapsed: elapsed, Reason: reason})
+		info := HedgeInfo{Request: r.caller, Attempt: a.n, Elapsed: elapsed, Reason: reason}
+		if to != nil {
+			info.Replica = to.addr
+		}
+		hook(info)
 	}
 	unsent = nil
 	resp, err = r.t.next.RoundTrip(areq)
@@ -164,6 +185,9 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	case buildErr != nil:
 		r.stopHedgingLocked(&st)
 		denied = decision.ReasonBody
+		if errors.Is(buildErr, errNoReplica) {
+			denied = decision.ReasonReplica
+		}
 	case !h.cfg.budget.Withdraw():
 		// Hedging into an exhausted budget would add load exactly when
 		// the upstream is short of it.
@@ -206,6 +230,9 @@ func (r *race) classify(areq *http.Request, resp *http.Response, err error) (*ht
 // land records attempt a's result.
 func (r *race) land(a *attemptCtx, resp *http.Response, err error, kind idempotency.Kind) {
 	now := time.Now()
+	if i := a.replicaIndex(); i >= 0 {
+		r.t.h.replicas.learn(i, kind, err, now)
+	}
 	if resp == nil {
 		a.cancel() // nothing of it is left to read
 	}

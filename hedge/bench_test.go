@@ -21,6 +21,10 @@ func BenchmarkStub(b *testing.B) {
 	b.Run("adaptive", func(b *testing.B) {
 		testkit.BenchGet(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
 	})
+	b.Run("replicas", func(b *testing.B) {
+		replicas := Replicas{Addrs: []string{"upstream.test:80", "b.test:80", "c.test:80"}}
+		testkit.BenchGet(b, New(Config{Delay: time.Hour, Replicas: replicas}).Wrap(testkit.OK), "http://upstream.test/")
+	})
 }
 
 // BenchmarkLoopback is the same comparison over a real keep-alive
@@ -48,8 +52,14 @@ func BenchmarkHedgeFires(b *testing.B) {
 		}
 		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
 	})
-	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
-	testkit.BenchGet(b, New(Config{Delay: time.Microsecond, Budget: unlimited}).Wrap(slow), "http://upstream.test/")
+	unlimited := func() *budget.Budget { return budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12}) }
+	b.Run("same URL", func(b *testing.B) {
+		testkit.BenchGet(b, New(Config{Delay: time.Microsecond, Budget: unlimited()}).Wrap(slow), "http://upstream.test/")
+	})
+	b.Run("replica", func(b *testing.B) {
+		replicas := Replicas{Addrs: []string{"upstream.test:80", "b.test:80", "c.test:80"}}
+		testkit.BenchGet(b, New(Config{Delay: time.Microsecond, Budget: unlimited(), Replicas: replicas}).Wrap(slow), "http://upstream.test/")
+	})
 }
 
 func BenchmarkEstimatorRecord(b *testing.B) {

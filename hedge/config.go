@@ -103,6 +103,13 @@ type Config struct {
 	// concurrent use and must not modify the request.
 	Skip func(*http.Request) bool
 
+	// Replicas, when it lists any, sends the hedges of a request to one
+	// listed replica of a service to the service's other replicas rather
+	// than to the request's own URL; see [Replicas]. If zero, every
+	// attempt goes to the request's URL. [NewMiddleware] panics if it is
+	// set: a server-side run has no URL to change (see [Middleware]).
+	Replicas Replicas
+
 	// OnHedge, if set, is called each time a hedge fires; see [HedgeInfo].
 	OnHedge func(HedgeInfo)
 

@@ -46,6 +46,19 @@
 // ([Config.Quantile], the default) follows each host's recent latency
 // distribution and needs no tuning.
 //
+// # Replicas
+//
+// With [Config.Replicas] listing the replicas of a service, a request to
+// one of them sends its hedges to the others, as the Tail at Scale's
+// hedged requests do, rather than to the replica whose stall they are
+// meant to escape: a hedge only ever goes to a listed replica, the
+// original keeps its URL, and each replica keeps its own adaptive delay
+// and, in inner stages keyed by URL, its own breaker. Credentials
+// (Authorization, Cookie, Proxy-Authorization) reach listed replicas only:
+// a stage with Replicas removes them from requests to any other host,
+// redirects included. See [Replicas] for the Host header and TLS server
+// name rule.
+//
 // # Inner stages
 //
 // Inner stages and base transports learn which attempt they are sending

@@ -54,6 +54,32 @@ import (
 // not sent, not counted and not charged, and ends hedging for the request,
 // as a denied one does.
 //
+// # Replicas
+//
+// With [Config.Replicas], a request whose URL targets a listed replica
+// sends its original attempt there, as asked, and each hedge to a replica
+// of the same service chosen by these rules, in order: one not known to
+// refuse requests (see below) before one that is; then one the request has
+// not tried; then the one it tried least recently. Replicas equal on all
+// three take turns, so hedges spread evenly over them. [Replicas.Pick]
+// replaces the rules with the user's. A hedge's URL is the request's with
+// the replica's scheme and host; its Host header and TLS server name
+// follow the rule [Replicas] documents.
+//
+// Each replica is its own host for all per-host state. Its adaptive delay
+// is learnt from the originals sent to it, and a request's hedges fire at
+// k × the delay of the replica its original went to. Inner stages keyed by
+// the attempt's URL — a breaker, a throttle — keep one state per replica.
+// When an inner stage refuses a hedge without sending it (an open breaker:
+// an [idempotency.Rejection]), that hedge is a rejection as ever: it
+// neither wins nor cancels anything. The stage then remembers the replica
+// as refusing until the rejection's RetryAfter (or for a second, if it
+// gives none), or until an attempt to it gets through, and sends later
+// hedges elsewhere while there is a choice. A pushback (a Retry-After on a
+// failed response, or a pause an inner stage reports) still stops hedging
+// for the request, whichever replica sent it: replicas of one service
+// usually share the quota that pushes back.
+//
 // # Panics
 //
 // A panic in the wrapped transport, the classifier or a hook decides the
@@ -115,17 +141,18 @@ import (
 // one Hedger may wrap several transports, which then share its statistics,
 // budget and latency estimates.
 type Hedger struct {
-	cfg    settings
-	marks  []attempt.Mark // attempt i+1's mark at index i
-	hosts  hosts          // adaptive estimators by host
-	timers timerPool
-	stats  counters
+	cfg      settings
+	marks    []attempt.Mark // attempt i+1's mark at index i
+	replicas *replicaSet    // nil without Config.Replicas
+	hosts    hosts          // adaptive estimators by host
+	timers   timerPool
+	stats    counters
 }
 
 // New returns a Hedger configured by cfg. It panics, with a message naming
 // the field, if cfg is invalid (see [Config]).
 func New(cfg Config) *Hedger {
-	h := &Hedger{cfg: cfg.normalize()}
+	h := &Hedger{cfg: cfg.normalize(), replicas: cfg.replicas(time.Now())}
 	h.marks = attempt.Marks(h.cfg.sched.hedges+1, h.cfg.budget)
 	return h
 }
@@ -153,6 +180,12 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := t.h
 	h.stats.requests.Add(1)
+	caller, home := req, -1
+	if h.replicas != nil && req.URL != nil {
+		if home = h.replicas.index(req.URL); home < 0 {
+			req = withoutCredentials(req) // only listed replicas see them, whatever happens next
+		}
+	}
 	if req.URL == nil || httpx.Upgrade(req) {
 		// Malformed: nothing to key or hedge; let next report it. An
 		// upgrade: the winner becomes a connection, and a loser's would
@@ -160,7 +193,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		h.stats.passThrough.Add(1)
 		return t.next.RoundTrip(req)
 	}
-	if h.cfg.skip != nil && h.cfg.skip(req) {
+	if h.cfg.skip != nil && h.cfg.skip(caller) {
 		h.stats.skipped.Add(1)
 		return t.next.RoundTrip(req)
 	}
@@ -172,7 +205,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		h.stats.passThrough.Add(1)
 		return t.next.RoundTrip(r)
 	}
-	return t.race(r, req)
+	return t.race(r, caller, home)
 }
 
 // CloseIdleConnections closes next's idle connections if it can, so that
@@ -192,8 +225,9 @@ func (h *Hedger) replayable(req *http.Request) (*http.Request, bool, error) {
 
 // race sends req's original attempt on the caller's goroutine, with the
 // first hedge's timer armed, and returns the race's result. caller is the
-// request as the caller passed it, for hooks.
-func (t *transport) race(req, caller *http.Request) (*http.Response, error) {
+// request as the caller passed it, for hooks; home is the listed replica
+// req targets, -1 if none (its hedges then go to its own URL).
+func (t *transport) race(req, caller *http.Request, home int) (*http.Response, error) {
 	h := t.h
 	parent := req.Context()
 	if !attempt.Charged(parent, h.cfg.budget) {
@@ -209,7 +243,7 @@ func (t *transport) race(req, caller *http.Request) (*http.Response, error) {
 	traced, gate := httpx.GateTrace(parent) // parent itself, and nil, without a ClientTrace
 	ctx, cancel := context.WithCancel(traced)
 	r.trace = gate
-	r.first = attemptCtx{Context: ctx, r: r, n: 1, mark: &h.marks[0], cancel: cancel}
+	r.first = attemptCtx{Context: ctx, r: r, n: 1, mark: &h.marks[0], cancel: cancel, replica: int16(home + 1)}
 	r.mu.Lock() // the timer's callback reads r.timer under mu
 	r.timer = h.timers.arm(r, h.cfg.sched.at(1, r.unit))
 	r.mu.Unlock()

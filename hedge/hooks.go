@@ -43,6 +43,10 @@ type HedgeInfo struct {
 	Elapsed time.Duration
 	// Reason says why the hedge fired.
 	Reason Reason
+	// Replica is the replica the hedge is sent to, as listed in
+	// [Replicas.Addrs]; empty when it goes to the request's own URL
+	// (without Replicas, or for a request to no listed replica).
+	Replica string
 }
 
 // CompleteInfo describes a decided race, for [Config.OnComplete].

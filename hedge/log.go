@@ -20,11 +20,20 @@ import (
 var reasons = [...]decision.Reason{ReasonDelay: decision.ReasonDelay, ReasonFailure: decision.ReasonFailure}
 
 // logHedge records that hedge attempt n was sent, elapsed after the
-// request started, for reason.
-func logHedge(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, n int, reason Reason, elapsed time.Duration) {
+// request started, for reason; to is the replica it was sent to, nil when
+// it went to the request's own URL.
+func logHedge(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, to *replica, n int, reason Reason, elapsed time.Duration) {
 	if decision.Enabled(ctx, l, decision.Hedge) {
-		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
-			Attempt: n, Reason: reasons[reason], Wait: elapsed})
+		e := decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
+			Attempt: n, Reason: reasons[reason], Wait: elapsed}
+		if to != nil {
+			k := to.key
+			if k.Scheme == "" { // a host:port replica: the request's scheme
+				k.Scheme = req.URL.Scheme
+			}
+			e.Host = k.String()
+		}
+		decision.Emit(ctx, l, e)
 	}
 }
 

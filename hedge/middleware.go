@@ -164,6 +164,17 @@ type MiddlewareConfig struct {
 // distribution for every route, which suits a mux whose routes share one
 // latency profile.
 //
+// # Replicas
+//
+// [Config.Replicas] must be zero. A run of the handler is not sent to a
+// URL, so there is nothing the middleware could send to another replica,
+// and it cannot know which backends a handler calls. A handler that calls
+// replicas of a backend is already free to pick one per run:
+// [AttemptFrom](r.Context()) tells it which run it is (0 when the request
+// is served unhedged), so backends[max(AttemptFrom(ctx)-1, 0)%len(backends)]
+// sends each run of a request to a different replica. Or its client to that backend can hedge across
+// the replicas itself, with a [Hedger] whose Config lists them.
+//
 // # Statistics and hooks
 //
 // [Middleware.Stats] counts as [Hedger.Stats] does, with runs for
@@ -204,6 +215,10 @@ func NewMiddleware(cfg MiddlewareConfig) *Middleware {
 	}
 	if cfg.MaxResponse < 0 {
 		panic(fmt.Sprintf("hedge: MaxResponse must not be negative, got %d", cfg.MaxResponse))
+	}
+	if r := cfg.Replicas; r.Addrs != nil || r.Pick != nil || r.PreserveHost {
+		panic("hedge: Replicas must be zero in a MiddlewareConfig: a run of the handler has no URL to send elsewhere; " +
+			"the handler picks its backend (see Middleware, \"Replicas\")")
 	}
 	m := &Middleware{cfg: cfg.Config.normalize(), timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxResponse: cfg.MaxResponse}
 	if m.maxBody == 0 {

@@ -211,7 +211,7 @@ func (s *serverRace) fire(reason Reason) {
 	}
 	m.stats.hedges.Add(1)
 	elapsed := time.Since(s.start)
-	logHedge(s.r.Context(), m.cfg.logger, decision.StageMiddleware, s.r, n, reason, elapsed)
+	logHedge(s.r.Context(), m.cfg.logger, decision.StageMiddleware, s.r, nil, n, reason, elapsed)
 	if m.cfg.onHedge != nil {
 		m.cfg.onHedge(HedgeInfo{Request: s.r, Attempt: n, Elapsed: elapsed, Reason: reason})
 	}
