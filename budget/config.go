@@ -51,7 +51,7 @@ type Config struct {
 	// If zero, DefaultWindow. New panics if it is negative.
 	Window time.Duration
 	// MaxTokens sizes the failure gate: it starts full, each recorded
-	// failure takes a token, each recorded success gives Ratio back, and no
+	// failure takes a token, each recorded success gives one back, and no
 	// extra is granted while MaxTokens / 2 or fewer remain. A larger value
 	// tolerates a longer run of failures before extras stop; 1000 makes the
 	// gate all but inert. If zero, DefaultMaxTokens. New panics unless

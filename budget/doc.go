@@ -35,7 +35,7 @@
 //	extras + 1 ≤ Ratio × firsts + MinPerSecond × Window
 //
 // and the failure gate is open: more than MaxTokens / 2 tokens remain, where
-// each failure takes one token and each success gives Ratio back. The zero
+// each failure takes one token and each success gives one back. The zero
 // [Config] gives 20% of requests plus 10 extras per second in every span of
 // a second (Finagle's and Linkerd's ratio and floor) and a 10-token gate
 // (gRPC's example): a client whose attempts all fail stops sending extras

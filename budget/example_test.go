@@ -60,7 +60,7 @@ func ExampleBudget_RecordFailure() {
 		b.RecordFailure()
 	}
 	fmt.Println("after 5 failures:", b.Withdraw())
-	b.RecordSuccess() // + Ratio (0.2) tokens
+	b.RecordSuccess() // and one back
 	fmt.Println("after a success:", b.Withdraw())
 	// Output:
 	// after 5 failures: false

@@ -38,7 +38,7 @@
 //	hedge_denied       Debug  hedge, middleware   budget, body, replica (hedge)                    -
 //	hedging_stopped    Debug  hedge, middleware   pushback                                         -
 //	retry              Debug  retry               backoff, retry_after                             the wait before the retry
-//	not_retried        Debug  retry               final, fatal, rejected                           -
+//	not_retried        Debug  retry               final, fatal, rejected, hedge_resent             -
 //	gave_up            Warn   retry               not_replayable, attempts_exhausted, budget,      the Retry-After asked, for
 //	                                              deadline, retry_after_too_long, body             retry_after_too_long
 //	rejected           Debug  breaker, throttle   open, half_open; gate, pace, adaptive,           until it could have gone (0: unknown)

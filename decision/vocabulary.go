@@ -137,6 +137,10 @@ const (
 	ReasonDeadline          Reason = "deadline"             // the wait would end past the context's deadline
 	ReasonRetryAfterTooLong Reason = "retry_after_too_long" // Retry-After above MaxRetryAfter
 
+	// Why a retry was not needed: an enclosing hedge re-sent the failed try
+	// at once, and that hedge is its retry (hedge(retry(...)) order).
+	ReasonHedgeResent Reason = "hedge_resent"
+
 	// Why a breaker refused a request.
 	ReasonOpen     Reason = "open"      // the key is open
 	ReasonHalfOpen Reason = "half_open" // the key is half-open and every probe slot is taken

@@ -110,9 +110,9 @@ type stackConfig struct {
 }
 
 func matrixConfig() stackConfig {
-	// A budget too large to matter: the matrix is about faults, the budget
-	// cells are in cross_test.go.
-	b := budget.New(budget.Config{Ratio: 1, MinPerSecond: 10000})
+	// A budget too large to matter, its failure gate too: the matrix is
+	// about faults, the budget cells are in cross_test.go.
+	b := budget.New(budget.Config{Ratio: 1, MinPerSecond: 10000, MaxTokens: budget.MaxTokensLimit})
 	return stackConfig{
 		caller: mxCallerTimeout,
 		budget: b,

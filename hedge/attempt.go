@@ -39,6 +39,13 @@ type attemptCtx struct {
 	// chooses (see race.route); set before the race starts for the
 	// original.
 	replica int16
+
+	// Guarded by r.mu: what an inner stage that sends several tries per
+	// attempt (a retry stage) reported (see race.tryReportLocked).
+	tries    bool      // such a stage reports this attempt's tries
+	tryStart time.Time // when the try in flight was sent; zero between tries
+	resent   bool      // a failed try of it was re-sent as a hedge, which its own failure must not fire again
+	prepaid  bool      // a hedge whose budget was withdrawn when it was launched (see race.resendLocked)
 }
 
 // replicaIndex returns the index in Replicas.Addrs of a's replica, or -1.
@@ -51,7 +58,7 @@ func (a *attemptCtx) Value(key any) any {
 	case attempt.HedgeKey:
 		return a.mark
 	case attempt.FeedbackKey:
-		return attempt.Feedback(a)
+		return attempt.Resender(a)
 	}
 	return a.Context.Value(key)
 }
@@ -60,11 +67,18 @@ func (a *attemptCtx) Value(key any) any {
 // (retry, throttle, breaker) tells the race that the upstream asked for a
 // pause, and the race launches no further hedges. The pause is passed on to
 // an enclosing race, if any, which must not hedge into it either.
+//
+// A report of a try (TryStart set) tells the race how long one try to the
+// upstream takes, which is what the adaptive delay must learn: see
+// race.tryReportLocked.
 func (a *attemptCtx) Report(rep attempt.Report) {
+	r := a.r
+	if !rep.TryStart.IsZero() {
+		a.ReportTry(rep)
+	}
 	if !rep.PauseUntil.After(time.Now()) {
 		return
 	}
-	r := a.r
 	var st step
 	r.mu.Lock()
 	if !r.decided {
@@ -73,6 +87,19 @@ func (a *attemptCtx) Report(rep attempt.Report) {
 	r.mu.Unlock()
 	r.apply(&st)
 	attempt.Pause(r.parent, rep.PauseUntil)
+}
+
+// ReportTry implements [attempt.Resender]: it takes an inner stage's
+// report of a try, and reports whether the race re-sent the request because
+// the try failed (see race.tryReportLocked).
+func (a *attemptCtx) ReportTry(rep attempt.Report) bool {
+	r := a.r
+	var st step
+	r.mu.Lock()
+	resent := r.tryReportLocked(&st, a, rep)
+	r.mu.Unlock()
+	r.apply(&st)
+	return resent
 }
 
 // cancelUnless cancels a unless it is one of keep; a hedge that was never
@@ -188,7 +215,7 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 		if errors.Is(buildErr, errNoReplica) {
 			denied = decision.ReasonReplica
 		}
-	case !h.cfg.budget.Withdraw():
+	case !a.prepaid && !h.cfg.budget.Withdraw():
 		// Hedging into an exhausted budget would add load exactly when
 		// the upstream is short of it.
 		h.stats.budgetDenied.Add(1)
@@ -232,6 +259,9 @@ func (r *race) land(a *attemptCtx, resp *http.Response, err error, kind idempote
 	now := time.Now()
 	if i := a.replicaIndex(); i >= 0 {
 		r.t.h.replicas.learn(i, kind, err, now)
+	}
+	if r.reports {
+		attempt.RecordOutcome(r.t.h.cfg.budget, kind) // the budget's failure gate
 	}
 	if resp == nil {
 		a.cancel() // nothing of it is left to read

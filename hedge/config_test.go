@@ -38,7 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 	s := Config{}.normalize()
 	assert.Equal(t, idempotency.Default, s.classifier)
 	if assert.NotNil(t, s.budget) {
-		assert.Contains(t, s.budget.String(), "ratio=0.1 ")
+		assert.Contains(t, s.budget.String(), "ratio=0.2 ")
 	}
 	b := budget.New(budget.Config{})
 	assert.Same(t, b, Config{Budget: b}.normalize().budget)

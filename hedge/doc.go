@@ -4,7 +4,7 @@
 //
 // [New] builds a [Hedger] from a [Config]; [Hedger.Wrap] puts it over a
 // transport, alone or as a stage of a tailguard pipeline. The zero Config
-// hedges once, at each host's observed p95 latency, under a budget of 10%
+// hedges once, at each host's observed p95 latency, under a budget of 20%
 // extra requests.
 //
 // # Contract

@@ -118,13 +118,23 @@ import (
 // put more than twice 1 − Quantile above it or less than half at or above
 // it: then the upstream has changed and the short memory's quantile is
 // used. A step in latency is thus followed within about 50 samples up and
-// 1,500 down, without a burst of hedges. An original canceled because a
-// hedge won counts as its elapsed time then: a lower bound that still
+// 1,500 down, without a burst of hedges.
+//
+// What is learnt is one try's time to an answer that could win (a success
+// or a final answer): a fast 503 would pull the delay down. When an inner
+// stage sends several tries per attempt (a retry stage, in hedge(retry)
+// order), it reports each to the race, and the tries are learnt instead of
+// the attempt, whose duration would include backoff waits; a try that
+// fails fires the next hedge at once, as a failed attempt does. An
+// original canceled because a hedge won counts as long as its try in
+// flight has run, if that is past the delay: a lower bound that still
 // lands in the tail where it belongs, so hedging does not hide the
 // slowness it cures. Hedges' own latencies are not counted: they are
 // biased towards the fast (they count only when they win). Until a host's
 // samples weigh [MinSamples], it borrows the quantile of all the stage's
-// hosts together, and until those do, Delay is used.
+// hosts together (or twice its own slowest sample, if that is later);
+// before any host has enough, it uses twice the slowest sample seen, or
+// Delay if that is sooner.
 //
 // # Cost when idle
 //
@@ -230,11 +240,12 @@ func (h *Hedger) replayable(req *http.Request) (*http.Request, bool, error) {
 func (t *transport) race(req, caller *http.Request, home int) (*http.Response, error) {
 	h := t.h
 	parent := req.Context()
-	if !attempt.Charged(parent, h.cfg.budget) {
+	deposits := !attempt.Charged(parent, h.cfg.budget)
+	if deposits {
 		h.cfg.budget.Deposit()
 	}
 	now := time.Now()
-	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, inflight: 1}
+	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, inflight: 1, reports: deposits}
 	if h.cfg.sched.mode == modeAdaptive {
 		r.est = h.hosts.get(req.URL.Host, now)
 	}

@@ -140,7 +140,7 @@ func TestBudgetDenial(t *testing.T) {
 		readAll(t, resp)
 		assert.Equal(t, 1, stub.Calls())
 		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1, BudgetDenied: 1}, h.Stats(), "denied once: hedging stops")
-		assert.Equal(t, budget.Stats{Deposits: 1, Denied: 1}, b.Stats())
+		assert.Equal(t, budget.Stats{Deposits: 1, Denied: 1, Successes: 1}, b.Stats())
 		assert.Zero(t, hooks.Load())
 	})
 }

@@ -82,6 +82,36 @@ func (h *histogram) halve(shift int64, seq uint64) {
 	h.halvedSeq.Store(seq)
 }
 
+// guess returns a cautious hedge delay from too few samples for a
+// quantile: twice the largest, but, once there are MinSamples / 2 samples
+// for a median to mean something, at most four times the median. It
+// reports false if no bucket holds a whole sample's weight: samples halved
+// that often are too old to guess from.
+func (h *histogram) guess() (time.Duration, bool) {
+	var total uint64
+	top := -1
+	for i := range h.counts {
+		c := uint64(h.counts[i].Load())
+		total += c
+		if c >= 1<<weightShift {
+			top = i
+		}
+	}
+	if top < 0 {
+		return 0, false
+	}
+	if total < MinSamples/2<<weightShift {
+		return 2 * upperBound(top), true
+	}
+	var seen uint64
+	for i := range h.counts {
+		if seen += uint64(h.counts[i].Load()); 2*seen >= total {
+			return min(2*upperBound(top), 4*upperBound(i)), true
+		}
+	}
+	return 2 * upperBound(top), true // the counts raced with a halving
+}
+
 // total returns the weight of every sample, in units, given the
 // estimator's sample count seq: what the last halving left, plus a unit
 // per sample since. Samples added while a halving ran may count whole or

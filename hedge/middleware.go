@@ -26,7 +26,7 @@ const DefaultMaxResponse = 1 << 20
 // what it means for a [Hedger], with "attempt" read as "run of the handler"
 // (see [Middleware] for where the server side differs); the other two
 // fields only make sense in a server. The zero value is the recommended
-// setup: adaptive hedging at each route's p95 latency, one hedge, a 10%
+// setup: adaptive hedging at each route's p95 latency, one hedge, a 20%
 // budget, request bodies up to 1 MiB buffered, no timeout of its own.
 //
 // [NewMiddleware] panics, with a message naming the field, on the invalid

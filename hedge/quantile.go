@@ -93,7 +93,7 @@ type estimator struct {
 
 	mu sync.Mutex // serializes halving and recomputation; never waited for (TryLock)
 	// Written under mu, read without it.
-	cached       atomic.Int64 // last quantile in ns; -1 if too little weight
+	cached       atomic.Int64 // last quantile in ns; < 0 if too little weight: the negated warm-up guess, or -1
 	cachedSeq    atomic.Uint64
 	cachedDecays atomic.Uint64
 	cachedQ      atomic.Uint64 // math.Float64bits of the quantile cached
@@ -166,19 +166,35 @@ func (e *estimator) decayOne(h *histogram, now time.Time, seq, span uint64, peri
 	return true
 }
 
-// quantile returns the q-quantile of the host's recent latencies; while the
-// host's own weight is short of MinSamples, the fleet's. It reports false
-// if neither has enough weight.
+// quantile returns the q-quantile of the host's recent latencies. While
+// the host's own samples weigh less than MinSamples it has only a cautious
+// guess from the few there are: twice the largest, since the next latency
+// of a continuous distribution exceeds the largest of n with probability
+// 1/(n+1) and the doubling is for heavy tails, but, from ten samples on,
+// at most four times the median, so that one stall among the first samples
+// does not set the delay for the rest of the warm-up. (A guess near the body, such as twice the
+// second largest, hedges more during the warm-up, and the originals those
+// hedges cancel enter the estimate as lower bounds taken too early: the
+// delay then sits below the true quantile for thousands of samples.) It
+// borrows instead the
+// fleet's quantile, or the guess if that is later: erring late, since a
+// hedge that fires too early doubles load, and one that fires late only
+// helps less. Without either it reports false, with the guess (0 if the
+// host has no sample yet).
 func (e *estimator) quantile(q float64, now time.Time) (time.Duration, bool) {
-	if d, ok := e.own(q, now); ok || e.fleet == nil {
+	d, ok := e.own(q, now) // d is the guess when !ok
+	if ok || e.fleet == nil {
 		return d, ok
 	}
-	return e.fleet.own(q, now)
+	if f, ok := e.fleet.own(q, now); ok {
+		return max(f, d), true
+	}
+	return d, false
 }
 
 // own returns the q-quantile of this estimator's samples, and false if they
-// weigh less than MinSamples. The result is cached and recomputed only after
-// recomputeEvery new samples or a halving.
+// weigh less than MinSamples (with the warm-up guess, or 0). The result is
+// cached and recomputed only after recomputeEvery new samples or a halving.
 func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
 	if e.span.Load() == 0 {
 		e.span.Store(decaySpan(q))
@@ -193,14 +209,13 @@ func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
 	if e.cachedDecays.Load() == decays && seq-e.cachedSeq.Load() < recomputeEvery &&
 		e.cachedQ.Load() == math.Float64bits(q) {
 		if c := e.cached.Load(); c >= 0 || seq-e.cachedSeq.Load() == 0 {
-			return time.Duration(c), c >= 0
+			return cachedResult(c)
 		}
 		// Too little weight when cached: new samples may have ended the
 		// warm-up, so do not wait for recomputeEvery more.
 	}
 	if !e.mu.TryLock() {
-		c := e.cached.Load() // someone else is recomputing: a slightly stale value will do
-		return time.Duration(c), c >= 0
+		return cachedResult(e.cached.Load()) // someone else is recomputing: a slightly stale value will do
 	}
 	d := e.compute(q)
 	e.cached.Store(int64(d))
@@ -208,17 +223,34 @@ func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
 	e.cachedDecays.Store(decays)
 	e.cachedQ.Store(math.Float64bits(q))
 	e.mu.Unlock()
-	return d, d >= 0
+	return cachedResult(int64(d))
+}
+
+// cachedResult decodes a cached value: a quantile, or (negative) the
+// warm-up guess negated, or -1 for nothing.
+func cachedResult(c int64) (time.Duration, bool) {
+	switch {
+	case c >= 0:
+		return time.Duration(c), true
+	case c == -1:
+		return 0, false
+	}
+	return time.Duration(-c), false
 }
 
 // compute returns the long memory's q-quantile, or the short memory's if
-// the recent samples disagree with it (see shiftFactor); -1 if the samples
-// weigh less than MinSamples.
+// the recent samples disagree with it (see shiftFactor). If the samples
+// weigh less than MinSamples it returns the negated warm-up guess (see
+// quantile), or -1 without samples.
 func (e *estimator) compute(q float64) time.Duration {
 	seq := e.seq.Load()
 	long, ok := e.long.quantileBucket(q, seq)
 	if !ok {
-		return -1 // the short memory never weighs more than the long one
+		// The short memory never weighs more than the long one.
+		if g, ok := e.long.guess(); ok {
+			return -g
+		}
+		return -1
 	}
 	if above, atOrAbove, ok := e.short.tail(long, seq); ok &&
 		(above > shiftFactor*(1-q) || atOrAbove < (1-q)/shiftFactor) {

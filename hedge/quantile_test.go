@@ -136,20 +136,25 @@ func TestEstimatorFadesWithTime(t *testing.T) {
 		require.True(t, ok, "%d: 80 samples halved %d times", i, at/period)
 		assert.Equal(t, want, d)
 	}
-	// Halved three times: 10 samples' weight is too little, and the host
-	// borrows the fleet's estimate, where other hosts' samples now
-	// dominate.
+	// Halved three times: 10 samples' weight is too little for a
+	// quantile, and the host borrows the fleet's estimate, where other
+	// hosts' samples now dominate, or its own guess (twice its slowest)
+	// if that is later.
 	for range 3000 {
 		fleet.record(10*time.Millisecond, t0.Add(3*period))
 	}
 	d, ok := e.quantile(0.95, t0.Add(3*period))
 	require.True(t, ok)
-	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d, "borrowed from the fleet")
+	assert.Equal(t, 2*want, d, "the host's own guess, later than the fleet's 10 ms")
+	_, ok = e.own(0.95, t0.Add(3*period))
+	assert.False(t, ok)
 
-	_, ok = e.own(0.95, t0.Add(time.Hour))
+	d, ok = e.own(0.95, t0.Add(time.Hour))
 	assert.False(t, ok, "an hour idle leaves nothing of the host's own")
-	_, ok = e.quantile(0.95, t0.Add(2*time.Hour))
+	assert.Zero(t, d, "not even a guess")
+	d, ok = e.quantile(0.95, t0.Add(2*time.Hour))
 	assert.False(t, ok, "nor of the fleet's: back to the warm-up delay")
+	assert.Zero(t, d)
 }
 
 // A clock that steps back neither halves nor loses the counts.
@@ -263,7 +268,22 @@ func TestAdaptiveTracksQuantile(t *testing.T) {
 		fired := adaptiveRun(t, Config{Quantile: 0.95, Delay: 200 * time.Millisecond}, 400, permuted)
 		late := 0
 		for i, at := range fired {
-			require.GreaterOrEqual(t, i, MinSamples)
+			if i < MinSamples {
+				// Warm-up: at twice the slowest latency recorded so far
+				// (rounded up by a bucket), and only when that is sooner
+				// than the warm-up delay.
+				slowest := time.Duration(0)
+				for j := range i {
+					d := permuted(j)
+					if h, ok := fired[j]; ok {
+						d = h + time.Millisecond // canceled when its 1 ms hedge won
+					}
+					slowest = max(slowest, d)
+				}
+				assert.Equal(t, 2*upperBound(bucketOf(slowest)), at, "request %d", i)
+				assert.Greater(t, permuted(i), at)
+				continue
+			}
 			assert.GreaterOrEqual(t, at, 90*time.Millisecond, "request %d", i)
 			assert.LessOrEqual(t, at, 101*time.Millisecond, "request %d", i)
 			late++

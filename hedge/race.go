@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
 
@@ -42,6 +43,9 @@ type race struct {
 	unit   time.Duration    // this request's delay unit (see schedule.at)
 	est    *estimator       // the host's estimator; nil unless adaptive
 	trace  *httpx.TraceGate // lets the caller's ClientTrace see the original; nil without one
+	// reports is set when this stage deposited the request into its
+	// budget: it then records its attempts' outcomes there too.
+	reports bool
 
 	first attemptCtx       // the original attempt
 	body  httpx.CancelBody // the winning body's wrapper when it is not nil or 101
@@ -79,6 +83,7 @@ type step struct {
 	settle  bool          // the race was decided: cancel the losers, signal the caller
 
 	pushedBy, pushStatus int // the attempt whose pushback stopped hedging, and its status
+	deniedHedge          int // a hedge the budget refused when a failed try asked for it
 }
 
 // droppedResp is a response to drain and close, and its attempt's cancel
@@ -124,7 +129,9 @@ func pushedBack(resp *http.Response) bool {
 func (r *race) landLocked(st *step, a *attemptCtx, resp *http.Response, err error, kind idempotency.Kind, now time.Time) {
 	a.landed = true
 	r.inflight--
-	if a == &r.first && err == nil && !r.decided {
+	if a == &r.first && !a.tries && err == nil && wins(kind) && !r.decided {
+		// Only an outcome that could win says how long a good answer
+		// takes: a fast 503 would pull the delay down.
 		st.record = max(now.Sub(r.start), 1)
 	}
 	switch {
@@ -162,7 +169,7 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		// 429 or 503 (issue 11, bug 9): the retry stage honours
 		// Retry-After on every retryable status, and so does this one.
 		r.pushbackLocked(st, a.n, resp.StatusCode)
-	case firesNext(k):
+	case firesNext(k) && !a.resent:
 		r.fireLocked(st, ReasonFailure, now)
 	}
 }
@@ -192,9 +199,7 @@ func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Res
 	r.from, r.won, r.out, r.outErr = from, won, resp, err
 	r.took = now.Sub(r.start)
 	if won && from != &r.first && !r.first.landed {
-		// The original is about to be canceled: count it as at least as
-		// slow as it has been so far.
-		st.record = max(r.took, 1)
+		st.record = r.censoredLocked(now)
 	}
 	if resp != nil {
 		r.keepAlive(resp, from.cancel)
@@ -203,6 +208,80 @@ func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Res
 		st.stop, r.timer = r.timer, nil
 	}
 	st.settle = true
+}
+
+// censoredLocked returns what the original, about to be canceled because a
+// hedge won, tells the adaptive delay: it is at least as slow as the try
+// it has in flight has run so far (its whole attempt, unless an inner
+// stage reports tries). That lower bound belongs in the tail, so hedging
+// does not hide the slowness it cures, but only if it is past the delay
+// already; a try that began just before the cancellation says nothing
+// about the tail, and nothing is recorded for it (0).
+func (r *race) censoredLocked(now time.Time) time.Duration {
+	ran := r.took
+	if r.first.tries {
+		if r.first.tryStart.IsZero() {
+			return 0 // canceled between tries, in a backoff wait
+		}
+		ran = now.Sub(r.first.tryStart)
+	}
+	if ran < r.unit {
+		return 0
+	}
+	return ran
+}
+
+// tryReportLocked takes an inner stage's report of one try of attempt a, and
+// reports whether the race re-sent the request because of it. Only the
+// original's tries are learnt from, and only those whose outcome could
+// win: a hedge's are biased towards the fast (a slow one is canceled when
+// the original wins), and a fast 503 would pull the delay down. A try that
+// failed is re-sent at once as the next hedge, as the attempt's own
+// failure would be (a pause the server asked for was reported first, and
+// has stopped hedging): see resendLocked.
+func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool {
+	a.tries = true
+	if rep.TryEnd.IsZero() {
+		a.tryStart = rep.TryStart
+		return false
+	}
+	if a.tryStart.Equal(rep.TryStart) {
+		a.tryStart = time.Time{}
+	}
+	switch {
+	case r.decided:
+	case wins(rep.TryKind):
+		if a == &r.first {
+			st.record = max(rep.TryEnd.Sub(rep.TryStart), 1)
+		}
+	case firesNext(rep.TryKind):
+		return r.resendLocked(st, a, rep.TryEnd)
+	}
+	return false
+}
+
+// resendLocked answers a failed try of attempt a with the next hedge, at
+// once, and reports whether it launched one. The hedge is the retry of
+// that try: the inner stage (a retry stage) gives the attempt up rather
+// than retry it after its backoff as well, which would send the request
+// twice for one failure. So that the inner stage can rely on it, the
+// budget is asked now rather than when the hedge is built (a hedge that
+// then fails to build has spent its grant).
+func (r *race) resendLocked(st *step, a *attemptCtx, now time.Time) bool {
+	h := r.t.h
+	if r.stopped || len(r.hedges) >= h.cfg.sched.hedges || r.parent.Err() != nil {
+		return false
+	}
+	if !h.cfg.budget.Withdraw() {
+		h.stats.budgetDenied.Add(1)
+		r.stopHedgingLocked(st)
+		st.deniedHedge = len(r.hedges) + 2
+		return false
+	}
+	r.fireLocked(st, ReasonFailure, now)
+	st.launch.prepaid = true
+	a.resent = true
+	return true
 }
 
 // settle carries out a decision, with no lock held: the decision's fields
@@ -321,6 +400,9 @@ func (r *race) apply(st *step) {
 	}
 	if st.pushedBy > 0 {
 		logStopped(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, st.pushedBy, st.pushStatus)
+	}
+	if st.deniedHedge > 0 {
+		logDenied(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, st.deniedHedge, decision.ReasonBudget, nil)
 	}
 	if st.launch != nil {
 		go r.run(st.launch, st.reason, st.elapsed)

@@ -202,7 +202,7 @@ func (s scenario) run(t *testing.T, want expected) {
 		var infos []CompleteInfo
 		h := New(Config{
 			Delay: modelDelay, MaxHedges: s.maxHedges,
-			Budget:     budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e9}),
+			Budget:     budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e9, MaxTokens: budget.MaxTokensLimit}),
 			OnComplete: func(i CompleteInfo) { mu.Lock(); infos = append(infos, i); mu.Unlock() },
 		})
 		ctx, cancel := context.WithCancel(context.Background())

@@ -30,10 +30,15 @@ func (s *schedule) base(est *estimator, now time.Time) time.Duration {
 		return s.step
 	}
 	d, ok := est.quantile(s.quantile, now)
-	if !ok {
-		return s.step
+	switch {
+	case ok:
+		return min(max(d, s.min), s.max)
+	case d > 0:
+		// Too few samples for a quantile: the estimator's cautious
+		// guess, never later than the warm-up delay.
+		return min(max(d, s.min), s.step)
 	}
-	return min(max(d, s.min), s.max)
+	return s.step
 }
 
 // at returns the offset from the start of the request at which hedge k

@@ -33,8 +33,8 @@ func TestAttemptTimeoutRetriesBlackHole(t *testing.T) {
 		start := time.Now()
 		resp, err := r.Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
 		assert.Nil(t, resp)
-		// 1 s + 100 ms + 1 s + 200 ms + 1 s.
-		assert.Equal(t, 3300*time.Millisecond, time.Since(start))
+		// 1 s + BaseDelay + 1 s + 2 × BaseDelay + 1 s.
+		assert.Equal(t, 3*time.Second+3*DefaultBaseDelay, time.Since(start))
 		assert.Equal(t, 3, s.Calls())
 		assert.ErrorIs(t, err, ErrAttemptTimeout)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)

@@ -13,7 +13,7 @@ import (
 func TestZeroConfigDefaults(t *testing.T) {
 	s := Config{}.normalize()
 	assert.Equal(t, 3, s.maxAttempts)
-	assert.Equal(t, 100*time.Millisecond, s.baseDelay)
+	assert.Equal(t, 25*time.Millisecond, s.baseDelay)
 	assert.Equal(t, 10*time.Second, s.maxDelay)
 	assert.Equal(t, 30*time.Second, s.maxRetryAfter)
 	assert.Zero(t, s.attemptTimeout)
@@ -36,7 +36,7 @@ func TestZeroConfigDefaults(t *testing.T) {
 func TestDefaultsMatchConstants(t *testing.T) {
 	assert.Equal(t, 3, DefaultMaxAttempts)
 	assert.Equal(t, 10, MaxAttemptsLimit)
-	assert.Equal(t, 100*time.Millisecond, DefaultBaseDelay)
+	assert.Equal(t, 25*time.Millisecond, DefaultBaseDelay)
 	assert.Equal(t, 10*time.Second, DefaultMaxDelay)
 	assert.Equal(t, 30*time.Second, DefaultMaxRetryAfter)
 }
@@ -70,7 +70,7 @@ func TestInvalidConfigPanics(t *testing.T) {
 		{Config{BaseDelay: -1}, "retry: BaseDelay must not be negative, got -1ns"},
 		{Config{MaxDelay: -1}, "retry: MaxDelay must not be negative, got -1ns"},
 		{Config{BaseDelay: time.Minute}, "retry: MaxDelay (10s) must be at least BaseDelay (1m0s)"},
-		{Config{MaxDelay: time.Millisecond}, "retry: MaxDelay (1ms) must be at least BaseDelay (100ms)"},
+		{Config{MaxDelay: time.Millisecond}, "retry: MaxDelay (1ms) must be at least BaseDelay (25ms)"},
 		{Config{MaxRetryAfter: -time.Second}, "retry: MaxRetryAfter must not be negative, got -1s"},
 		{Config{AttemptTimeout: -time.Second}, "retry: AttemptTimeout must not be negative, got -1s"},
 		{Config{MaxBufferedBody: -1}, "retry: MaxBufferedBody must not be negative, got -1"},

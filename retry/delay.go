@@ -37,6 +37,7 @@ const (
 	stopDeadline                    // the wait would end at or past the context deadline
 	stopTooLong                     // the requested wait exceeds MaxRetryAfter
 	stopBody                        // GetBody failed: the next attempt cannot be sent
+	stopResent                      // an enclosing hedge re-sent the request as this failure's retry
 )
 
 // verdict is the decision taken after one attempt.

@@ -94,7 +94,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 			return retryAfter(503, time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
 		}, 0},
 		{"502 with Retry-After", func() step { return retryAfter(502, "1") }, time.Second},
-		{"429 without Retry-After uses backoff", func() step { return status(429) }, 100 * time.Millisecond},
+		{"429 without Retry-After uses backoff", func() step { return status(429) }, DefaultBaseDelay},
 		{"Retry-After below the backoff is not raised", func() step { return retryAfter(503, "0") }, 0},
 		{"exactly MaxRetryAfter", func() step { return retryAfter(503, "30") }, 30 * time.Second},
 	}

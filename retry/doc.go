@@ -45,7 +45,10 @@
 //   - exposes the attempt number to inner stages through the request's
 //     context ([AttemptFrom]);
 //   - tells an enclosing hedge stage when a failed response asks for a pause
-//     (a Retry-After ahead), so that it sends no hedge into it.
+//     (a Retry-After ahead), so that it sends no hedge into it, and when
+//     each try starts and how it ends, so that the hedge learns the
+//     latency of one try rather than of the retried operation, and hedges
+//     at once after a failed try.
 //
 // Unlike the RoundTripper contract, which says a transport should not
 // interpret the response, this stage reads status codes and the
@@ -99,7 +102,8 @@
 // With [Config.Logger] set, the stage records each decision in the
 // vocabulary of the [decision] package: retry (attempt, backoff or
 // retry_after, the wait, the failed status or error), not_retried (a final
-// or fatal outcome, an inner stage's rejection), gave_up at Warn
+// or fatal outcome, an inner stage's rejection, a failed try an enclosing
+// hedge re-sent at once: hedge_resent), gave_up at Warn
 // (not_replayable, attempts_exhausted, budget, deadline,
 // retry_after_too_long, body) and the request's outcome. An observer in the
 // request's context ([decision.WithObserver]) receives the same events.

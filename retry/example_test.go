@@ -47,7 +47,7 @@ func Example() {
 	// Output:
 	// GET: 200 OK hello after 3 server hits
 	// POST: 503 Service Unavailable after 1 server hit
-	// {Requests:2 Retries:2 Exhausted:0 BudgetDenied:0 DeadlineStops:0 ThrottleStops:0 BodyStops:0}
+	// {Requests:2 Retries:2 Exhausted:0 BudgetDenied:0 DeadlineStops:0 ThrottleStops:0 BodyStops:0 HedgeResends:0}
 }
 
 // A throttled upstream: the wait a server asks for with Retry-After is

@@ -32,9 +32,9 @@ func TestOnRetryInfo(t *testing.T) {
 			assert.Same(t, req, info.Request)
 			assert.Equal(t, i+1, info.Attempt)
 		}
-		assert.Equal(t, RetryInfo{Request: req, Attempt: 1, Delay: 100 * time.Millisecond,
+		assert.Equal(t, RetryInfo{Request: req, Attempt: 1, Delay: DefaultBaseDelay,
 			Outcome: idempotency.Outcome{Kind: idempotency.Transient}, StatusCode: http.StatusServiceUnavailable}, infos[0])
-		assert.Equal(t, RetryInfo{Request: req, Attempt: 2, Delay: 200 * time.Millisecond,
+		assert.Equal(t, RetryInfo{Request: req, Attempt: 2, Delay: 2 * DefaultBaseDelay,
 			Outcome: idempotency.Outcome{Kind: idempotency.Transient}, Err: errReset}, infos[1])
 		assert.GreaterOrEqual(t, infos[2].Delay, 2*time.Second, "the server's wait, spread")
 		assert.LessOrEqual(t, infos[2].Delay, spread(2*time.Second, 1))

@@ -33,6 +33,9 @@ func (r *Retrier) logRetry(ctx context.Context, req *http.Request, n int, res *r
 // outcome is one no retry changes. A success is not a decision.
 func (r *Retrier) logStop(ctx context.Context, req *http.Request, n int, res *result, v verdict) {
 	name, reason := decision.GaveUp, stopReasons[v.stop]
+	if v.stop == stopResent {
+		name = decision.NotRetried // handed to the hedge, not given up on
+	}
 	if v.stop == stopPolicy {
 		switch k := res.out.Kind; {
 		case k == idempotency.Success:
@@ -61,6 +64,7 @@ var stopReasons = [...]decision.Reason{
 	stopDeadline:  decision.ReasonDeadline,
 	stopTooLong:   decision.ReasonRetryAfterTooLong,
 	stopBody:      decision.ReasonBody,
+	stopResent:    decision.ReasonHedgeResent,
 	stopNone:      "",
 	stopPolicy:    "",
 }

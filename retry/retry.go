@@ -108,6 +108,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		tctx, gate := httpx.GateTrace(ctx) // ctx and nil without a ClientTrace
 		trace = gate
 		sent = true
+		tried := attempt.StartTry(ctx) // an enclosing hedge learns one try's latency, not ours
 		res := t.try(tctx, send, body, n)
 		if ctx.Err() != nil {
 			// The caller gave up: hand back what this attempt got, which
@@ -117,7 +118,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		out := res.out
 		pushback(ctx, out, res.resp, res.err)
+		resent := attempt.EndTry(ctx, tried, out.Kind) // after the pause, which then stops the hedge it would send
 		v := r.decide(ctx, n, rp, out, res.resp, res.err, &policy)
+		if v.stop == stopNone && resent {
+			// An enclosing hedge re-sent the request at once: that copy
+			// is this failure's retry, and one is enough.
+			v.stop = stopResent
+		}
 		if v.stop == stopNone {
 			body, v.stop = r.next(send, n+1)
 			sent = false

@@ -2,7 +2,7 @@ package retry
 
 import "sync/atomic"
 
-// Stats are cumulative counters since [New]; they never decrease. The five
+// Stats are cumulative counters since [New]; they never decrease. The six
 // stop counters count requests returned with an outcome that would
 // otherwise have been retried; their sum is every request the stage gave
 // up on.
@@ -15,13 +15,18 @@ type Stats struct {
 	DeadlineStops uint64 // stopped: the wait would have ended past the context deadline
 	ThrottleStops uint64 // stopped: Retry-After exceeded MaxRetryAfter
 	BodyStops     uint64 // stopped: GetBody failed, so the retry could not be sent
+	// HedgeResends counts requests left to an enclosing hedge stage: in
+	// hedge(retry(...)) order the race re-sends a failed try at once as a
+	// hedge, which is that failure's retry, so this stage does not retry
+	// it again after its backoff.
+	HedgeResends uint64
 }
 
 // counters holds Stats as atomics, so that requests update them without a
 // lock.
 type counters struct {
-	requests, retries                             atomic.Uint64
-	exhausted, budgetDenied, deadline, slow, body atomic.Uint64
+	requests, retries                                     atomic.Uint64
+	exhausted, budgetDenied, deadline, slow, body, resent atomic.Uint64
 }
 
 func (c *counters) load() Stats {
@@ -33,6 +38,7 @@ func (c *counters) load() Stats {
 		DeadlineStops: c.deadline.Load(),
 		ThrottleStops: c.slow.Load(),
 		BodyStops:     c.body.Load(),
+		HedgeResends:  c.resent.Load(),
 	}
 }
 
@@ -49,5 +55,7 @@ func (c *counters) stop(reason stopReason) {
 		c.slow.Add(1)
 	case stopBody:
 		c.body.Add(1)
+	case stopResent:
+		c.resent.Add(1)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -65,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	guarded.print(stdout, "pipeline.New(hedge, retry, breaker)")
 
 	hs, rs := h.Stats(), r.Stats()
-	fmt.Fprintf(stdout, "\ntailguard sent %d retries (after a 503) and %d hedges (%d won against a stall);\n",
+	fmt.Fprintf(stdout, "\ntailguard sent %d retries (after a 503) and %d hedges (a 503 re-sent at once, or a stall covered; %d won);\n",
 		rs.Retries, hs.Hedges, hs.HedgeWins)
 	fmt.Fprintf(stdout, "the breaker stayed %s: isolated failures are the retry stage's job, not an outage.\n",
 		b.State(srv.URL()))
@@ -99,8 +100,10 @@ func measure(c *http.Client, url string, n int) tally {
 
 func (t tally) print(w io.Writer, name string) {
 	q := func(f float64) string {
-		d := t.lat[min(len(t.lat)-1, int(f*float64(len(t.lat))))]
-		return d.Round(100 * time.Microsecond).String()
+		// Nearest rank, as the labs count: p99 of 100 latencies is the
+		// second largest, not the largest.
+		i := int(math.Ceil(f*float64(len(t.lat)))) - 1
+		return t.lat[min(max(i, 0), len(t.lat)-1)].Round(100 * time.Microsecond).String()
 	}
 	fmt.Fprintf(w, "%-36s %4d %7d %8s %8s %8s %8s %9d\n", name, t.ok, t.failed, q(0.5), q(0.9), q(0.99), q(1), t.attempts)
 }

@@ -3,6 +3,8 @@ package attempt
 import (
 	"context"
 	"time"
+
+	"github.com/tailguard/tailguard/idempotency"
 )
 
 // Feedback is how an inner stage tells an enclosing stage's race about one
@@ -61,6 +63,17 @@ type Report struct {
 	// stage is already waiting it out. A zero or past instant asks for no
 	// pause.
 	PauseUntil time.Time
+
+	// TryStart, if not zero, says that an inner stage sent one try of the
+	// attempt to the upstream at that instant; a retry stage reports each
+	// of its tries (see [StartTry]). The race then knows how long the try
+	// now in flight has run, and that the attempt's own duration is not
+	// one try's latency.
+	TryStart time.Time
+	// TryEnd, if not zero, says that the try sent at TryStart came back
+	// then, with outcome TryKind (see [EndTry]).
+	TryEnd  time.Time
+	TryKind idempotency.Kind
 }
 
 // FeedbackKey is the context key under which a [Feedback] is found. It is
