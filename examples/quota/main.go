@@ -11,7 +11,7 @@
 // after each pause, and checks the throttle arm against the throttle
 // issue's targets.
 //
-//	go run ./examples/quota                           # all four dialects, about 3 min
+//	go run ./examples/quota                           # all four dialects, about 8 min
 //	go run ./examples/quota -dialect bare -svg q.svg  # one dialect, with the timeline plot
 //
 // The same comparison with go-retryablehttp and failsafe-go arms is

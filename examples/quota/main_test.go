@@ -14,7 +14,7 @@ import (
 func TestRunLoopback(t *testing.T) {
 	svg := filepath.Join(t.TempDir(), "q.svg")
 	var out, errs bytes.Buffer
-	err := run(context.Background(), []string{"-duration", "1s", "-offered", "60", "-quota", "20", "-burst", "2", "-callers", "4", "-svg", svg}, &out, &errs)
+	err := run(context.Background(), []string{"-duration", "1s", "-offered", "60", "-quota", "20", "-burst", "2", "-callers", "4", "-timeout", "3s", "-svg", svg}, &out, &errs)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}

@@ -1,12 +1,12 @@
 // Command quotalab runs the quota lab's arms for tailguard and its peers
 // side by side: a plain client, go-retryablehttp with its defaults,
 // failsafe-go's HTTP retry policy, that policy over failsafe-go's smooth
-// rate limiter set to the quota, and tailguard's arms, each against its
-// own loopback quota server (100 requests/s in bursts of 10, GCRA), all
+// rate limiter set to the quota, and tailguard's arms, one after another,
+// each against its own loopback quota server (100 requests/s in bursts of 10, GCRA), all
 // offered 300 requests/s by 16 open-loop callers for 30 s, once per
 // header dialect.
 //
-//	cd bench && go run ./cmd/quotalab                          # all four dialects, about 4 min
+//	cd bench && go run ./cmd/quotalab                          # all four dialects, about 15 min
 //	cd bench && go run ./cmd/quotalab -dialect bare -svg q.svg # one, with the timeline plot
 //
 // It checks the throttle arm against the throttle issue's targets, the peers

@@ -11,7 +11,7 @@ import (
 func TestRunSmoke(t *testing.T) {
 	var out, errs bytes.Buffer
 	err := run(context.Background(), []string{"-dialect", "ietf,bare", "-duration", "1s", "-offered", "60", "-quota", "20",
-		"-burst", "2", "-callers", "4", "-timeout", "5s"}, &out, &errs)
+		"-burst", "2", "-callers", "4", "-timeout", "2s"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}

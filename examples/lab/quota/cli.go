@@ -23,6 +23,7 @@ type Options struct {
 	SVG      string
 	Markdown bool
 	Quiet    bool
+	Parallel bool
 
 	dialects string // the -dialect flag, resolved into Dialects by Parse
 }
@@ -41,6 +42,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.SVG, "svg", "", "write the requests/s and 429s timeline to this SVG file")
 	fs.BoolVar(&o.Markdown, "markdown", false, "print the tables as Markdown")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress bar on stderr")
+	fs.BoolVar(&o.Parallel, "parallel", false, "run the arms side by side instead of one after another (needs a quiet machine with cores to spare)")
 }
 
 // Parse parses args into fs (on which Register was called) and checks the
@@ -87,13 +89,17 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 	fmt.Fprintf(stdout, "%s: a quota of %v per client (GCRA), %v per admitted request;\n", name, limit, o.Latency)
 	fmt.Fprintf(stdout, "%d callers offering %g requests/s for %v (open loop, %d requests), each request's deadline %v;\n",
 		load.Callers, load.Offered, load.Duration, offered, load.Timeout)
-	fmt.Fprintf(stdout, "the %d arms run side by side, each against its own loopback server.\n", len(arms))
+	how := "one after another"
+	if o.Parallel {
+		how = "side by side"
+	}
+	fmt.Fprintf(stdout, "the %d arms run %s, each against its own loopback server.\n", len(arms), how)
 
 	probe := lab.StartNoiseProbe()
 	var runs [][]Result
 	for _, d := range o.Dialects {
 		bar := NewProgress(stderr, offered*len(arms), o.Quiet, d)
-		res, err := Compare(ctx, Config{Limit: limit, Dialect: d, Latency: o.Latency}, load, arms, Loopback, bar)
+		res, err := Compare(ctx, Config{Limit: limit, Dialect: d, Latency: o.Latency}, load, arms, Loopback, o.Parallel, bar)
 		bar.Finish()
 		if err != nil {
 			return nil, err

@@ -21,12 +21,16 @@ const (
 	InMemory
 )
 
-// Compare runs every arm at once, each against its own [Server] built
-// from cfg (so each arm has the quota to itself) and each with load's
-// schedule, and returns what each achieved, in arms' order. Running the
-// arms side by side lets noise from the rest of the machine land on all
-// of them alike. progress, if not nil, counts finished requests.
-func Compare(ctx context.Context, cfg Config, load Load, arms []lab.Arm, net Net, progress *lab.Progress) ([]Result, error) {
+// Compare runs every arm against its own [Server] built from cfg (so each
+// arm has the quota to itself), each with load's schedule, and returns
+// what each achieved, in arms' order. With parallel set the arms run side
+// by side, so noise from the rest of the machine lands on all alike; on
+// loopback that multiplies the lab's own load (six arms offering 300/s
+// and retrying are thousands of loopback requests a second), which on a
+// small machine distorts what it measures, so the lab commands run the
+// arms one after another there. progress, if not nil, counts finished
+// requests.
+func Compare(ctx context.Context, cfg Config, load Load, arms []lab.Arm, net Net, parallel bool, progress *lab.Progress) ([]Result, error) {
 	load, err := load.normalize()
 	if err != nil {
 		return nil, err
@@ -36,7 +40,7 @@ func Compare(ctx context.Context, cfg Config, load Load, arms []lab.Arm, net Net
 	var wg sync.WaitGroup
 	for i, arm := range arms {
 		srv := New(cfg) // before the goroutine: an invalid cfg panics here
-		wg.Go(func() {
+		run := func() {
 			url, base, stop := connect(srv, net)
 			defer stop()
 			rt := base
@@ -44,10 +48,16 @@ func Compare(ctx context.Context, cfg Config, load Load, arms []lab.Arm, net Net
 				rt = arm.Wrap(base)
 			}
 			srv.Reset()
-			run := lab.Drive(ctx, rt, url, sched, load.Timeout, progress.Add1)
+			got := lab.Drive(ctx, rt, url, sched, load.Timeout, progress.Add1)
 			arrivals, start := srv.Arrivals()
-			out[i] = analyze(arm.Name, srv, load, sched, run, arrivals, start)
-		})
+			out[i] = analyze(arm.Name, srv, load, sched, got, arrivals, start)
+		}
+		if parallel {
+			wg.Go(run)
+		} else if ctx.Err() == nil {
+			progress.SetLabel(cfg.Dialect.String() + ": " + arm.Name)
+			run()
+		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {

@@ -38,7 +38,7 @@ func TestCompareFakeClock(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				load := Load{Duration: 10 * time.Second, Seed: 3}
-				res, err := Compare(context.Background(), Config{Dialect: d, Latency: 10 * time.Millisecond}, load, arms, InMemory, nil)
+				res, err := Compare(context.Background(), Config{Dialect: d, Latency: 10 * time.Millisecond}, load, arms, InMemory, true, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -74,5 +74,37 @@ func TestCompareFakeClock(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// One arm after another gives what side by side gives: each arm has its
+// own server, schedule and fake clock instants.
+func TestCompareSequential(t *testing.T) {
+	arms := []lab.Arm{{Name: "plain"}, {Name: "retry at once", Wrap: func(b http.RoundTripper) http.RoundTripper { return retryOn429{b} }}}
+	run := func(parallel bool) []Result {
+		var res []Result
+		synctest.Test(t, func(t *testing.T) {
+			var err error
+			res, err = Compare(context.Background(), Config{Dialect: Bare}, Load{Duration: 2 * time.Second}, arms, InMemory, parallel, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		return res
+	}
+	side, seq := run(true), run(false)
+	for i := range arms {
+		if side[i].Sent != seq[i].Sent || side[i].Succeeded != seq[i].Succeeded || side[i].Throttled != seq[i].Throttled {
+			t.Errorf("%s: side by side sent %d ok %d 429 %d; one after another %d %d %d", arms[i].Name,
+				side[i].Sent, side[i].Succeeded, side[i].Throttled, seq[i].Sent, seq[i].Succeeded, seq[i].Throttled)
+		}
+	}
+}
+
+func TestCompareCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Compare(ctx, Config{}, Load{Duration: time.Second}, []lab.Arm{{Name: "plain"}}, InMemory, false, nil); err == nil {
+		t.Error("canceled run returned no error")
 	}
 }

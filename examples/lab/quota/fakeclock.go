@@ -32,7 +32,7 @@ func RunFakeClock(t *testing.T, dialects []Dialect, newArms func() []lab.Arm) ma
 				t.Parallel()
 				synctest.Test(t, func(t *testing.T) {
 					res, err := Compare(context.Background(), Config{Dialect: d, Latency: FakeClockLatency},
-						Load{Seed: 1}, newArms(), InMemory, nil)
+						Load{Seed: 1}, newArms(), InMemory, true, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
