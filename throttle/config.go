@@ -91,8 +91,13 @@ type Config struct {
 	// HostRate, if non-nil, gives each host its own configured rate and
 	// burst instead of Rate and Burst (a zero rate leaves that host to
 	// learning; a zero burst means 1). It is called once when a host's
-	// state is created, with the host's key (see Key), and must be safe
-	// for concurrent use. New panics if Rate or Burst is also set.
+	// state is created, with the host's key (see Key), on the goroutine of
+	// the request that created it, and must be safe for concurrent use.
+	// New panics if Rate or Burst is also set. What it returns must obey
+	// the rules of Rate and Burst: a rate that is negative or NaN, a
+	// negative burst, or a burst without a rate makes that request panic
+	// with a message naming HostRate and the host, as New does for Rate
+	// and Burst.
 	HostRate func(host string) (rate.Limit, int)
 
 	// MaxConcurrent caps the requests in flight to one host, for
@@ -218,14 +223,15 @@ func (c Config) normalize() settings {
 		logger:     c.Logger,
 	}
 	switch {
-	case c.Rate < 0 || math.IsNaN(float64(c.Rate)):
-		panic(fmt.Sprintf("throttle: Rate must not be negative, got %v", c.Rate))
-	case c.Burst < 0:
-		panic(fmt.Sprintf("throttle: Burst must not be negative, got %d", c.Burst))
-	case c.Burst > 0 && c.Rate == 0:
-		panic("throttle: Burst is set without Rate")
-	case c.HostRate != nil && (c.Rate != 0 || c.Burst != 0):
-		panic("throttle: HostRate and Rate/Burst are both set; use one")
+	case c.HostRate != nil && c.Rate != 0:
+		panic("throttle: HostRate and Rate are both set; use one (HostRate returns each host's rate and burst)")
+	case c.HostRate != nil && c.Burst != 0:
+		panic("throttle: HostRate and Burst are both set; use one (HostRate returns each host's burst)")
+	}
+	if msg := checkRate(c.Rate, c.Burst); msg != "" {
+		panic("throttle: " + msg)
+	}
+	switch {
 	case c.MaxConcurrent < 0:
 		panic(fmt.Sprintf("throttle: MaxConcurrent must not be negative, got %d", c.MaxConcurrent))
 	case math.IsNaN(c.K) || (c.K > 0 && c.K < 1):
@@ -266,6 +272,39 @@ func (c Config) normalize() settings {
 		s.classifier = idempotency.Default
 	}
 	return s
+}
+
+// checkRate returns what is wrong with a rate and burst, as Config.Rate
+// and Config.Burst or as one host's HostRate result, or "" if nothing is.
+// The message names the fields, for the caller to prefix.
+func checkRate(r rate.Limit, burst int) string {
+	switch {
+	case math.IsNaN(float64(r)):
+		return "Rate must be a number, got NaN"
+	case r < 0:
+		return fmt.Sprintf("Rate must not be negative, got %v", r)
+	case burst < 0:
+		return fmt.Sprintf("Burst must not be negative, got %d", burst)
+	case burst > 0 && r == 0:
+		return fmt.Sprintf("Burst is %d without a Rate", burst)
+	}
+	return ""
+}
+
+// hostRateOf returns host's rate and burst from Config.HostRate, with a
+// zero burst made 1. It panics, naming HostRate and the host, on a result
+// Config.Rate and Config.Burst could not hold: a rate that is negative or
+// NaN would silently mean no limit, and a negative burst would silently
+// become 1.
+func (s *settings) hostRateOf(host string) (rate.Limit, int) {
+	r, b := s.hostRate(host)
+	if msg := checkRate(r, b); msg != "" {
+		panic(fmt.Sprintf("throttle: HostRate(%q) returned (%v, %d): %s", host, r, b, msg))
+	}
+	if r > 0 && b == 0 {
+		b = 1
+	}
+	return r, b
 }
 
 // duration returns d, or def when d is zero; it panics when d is negative.

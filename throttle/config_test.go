@@ -1,12 +1,14 @@
 package throttle
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
 	"github.com/tailguard/tailguard/idempotency"
@@ -37,27 +39,79 @@ func TestConfigPanicsNamingTheField(t *testing.T) {
 	tests := []struct {
 		field string
 		c     Config
+		says  string // the message also says this
 	}{
-		{"Rate", Config{Rate: -1}},
-		{"Rate", Config{Rate: rate.Limit(math.NaN())}},
-		{"Burst", Config{Rate: 1, Burst: -1}},
-		{"Burst", Config{Burst: 3}},
-		{"HostRate", Config{HostRate: hostRate, Rate: 1}},
-		{"MaxConcurrent", Config{MaxConcurrent: -1}},
-		{"K", Config{K: 0.5}},
-		{"K", Config{K: math.NaN()}},
-		{"MaxPause", Config{MaxPause: -1}},
-		{"MaxPaceWait", Config{MaxPaceWait: -1}},
-		{"ReleaseWindow", Config{ReleaseWindow: -1}},
-		{"AdaptiveWindow", Config{AdaptiveWindow: -1}},
-		{"IdleTTL", Config{IdleTTL: -1}},
-		{"MaxHosts", Config{MaxHosts: -1}},
+		{"Rate", Config{Rate: -1}, "must not be negative, got -1"},
+		{"Rate", Config{Rate: rate.Limit(math.NaN())}, "must be a number, got NaN"},
+		{"Burst", Config{Rate: 1, Burst: -1}, "must not be negative"},
+		{"Burst", Config{Burst: 3}, "without a Rate"},
+		{"HostRate", Config{HostRate: hostRate, Rate: 1}, "HostRate and Rate are both set"},
+		{"HostRate", Config{HostRate: hostRate, Burst: 1}, "HostRate and Burst are both set"},
+		{"MaxConcurrent", Config{MaxConcurrent: -1}, ""},
+		{"K", Config{K: 0.5}, ""},
+		{"K", Config{K: math.NaN()}, ""},
+		{"MaxPause", Config{MaxPause: -1}, ""},
+		{"MaxPaceWait", Config{MaxPaceWait: -1}, ""},
+		{"ReleaseWindow", Config{ReleaseWindow: -1}, ""},
+		{"AdaptiveWindow", Config{AdaptiveWindow: -1}, ""},
+		{"IdleTTL", Config{IdleTTL: -1}, ""},
+		{"MaxHosts", Config{MaxHosts: -1}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			msg := mustPanic(t, func() { New(tt.c) })
 			assert.Contains(t, msg, "throttle: "+tt.field)
+			assert.Contains(t, msg, tt.says)
+			if math.IsNaN(float64(tt.c.Rate)) {
+				assert.NotContains(t, msg, "negative", "NaN is not negative")
+			}
 		})
+	}
+}
+
+// TestHostRateInvalidPanics: a HostRate result that Config.Rate and
+// Config.Burst could not hold is a programmer error, reported by a panic
+// naming HostRate and the host on the request that created the host,
+// never silently read as no limit or as a burst of 1.
+func TestHostRateInvalidPanics(t *testing.T) {
+	tests := []struct {
+		name  string
+		rate  rate.Limit
+		burst int
+		says  string
+	}{
+		{"negative rate", -5, 2, "Rate must not be negative"},
+		{"NaN rate", rate.Limit(math.NaN()), 1, "Rate must be a number, got NaN"},
+		{"negative burst", 10, -3, "Burst must not be negative, got -3"},
+		{"burst without rate", 0, 4, "Burst is 4 without a Rate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next := &upstream{}
+			next.answer = always(next, 200)
+			rt := New(Config{HostRate: func(string) (rate.Limit, int) { return tt.rate, tt.burst }}).Wrap(next)
+			msg := mustPanic(t, func() { send(context.Background(), rt, "https://api.test/") })
+			assert.Contains(t, msg, `throttle: HostRate("https://api.test:443")`)
+			assert.Contains(t, msg, tt.says)
+			assert.Zero(t, next.count(), "nothing was sent")
+		})
+	}
+	// Valid results are taken as they are; (10, 0) means a burst of 1.
+	for _, ok := range []struct {
+		rate  rate.Limit
+		burst int
+		want  HostStatus
+	}{
+		{10, 0, HostStatus{Host: "https://api.test:443", Rate: 10, Burst: 1}},
+		{0, 0, HostStatus{Host: "https://api.test:443", Rate: rate.Inf}},
+		{rate.Inf, 3, HostStatus{Host: "https://api.test:443", Rate: rate.Inf}},
+	} {
+		next := &upstream{}
+		next.answer = always(next, 200)
+		th := New(Config{HostRate: func(string) (rate.Limit, int) { return ok.rate, ok.burst }})
+		_, err := send(context.Background(), th.Wrap(next), "https://api.test/")
+		require.NoError(t, err)
+		assert.Equal(t, []HostStatus{ok.want}, th.Snapshot())
 	}
 }
 

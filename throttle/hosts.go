@@ -101,8 +101,10 @@ func (r *registry) acquire(k hostkey.Key, now time.Time) *host {
 }
 
 // insert adds k's host unless another goroutine just did, forgetting idle
-// hosts first.
+// hosts first. The host is built before the lock is taken: building it
+// calls Config.HostRate, a user function, which may be slow or panic.
 func (r *registry) insert(k hostkey.Key, now time.Time, stamp int64) *host {
+	fresh := r.newHost(k, now)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h := r.hosts[k]; h != nil {
@@ -110,7 +112,7 @@ func (r *registry) insert(k hostkey.Key, now time.Time, stamp int64) *host {
 		return h
 	}
 	r.evict(now, stamp)
-	h := r.newHost(k, now)
+	h := fresh
 	h.lastUsed.Store(stamp)
 	h.busy.Add(1)
 	r.hosts[k] = h

@@ -88,7 +88,7 @@ func (t *Throttle) newHost(k hostkey.Key, now time.Time) *host {
 	h := &host{key: k, name: k.String()}
 	r, b := t.s.rate, t.s.burst
 	if t.s.hostRate != nil {
-		r, b = t.s.hostRate(h.name)
+		r, b = t.s.hostRateOf(h.name)
 	}
 	h.pace = newPacer(now, r, b)
 	h.adaptive = newAdaptive(t.s.k, t.s.window)
