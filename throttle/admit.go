@@ -28,6 +28,12 @@ type waiter struct {
 	optional bool      // a hedge: never waits
 	start    time.Time // arrival
 	limit    time.Time // the last instant a wait may end at
+	// deadline is true when limit is the context's deadline rather than
+	// MaxWait: a wait of unknown length (for a probe's answer, for a
+	// concurrency slot) then runs until the context ends and returns
+	// ctx.Err(), as the context's owner expects, instead of a rejection a
+	// nanosecond before.
+	deadline bool
 	waits    [len(reasonNames)]time.Duration
 	jitter   time.Duration // its instant in a gate's release window; -1 until drawn
 	waited   bool          // it has waited for the gate
@@ -45,10 +51,10 @@ func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
 	w.limit = w.start.Add(t.s.maxWait)
 	if dl, ok := ctx.Deadline(); ok && !dl.After(w.limit) {
 		// A wait that ends at the deadline leaves no time to send.
-		w.limit = dl.Add(-1)
+		w.limit, w.deadline = dl.Add(-1), true
 	}
 	if w.optional || t.s.maxWait < 0 {
-		w.limit = w.start
+		w.limit, w.deadline = w.start, false
 	}
 
 	if p := h.adaptive.rejectProbability(w.start); p > 0 && rand.Float64() < p {
@@ -172,10 +178,13 @@ func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
 			}
 			w.waited = true
 		case gateProbing:
-			if w.optional || !now.Before(w.limit) {
+			// How long the probe takes nobody knows: wait for its answer
+			// until the limit, or, when that is the deadline, until the
+			// context ends.
+			if w.optional || (!w.deadline && !now.Before(w.limit)) {
 				return false, t.reject(w, Gate, time.Time{})
 			}
-			if err := w.sleep(Gate, w.limit, v.changed); err != nil {
+			if err := w.sleep(Gate, w.unknownEnd(), v.changed); err != nil {
 				return false, err
 			}
 			w.waited = true
@@ -189,11 +198,11 @@ func (t *Throttle) passSlots(w *waiter) error {
 		return nil
 	}
 	now := time.Now()
-	if !now.Before(w.limit) {
+	if !w.deadline && !now.Before(w.limit) {
 		return t.reject(w, Concurrency, time.Time{})
 	}
 	w.blocked = true
-	err := w.h.slots.acquire(w.ctx, w.limit)
+	err := w.h.slots.acquire(w.ctx, w.unknownEnd())
 	w.waits[Concurrency] += time.Since(now)
 	if err == errSlotTimeout {
 		return t.reject(w, Concurrency, time.Time{})
@@ -201,25 +210,40 @@ func (t *Throttle) passSlots(w *waiter) error {
 	return err
 }
 
-// sleep waits until at, or until wake is closed, for reason. It returns
-// ctx.Err() at once if the request's context ends first.
+// unknownEnd is when a wait of unknown length must end: at the limit, or
+// never (the zero Time) when the limit is the context's deadline, which
+// then ends the wait with ctx.Err().
+func (w *waiter) unknownEnd() time.Time {
+	if w.deadline {
+		return time.Time{}
+	}
+	return w.limit
+}
+
+// sleep waits until at (the zero Time: no time limit), or until wake is
+// closed, for reason. It returns ctx.Err() at once if the request's
+// context ends first.
 func (w *waiter) sleep(reason Reason, at time.Time, wake <-chan struct{}) error {
 	start := time.Now()
 	defer func() { w.waits[reason] += time.Since(start) }()
-	d := at.Sub(start)
-	if d <= 0 {
-		select {
-		case <-w.ctx.Done():
-			return w.ctx.Err()
-		default:
-			return nil
+	var timeout <-chan time.Time
+	if !at.IsZero() {
+		d := at.Sub(start)
+		if d <= 0 {
+			select {
+			case <-w.ctx.Done():
+				return w.ctx.Err()
+			default:
+				return nil
+			}
 		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		timeout = timer.C
 	}
 	w.blocked = true
-	timer := time.NewTimer(d)
-	defer timer.Stop()
 	select {
-	case <-timer.C:
+	case <-timeout:
 		return nil
 	case <-wake:
 		return nil

@@ -42,8 +42,9 @@ func (s *slots) tryAcquire() bool {
 	return false
 }
 
-// acquire takes a slot, waiting until limit at most. It returns nil with a
-// slot, ctx.Err() if ctx ended first, or errSlotTimeout at limit.
+// acquire takes a slot, waiting until limit at most (the zero Time: until
+// ctx ends). It returns nil with a slot, ctx.Err() if ctx ended first, or
+// errSlotTimeout at limit.
 func (s *slots) acquire(ctx context.Context, limit time.Time) error {
 	if s.tryAcquire() {
 		return nil
@@ -58,15 +59,19 @@ func (s *slots) acquire(ctx context.Context, limit time.Time) error {
 	s.waiters = append(s.waiters, ch)
 	s.mu.Unlock()
 
-	t := time.NewTimer(time.Until(limit))
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if !limit.IsZero() {
+		t := time.NewTimer(time.Until(limit))
+		defer t.Stop()
+		timeout = t.C
+	}
 	var err error
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
 		err = ctx.Err()
-	case <-t.C:
+	case <-timeout:
 		err = errSlotTimeout
 	}
 	s.mu.Lock()

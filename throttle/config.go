@@ -106,11 +106,14 @@ type Config struct {
 	MaxConcurrent int
 
 	// MaxWait is the longest a request waits in the throttle before it is
-	// rejected with an [*Error]; a request whose context deadline comes
-	// first waits only while it could still be sent before the deadline.
-	// Hedges never wait, whatever MaxWait is. If zero, DefaultMaxWait.
-	// Negative means never wait: every throttled request is rejected at
-	// once.
+	// rejected with an [*Error]. A wait whose end is known (a closed gate,
+	// a pace turn) that would pass MaxWait or the request's context
+	// deadline is refused at once, not waited out. A wait of unknown
+	// length (for the answer to the probe after a pause, for a concurrency
+	// slot) ends at MaxWait with an [*Error], or at the deadline, if that
+	// comes first, with the context's error. Hedges never wait, whatever
+	// MaxWait is. If zero, DefaultMaxWait. Negative means never wait:
+	// every throttled request is rejected at once.
 	MaxWait time.Duration
 
 	// MaxPaceWait bounds the wait for a pace token: a request whose turn

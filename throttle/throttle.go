@@ -44,10 +44,17 @@ import (
 //
 // A request that meets a closed gate, a taken slot or an empty bucket waits,
 // on its own goroutine (no goroutine per waiter), if it can still go within
-// Config.MaxWait and before its context's deadline; a canceled context ends
-// the wait at once with ctx.Err(). Otherwise it is rejected at once, unsent,
-// with an [*Error] that matches [ErrThrottled] and implements
-// [idempotency.Rejection] with RetryAfter set to when it could have gone.
+// Config.MaxWait and before its context's deadline; a context that ends
+// during a wait ends it at once with ctx.Err(), untouched. A request that
+// cannot go in time is rejected, unsent, with an [*Error] that matches
+// [ErrThrottled] and implements [idempotency.Rejection] with RetryAfter set
+// to when it could have gone: at once when the end of the wait is known (a
+// gate closed past the limit, a pace turn past it), or at MaxWait when it
+// is not (the probe after a pause is still unanswered, no concurrency slot
+// came free); a wait of unknown length cut short by the deadline returns
+// ctx.Err(). Most refusals come back at once, so a caller that loops on
+// ErrThrottled must sleep for RetryAfter (or back off when it is 0) before
+// trying again, or it spins.
 // Hedges (attempts after the first of an enclosing hedge stage) never wait:
 // they are sent only if the host has capacity now, so hedging uses spare
 // quota and never delays or displaces the requests it backs up. Retries wait
