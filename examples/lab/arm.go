@@ -42,18 +42,39 @@ type Result struct {
 	Sorted []time.Duration
 }
 
+// Upstream is what arms are compared against: a [Server], or a [Fleet]
+// of replicas.
+type Upstream interface {
+	// URL is where requests are sent.
+	URL() string
+	// Transport returns a fresh client transport, for one arm.
+	Transport() http.RoundTripper
+	// Reset rewinds the draws (and the stall schedules) to seed and
+	// zeroes the counters.
+	Reset(seed uint64)
+	// WaitIdle waits until no request is in flight, or timeout passes.
+	WaitIdle(timeout time.Duration) bool
+	// Stats returns the counters since the last Reset.
+	Stats() ServerStats
+}
+
+// warmer is an [Upstream] whose connections are opened before an arm's
+// first round (see [Fleet.Warm]).
+type warmer interface {
+	Warm(ctx context.Context, rt http.RoundTripper) error
+}
+
 // Compare runs every arm against srv with the same schedule and the same
 // server draws, in load.Rounds interleaved rounds. progress, if not nil,
 // counts finished requests.
-func Compare(ctx context.Context, srv *Server, load Load, arms []Arm, progress *Progress) []Result {
+func Compare(ctx context.Context, srv Upstream, load Load, arms []Arm, progress *Progress) []Result {
 	if load.Timeout == 0 {
 		load.Timeout = 30 * time.Second
 	}
-	rounds := min(max(load.Rounds, 1), max(load.N, 1))
-	sched := Schedule(load.N, load.Rate, load.Seed)
+	parts := Split(Schedule(load.N, load.Rate, load.Seed), load.Rounds)
 
 	type state struct {
-		base     *http.Transport
+		base     http.RoundTripper
 		rt       http.RoundTripper
 		attempts int64
 		lat      []time.Duration
@@ -62,22 +83,19 @@ func Compare(ctx context.Context, srv *Server, load Load, arms []Arm, progress *
 	}
 	st := make([]state, len(arms))
 	for i, arm := range arms {
-		st[i].base = NewTransport()
+		st[i].base = srv.Transport()
 		st[i].rt = st[i].base
 		if arm.Wrap != nil {
 			st[i].rt = arm.Wrap(st[i].base)
 		}
-		defer st[i].base.CloseIdleConnections()
+		if c, ok := st[i].base.(interface{ CloseIdleConnections() }); ok {
+			defer c.CloseIdleConnections()
+		}
+		if w, ok := srv.(warmer); ok {
+			_ = w.Warm(ctx, st[i].base) // a failure shows in the arm's own requests
+		}
 	}
-	for r := range rounds {
-		part := sched[r*len(sched)/rounds : (r+1)*len(sched)/rounds]
-		if len(part) == 0 {
-			continue
-		}
-		rel := make([]time.Duration, len(part))
-		for j, off := range part {
-			rel[j] = off - part[0]
-		}
+	for r, rel := range parts {
 		for i, arm := range arms {
 			if ctx.Err() != nil {
 				break

@@ -50,10 +50,6 @@ func stalls(r Result) int {
 	return n
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 func TestCompareRounds(t *testing.T) {
 	srv := NewServer(D1, 1, 0)
 	defer srv.Close()

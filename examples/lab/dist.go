@@ -36,6 +36,10 @@ var (
 	D3 = Dist{Name: "d3", About: "Pareto, x_m 5 ms, α 1.5, capped at 5 s", sample: sampleD3}
 )
 
+// Steady is a healthy replica's latency: D1 without its stalls, so that
+// a lab can add stalls of its own (see [Stall]). It is not in [Dists].
+var Steady = Dist{Name: "steady", About: "N(10 ms, 1 ms)", sample: sampleSteady}
+
 // Dists lists the distributions in order.
 var Dists = []Dist{D1, D2, D3}
 
@@ -66,6 +70,8 @@ func sampleD1(r *rand.Rand) time.Duration {
 	ms := max(10+r.NormFloat64(), 1)
 	return msDur(ms)
 }
+
+func sampleSteady(r *rand.Rand) time.Duration { return msDur(max(10+r.NormFloat64(), 1)) }
 
 func sampleD2(r *rand.Rand) time.Duration {
 	return msDur(10 * math.Exp(0.8*r.NormFloat64()))

@@ -21,6 +21,24 @@ func Schedule(n int, rate float64, seed uint64) []time.Duration {
 	return offs
 }
 
+// Split cuts sched into rounds consecutive parts of (nearly) equal length,
+// as [Compare] runs them, each part's offsets made relative to its first:
+// every round starts at its own time zero. rounds is at least 1 and at
+// most len(sched); an empty sched has no parts.
+func Split(sched []time.Duration, rounds int) [][]time.Duration {
+	rounds = min(max(rounds, 1), len(sched))
+	parts := make([][]time.Duration, 0, rounds)
+	for r := range rounds {
+		part := sched[r*len(sched)/rounds : (r+1)*len(sched)/rounds]
+		rel := make([]time.Duration, len(part))
+		for j, off := range part {
+			rel[j] = off - part[0]
+		}
+		parts = append(parts, rel)
+	}
+	return parts
+}
+
 // Run is what one arm saw.
 type Run struct {
 	// Latencies holds each request's latency from its intended send time to

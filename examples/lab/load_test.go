@@ -86,3 +86,22 @@ func TestDriveStopsOnCancel(t *testing.T) {
 		t.Errorf("got %d latencies, want 1 (the second was never due)", len(run.Latencies))
 	}
 }
+
+func TestSplit(t *testing.T) {
+	ms := time.Millisecond
+	sched := []time.Duration{0, 3 * ms, 5 * ms, 9 * ms, 10 * ms}
+	got := Split(sched, 2)
+	want := [][]time.Duration{{0, 3 * ms}, {0, 4 * ms, 5 * ms}}
+	if len(got) != len(want) || !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
+		t.Errorf("Split(2) = %v, want %v (each round from its own zero)", got, want)
+	}
+	if got := Split(sched, 0); len(got) != 1 || !slices.Equal(got[0], sched) {
+		t.Errorf("Split(0) = %v, want one round", got)
+	}
+	if got := Split(sched, 9); len(got) != len(sched) {
+		t.Errorf("Split(9) has %d rounds, want at most one per request", len(got))
+	}
+	if got := Split(nil, 3); len(got) != 0 {
+		t.Errorf("Split(nil) = %v", got)
+	}
+}
