@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -77,6 +78,7 @@ type Server struct {
 	canceled atomic.Int64
 	inFlight atomic.Int64
 	http2    atomic.Int64
+	scale    atomic.Uint64 // math.Float64bits of the latency multiplier; 0 means 1
 }
 
 // ServerStats counts what a [Server] saw since the last [Server.Reset].
@@ -178,6 +180,11 @@ func (s *Server) Reset(seed uint64) {
 	s.http2.Store(0)
 }
 
+// Scale multiplies every latency drawn from now on by f (1 restores the
+// distribution): a step in the upstream's latency, as a deploy, a failover
+// or a noisy neighbour makes one.
+func (s *Server) Scale(f float64) { s.scale.Store(math.Float64bits(f)) }
+
 // Stats returns the counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{Attempts: s.attempts.Load(), Canceled: s.canceled.Load(), InFlight: s.inFlight.Load(), HTTP2: s.http2.Load()}
@@ -199,8 +206,12 @@ func (s *Server) WaitIdle(timeout time.Duration) bool {
 
 func (s *Server) draw() time.Duration {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cfg.Dist.Sample(s.rnd)
+	d := s.cfg.Dist.Sample(s.rnd)
+	s.mu.Unlock()
+	if f := s.scale.Load(); f != 0 {
+		d = time.Duration(math.Float64frombits(f) * float64(d))
+	}
+	return d
 }
 
 // stalled returns how long a request arriving at arrival and needing

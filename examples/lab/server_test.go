@@ -71,6 +71,22 @@ func TestServerReplaysDraws(t *testing.T) {
 	}
 }
 
+// Scale multiplies the draws, and 1 restores them.
+func TestServerScale(t *testing.T) {
+	srv := NewServer(D2, 5, 0)
+	defer srv.Close()
+	a := []time.Duration{srv.draw(), srv.draw()}
+	srv.Reset(5)
+	srv.Scale(3)
+	if got := srv.draw(); got != time.Duration(3*float64(a[0])) {
+		t.Errorf("scaled draw %v, want 3 × %v", got, a[0])
+	}
+	srv.Scale(1)
+	if got := srv.draw(); got != a[1] {
+		t.Errorf("draw after Scale(1) = %v, want %v", got, a[1])
+	}
+}
+
 func TestServerCapacityQueues(t *testing.T) {
 	// d1 with one slot: two concurrent requests must take ≥ 2 × ~9 ms.
 	srv := NewServer(D1, 3, 1)

@@ -4,15 +4,22 @@
 //
 //	cd bench && go run ./cmd/peerlab                 # d1, about 80 s
 //	cd bench && go run ./cmd/peerlab -dist d3 -svg peers-d3.svg
+//	cd bench && go run ./cmd/peerlab -step 3         # latency ×3 and back, about 60 s
 //
 // Every fixed-delay arm hedges at the distribution's true p95; every
 // adaptive arm at the observed p95. Each sends at most one hedge.
+//
+// With -step F the adaptive arms instead face, in turn, three phases of
+// -phase each (10 s by default), every latency × F in the middle one, and
+// a table shows per second of request starts each arm's extra attempts and
+// p99: how fast it follows the step up and back, and whether it storms.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -29,7 +36,9 @@ func main() { lab.RunMain("peerlab", run) }
 
 type options struct {
 	lab.Options
-	age uint
+	age   uint
+	step  float64       // the -step scenario's latency multiplier; 0: the plain lab
+	phase time.Duration // each phase of the -step scenario
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -38,11 +47,18 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	o.Register(fs)
 	fs.UintVar(&o.age, "age", 1000, "failsafe-go quantile hedge: quantileAge (samples its moving quantile remembers)")
+	fs.Float64Var(&o.step, "step", 0, "step scenario: every latency × this factor in the middle phase (0: the plain lab)")
+	fs.DurationVar(&o.phase, "phase", 10*time.Second, "step scenario: length of each phase (steady, stepped, steady again)")
 	if err := o.Parse(fs, args); err != nil {
 		return o, err
 	}
-	if o.age < 1 {
+	switch {
+	case o.age < 1:
 		return o, errors.New("-age must be at least 1")
+	case o.step < 0:
+		return o, fmt.Errorf("-step must not be negative, got %v", o.step)
+	case o.phase < time.Second:
+		return o, fmt.Errorf("-phase must be at least 1s, got %v", o.phase)
 	}
 	return o, nil
 }
@@ -77,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.step > 0 {
+		return runStep(ctx, o, stdout, stderr)
 	}
 	_, _, err = lab.Main(ctx, o.Options, "peer lab", arms(o, o.TrueP95()), stdout, stderr)
 	return err
