@@ -32,7 +32,7 @@ func (r *Retrier) logRetry(ctx context.Context, req *http.Request, n int, res *r
 // give-up when a retry could have helped, a routine "not retried" when the
 // outcome is one no retry changes. A success is not a decision.
 func (r *Retrier) logStop(ctx context.Context, req *http.Request, n int, res *result, v verdict) {
-	name, reason := decision.GaveUp, stopReasons[v.stop]
+	name, reason := decision.GaveUp, v.stop.reason()
 	if v.stop == stopResent {
 		name = decision.NotRetried // handed to the hedge, not given up on
 	}
@@ -57,16 +57,26 @@ func (r *Retrier) logStop(ctx context.Context, req *http.Request, n int, res *re
 	decision.Emit(ctx, r.cfg.logger, e)
 }
 
-// stopReasons names each stop but stopPolicy, which logStop splits.
-var stopReasons = [...]decision.Reason{
-	stopExhausted: decision.ReasonAttemptsExhausted,
-	stopBudget:    decision.ReasonBudget,
-	stopDeadline:  decision.ReasonDeadline,
-	stopTooLong:   decision.ReasonRetryAfterTooLong,
-	stopBody:      decision.ReasonBody,
-	stopResent:    decision.ReasonHedgeResent,
-	stopNone:      "",
-	stopPolicy:    "",
+// reason names a stop in the decision vocabulary; stopPolicy, which
+// logStop splits, and a stop added without a name here name none (a
+// switch rather than an array indexed by the stop, which a new stop would
+// overrun).
+func (s stopReason) reason() decision.Reason {
+	switch s {
+	case stopExhausted:
+		return decision.ReasonAttemptsExhausted
+	case stopBudget:
+		return decision.ReasonBudget
+	case stopDeadline:
+		return decision.ReasonDeadline
+	case stopTooLong:
+		return decision.ReasonRetryAfterTooLong
+	case stopBody:
+		return decision.ReasonBody
+	case stopResent:
+		return decision.ReasonHedgeResent
+	}
+	return ""
 }
 
 // logOutcome records what the stage returns after n attempts: resp or
