@@ -16,8 +16,13 @@ import (
 // them. Client races record with StageHedge, a Middleware with
 // StageMiddleware; both use the caller's context.
 
-// reasons maps a hedge's Reason to the vocabulary's.
-var reasons = [...]decision.Reason{ReasonDelay: decision.ReasonDelay, ReasonFailure: decision.ReasonFailure}
+// vocabulary maps r to the decision vocabulary's reason.
+func (r Reason) vocabulary() decision.Reason {
+	if r == ReasonFailure {
+		return decision.ReasonFailure
+	}
+	return decision.ReasonDelay
+}
 
 // logHedge records that hedge attempt n was sent, elapsed after the
 // request started, for reason; to is the replica it was sent to, nil when
@@ -25,7 +30,7 @@ var reasons = [...]decision.Reason{ReasonDelay: decision.ReasonDelay, ReasonFail
 func logHedge(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, to *replica, n int, reason Reason, elapsed time.Duration) {
 	if decision.Enabled(ctx, l, decision.Hedge) {
 		e := decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
-			Attempt: n, Reason: reasons[reason], Wait: elapsed}
+			Attempt: n, Reason: reason.vocabulary(), Wait: elapsed}
 		if to != nil {
 			k := to.key
 			if k.Scheme == "" { // a host:port replica: the request's scheme

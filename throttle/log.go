@@ -13,13 +13,10 @@ import (
 // built only once one of them takes them, so a silent throttle allocates
 // nothing for them.
 
-// reasons maps a Reason to the vocabulary's.
-var reasons = [...]decision.Reason{
-	Gate:        decision.ReasonGate,
-	Pace:        decision.ReasonPace,
-	Adaptive:    decision.ReasonAdaptive,
-	Concurrency: decision.ReasonConcurrency,
-}
+// vocabulary maps r to the decision vocabulary's reason: the same words
+// ("gate", "pace", "adaptive", "concurrency"), so a new Reason needs no
+// table here, and cannot overrun one.
+func (r Reason) vocabulary() decision.Reason { return decision.Reason(r.String()) }
 
 // logDelay records that req waited wait, longest for reason, before it
 // was admitted.
@@ -27,7 +24,7 @@ func (t *Throttle) logDelay(req *http.Request, h *host, reason Reason, wait time
 	ctx := req.Context()
 	if decision.Enabled(ctx, t.s.logger, decision.Throttled) {
 		decision.Emit(ctx, t.s.logger, decision.Event{Stage: decision.StageThrottle, Name: decision.Throttled,
-			Host: h.name, Request: req, Reason: reasons[reason], Wait: wait})
+			Host: h.name, Request: req, Reason: reason.vocabulary(), Wait: wait})
 	}
 }
 
@@ -39,7 +36,7 @@ func (t *Throttle) logRejection(req *http.Request, err *Error) {
 		return
 	}
 	e := decision.Event{Stage: decision.StageThrottle, Name: decision.Rejected,
-		Host: err.Host, Request: req, Reason: reasons[err.Reason], Err: err}
+		Host: err.Host, Request: req, Reason: err.Reason.vocabulary(), Err: err}
 	if !err.Until.IsZero() {
 		e.Wait = max(0, time.Until(err.Until))
 	}
