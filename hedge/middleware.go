@@ -216,7 +216,7 @@ func NewMiddleware(cfg MiddlewareConfig) *Middleware {
 	if cfg.MaxResponse < 0 {
 		panic(fmt.Sprintf("hedge: MaxResponse must not be negative, got %d", cfg.MaxResponse))
 	}
-	if r := cfg.Replicas; r.Addrs != nil || r.Pick != nil || r.PreserveHost {
+	if r := cfg.Replicas; len(r.Addrs) > 0 || r.Pick != nil || r.PreserveHost {
 		panic("hedge: Replicas must be zero in a MiddlewareConfig: a run of the handler has no URL to send elsewhere; " +
 			"the handler picks its backend (see Middleware, \"Replicas\")")
 	}

@@ -71,8 +71,9 @@ type Replicas struct {
 	// "https://10.0.0.7:8443" (scheme http or https, a host, an optional
 	// port, no path, query or user information) or host:port pairs such
 	// as "10.0.0.7:8080", which take the scheme of the request they serve.
-	// At most 1024, no two naming the same replica. The order is the
-	// rotation's.
+	// At most 1024, no two naming the same replica, and no mix of http
+	// and https URLs: a hedge never leaves the request's scheme for a
+	// weaker one. The order is the rotation's.
 	Addrs []string
 
 	// Pick, if set, chooses the replica each hedge goes to, in place of
@@ -152,6 +153,10 @@ func (c Config) replicas(now time.Time) *replicaSet {
 			panic(fmt.Sprintf("hedge: Replicas.Addrs[%d] %q: %v", i, addr, err))
 		}
 		for j := range i {
+			if o := s.list[j].scheme; o != "" && rep.scheme != "" && o != rep.scheme {
+				panic(fmt.Sprintf("hedge: Replicas.Addrs[%d] %q and Replicas.Addrs[%d] %q mix http and https: "+
+					"a hedge of an HTTPS request could go out in clear text", j, rc.Addrs[j], i, addr))
+			}
 			if s.list[j].overlaps(&rep) {
 				panic(fmt.Sprintf("hedge: Replicas.Addrs[%d] %q names the same replica as Replicas.Addrs[%d] %q", i, addr, j, rc.Addrs[j]))
 			}

@@ -45,6 +45,7 @@ func TestReplicasConfigPanics(t *testing.T) {
 		{"bad port", Replicas{Addrs: []string{"http://a.example:99999"}}, `hedge: Replicas.Addrs[0] "http://a.example:99999": port must be in 1-65535`},
 		{"duplicate", Replicas{Addrs: []string{"http://a.example", "http://A.example:80"}}, `hedge: Replicas.Addrs[1] "http://A.example:80" names the same replica as Replicas.Addrs[0] "http://a.example"`},
 		{"duplicate host:port", Replicas{Addrs: []string{"https://a.example:8443", "a.example:8443"}}, `hedge: Replicas.Addrs[1] "a.example:8443" names the same replica as Replicas.Addrs[0] "https://a.example:8443"`},
+		{"http and https", Replicas{Addrs: []string{"https://a.example", "b.example:80", "http://c.example"}}, `hedge: Replicas.Addrs[0] "https://a.example" and Replicas.Addrs[2] "http://c.example" mix http and https: a hedge of an HTTPS request could go out in clear text`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,12 +54,12 @@ func TestReplicasConfigPanics(t *testing.T) {
 	}
 }
 
-// Two entries that share a host and port but not a scheme are two
-// replicas; IPv6 literals parse in both forms.
+// IPv6 literals parse in both forms; host:port entries go with either
+// scheme.
 func TestReplicasConfigAccepts(t *testing.T) {
 	for _, addrs := range [][]string{
-		{"http://a.example:8080", "https://a.example:8080"},
-		{"[::1]:8080", "http://[::1]:8081", "https://[::1]"},
+		{"[::1]:8080", "http://[::1]:8081", "http://[::1]"},
+		{"https://a.example", "b.example:443"},
 		{"https://a.example/"},
 	} {
 		assert.NotPanics(t, func() { New(Config{Replicas: Replicas{Addrs: addrs}}) }, "%q", addrs)
@@ -69,7 +70,7 @@ func TestReplicasConfigAccepts(t *testing.T) {
 // host, same port (defaulted by scheme), same scheme when the entry has
 // one.
 func TestReplicaIndex(t *testing.T) {
-	s := Config{Replicas: Replicas{Addrs: []string{"http://a.example", "https://b.example:8443", "c.example:8080", "[::1]:9000"}}}.replicas(time.Now())
+	s := Config{Replicas: Replicas{Addrs: []string{"http://a.example", "http://b.example:8443", "c.example:8080", "[::1]:9000"}}}.replicas(time.Now())
 	tests := []struct {
 		url  string
 		want int
@@ -78,8 +79,8 @@ func TestReplicaIndex(t *testing.T) {
 		{"http://A.EXAMPLE:80/x", 0},
 		{"https://a.example/x", -1}, // port 443, and another scheme
 		{"http://a.example:8080/x", -1},
-		{"https://b.example:8443/x?q=1", 1},
-		{"http://b.example:8443/x", -1}, // the entry names https
+		{"http://b.example:8443/x?q=1", 1},
+		{"https://b.example:8443/x", -1}, // the entry names http
 		{"http://c.example:8080/", 2},
 		{"https://c.example:8080/", 2}, // host:port takes the request's scheme
 		{"http://c.example/", -1},
