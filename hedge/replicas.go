@@ -26,8 +26,8 @@ const maxReplicas = 1024
 //
 // # Which requests
 //
-// A request whose URL targets a listed replica (same host and port, and
-// same scheme when the replica names one) is sent there by its original
+// A request whose URL targets a listed replica (same host, port and
+// scheme, for a replica whose scheme is known; see Addrs) is sent there by its original
 // attempt, unchanged; its hedges go to the other replicas (see [Hedger],
 // "Replicas"). A request to any other host is hedged to its own URL, as
 // without Replicas, and is sent without credentials (see below).
@@ -70,10 +70,12 @@ type Replicas struct {
 	// Addrs lists the replicas of the service: base URLs such as
 	// "https://10.0.0.7:8443" (scheme http or https, a host, an optional
 	// port, no path, query or user information) or host:port pairs such
-	// as "10.0.0.7:8080", which take the scheme of the request they serve.
-	// At most 1024, no two naming the same replica, and no mix of http
-	// and https URLs: a hedge never leaves the request's scheme for a
-	// weaker one. The order is the rotation's.
+	// as "10.0.0.7:8080". A host:port pair takes the scheme of the URLs
+	// listed, or, if there are none, of the request it serves; the URLs
+	// may not mix http and https. Every replica thus has the scheme of the
+	// requests that target one, and a hedge never changes it: an HTTPS
+	// request is never hedged in clear text. At most 1024 entries, no two
+	// naming the same replica. The order is the rotation's.
 	Addrs []string
 
 	// Pick, if set, chooses the replica each hedge goes to, in place of
@@ -162,6 +164,16 @@ func (c Config) replicas(now time.Time) *replicaSet {
 			}
 		}
 		s.list[i].replicaAddr = rep
+	}
+	// A host:port entry takes the scheme of the URL entries, if any: every
+	// replica then has the scheme of the requests that match one, and no
+	// hedge changes it — an HTTPS request is never hedged in clear text.
+	scheme := ""
+	for i := range s.list {
+		scheme = max(scheme, s.list[i].scheme) // all the same, or ""
+	}
+	for i := range s.list {
+		s.list[i].scheme, s.list[i].key.Scheme = scheme, scheme
 	}
 	return s
 }

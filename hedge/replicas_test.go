@@ -82,7 +82,7 @@ func TestReplicaIndex(t *testing.T) {
 		{"http://b.example:8443/x?q=1", 1},
 		{"https://b.example:8443/x", -1}, // the entry names http
 		{"http://c.example:8080/", 2},
-		{"https://c.example:8080/", 2}, // host:port takes the request's scheme
+		{"https://c.example:8080/", -1}, // host:port takes the listed URLs' scheme
 		{"http://c.example/", -1},
 		{"http://[::1]:9000/", 3},
 		{"http://d.example/", -1},
@@ -91,6 +91,13 @@ func TestReplicaIndex(t *testing.T) {
 		u, err := url.Parse(tt.url)
 		require.NoError(t, err)
 		assert.Equal(t, tt.want, s.index(u), tt.url)
+	}
+	// Without URLs, host:port entries take the request's scheme.
+	bare := Config{Replicas: Replicas{Addrs: []string{"c.example:8080"}}}.replicas(time.Now())
+	for _, raw := range []string{"http://c.example:8080/", "https://c.example:8080/"} {
+		u, _ := url.Parse(raw)
+		assert.Equal(t, 0, bare.index(u), raw)
+		assert.Equal(t, u.Scheme, bare.target(0, u).Scheme, "a hedge keeps the request's scheme")
 	}
 	u, _ := url.Parse("http://a.example/x")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { s.index(u) }), "index allocates")
@@ -107,9 +114,8 @@ func TestReplicaTarget(t *testing.T) {
 		want string
 	}{
 		{"http://a.example/x/y?q=1&r=%2F", 0, "https://b.example:8443/x/y?q=1&r=%2F"},
-		{"http://a.example/x", 1, "http://c.example:8080/x"},
 		{"https://a.example/x", 1, "https://c.example:8080/x"},
-		{"http://u:p@a.example/x", 1, "http://u:p@c.example:8080/x"},
+		{"https://u:p@a.example/x", 1, "https://u:p@c.example:8080/x"},
 		{"http://a.example//evil.example/x", 0, "https://b.example:8443//evil.example/x"},
 		{"http://a.example/%2F%2Fevil.example", 0, "https://b.example:8443/%2F%2Fevil.example"},
 	}

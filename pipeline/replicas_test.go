@@ -227,3 +227,40 @@ func TestReplicaBreakerPerReplica(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicaFailedTryResentElsewhere: in the recommended order a try that
+// fails on one replica (a 503 the inner retry stage sees first) is re-sent
+// by the hedge stage at once, and to another replica.
+func TestReplicaFailedTryResentElsewhere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var sentTo []string
+		stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+			mu.Lock()
+			sentTo = append(sentTo, req.URL.Hostname())
+			mu.Unlock()
+			if req.URL.Hostname() == "a.test" {
+				return testkit.Respond(req, http.StatusServiceUnavailable, "down", nil), nil
+			}
+			return testkit.Respond(req, http.StatusOK, "ok", nil), nil
+		}}
+		h := hedge.New(hedge.Config{Delay: time.Second, Replicas: hedge.Replicas{Addrs: []string{"a.test:80", "b.test:80"}}})
+		rt := pipeline.Wrap(stub, h, retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+		req, _ := http.NewRequest(http.MethodGet, "http://a.test/", nil)
+		start := time.Now()
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || time.Since(start) != 0 {
+			t.Errorf("status %d after %v, want 200 at once", resp.StatusCode, time.Since(start))
+		}
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sentTo) < 2 || sentTo[0] != "a.test" || sentTo[1] != "b.test" {
+			t.Errorf("attempts went to %q, want a.test, then b.test", sentTo)
+		}
+	})
+}

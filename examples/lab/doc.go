@@ -1,6 +1,9 @@
-// Package lab is the tail-latency lab behind examples/taillab and the peer
-// comparison in bench/: a loopback server whose latency follows a chosen
-// distribution, an open-loop load driver, percentiles, the ideal a hedge can
+// Package lab is the tail-latency lab behind examples/taillab, the
+// replica lab (examples/replicalab) and the peer comparison in bench/: a
+// server whose latency follows a chosen distribution (over loopback
+// HTTP/1.1, HTTP/2 with TLS, or in memory for the fake clock), a [Fleet]
+// of such servers as replicas of one service, some pausing on a [Stall]
+// schedule, an open-loop load driver, percentiles, the ideal a hedge can
 // reach, an SVG CDF plot and a terminal progress bar.
 //
 // It is support code for the examples and benchmarks, not part of
