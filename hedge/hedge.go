@@ -132,9 +132,10 @@ import (
 // slowness it cures. Hedges' own latencies are not counted: they are
 // biased towards the fast (they count only when they win). Until a host's
 // samples weigh [MinSamples], it borrows the quantile of all the stage's
-// hosts together (or twice its own slowest sample, if that is later);
-// before any host has enough, it uses twice the slowest sample seen, or
-// Delay if that is sooner.
+// hosts together (or its own guess, if that is later); before any host has
+// enough, its guess — from five samples on, twice the slowest, at most four
+// times the median from ten on — or Delay if that is sooner, or before
+// five samples.
 //
 // # Cost when idle
 //

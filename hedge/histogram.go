@@ -83,10 +83,11 @@ func (h *histogram) halve(shift int64, seq uint64) {
 }
 
 // guess returns a cautious hedge delay from too few samples for a
-// quantile: twice the largest, but, once there are MinSamples / 2 samples
-// for a median to mean something, at most four times the median. It
-// reports false if no bucket holds a whole sample's weight: samples halved
-// that often are too old to guess from.
+// quantile: none below MinSamples / 4 samples, then twice the largest,
+// and, once there are MinSamples / 2 for a median to mean something, at
+// most four times the median. It reports false without a guess, or if no
+// bucket holds a whole sample's weight: samples halved that often are too
+// old to guess from.
 func (h *histogram) guess() (time.Duration, bool) {
 	var total uint64
 	top := -1
@@ -98,6 +99,9 @@ func (h *histogram) guess() (time.Duration, bool) {
 		}
 	}
 	if top < 0 {
+		return 0, false
+	}
+	if total < MinSamples/4<<weightShift {
 		return 0, false
 	}
 	if total < MinSamples/2<<weightShift {

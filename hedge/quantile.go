@@ -168,11 +168,11 @@ func (e *estimator) decayOne(h *histogram, now time.Time, seq, span uint64, peri
 
 // quantile returns the q-quantile of the host's recent latencies. While
 // the host's own samples weigh less than MinSamples it has only a cautious
-// guess from the few there are: twice the largest, since the next latency
-// of a continuous distribution exceeds the largest of n with probability
-// 1/(n+1) and the doubling is for heavy tails, but, from ten samples on,
-// at most four times the median, so that one stall among the first samples
-// does not set the delay for the rest of the warm-up. (A guess near the body, such as twice the
+// guess from the few there are, from five on: twice the largest, since the
+// next latency of a continuous distribution exceeds the largest of n with
+// probability 1/(n+1) and the doubling is for heavy tails, but, from ten
+// samples on, at most four times the median, so that one stall among the
+// first samples does not set the delay for the rest of the warm-up. (A guess near the body, such as twice the
 // second largest, hedges more during the warm-up, and the originals those
 // hedges cancel enter the estimate as lower bounds taken too early: the
 // delay then sits below the true quantile for thousands of samples.) It

@@ -2,6 +2,7 @@ package hedge
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -269,18 +270,25 @@ func TestAdaptiveTracksQuantile(t *testing.T) {
 		late := 0
 		for i, at := range fired {
 			if i < MinSamples {
-				// Warm-up: at twice the slowest latency recorded so far
-				// (rounded up by a bucket), and only when that is sooner
-				// than the warm-up delay.
-				slowest := time.Duration(0)
+				// Warm-up: from 5 samples on, at twice the slowest
+				// latency recorded so far (rounded up by a bucket), at
+				// most four times the median from 10 on, and only when
+				// that is sooner than the warm-up delay.
+				var seen []time.Duration
 				for j := range i {
 					d := permuted(j)
 					if h, ok := fired[j]; ok {
 						d = h + time.Millisecond // canceled when its 1 ms hedge won
 					}
-					slowest = max(slowest, d)
+					seen = append(seen, d)
 				}
-				assert.Equal(t, 2*upperBound(bucketOf(slowest)), at, "request %d", i)
+				require.GreaterOrEqual(t, len(seen), MinSamples/4, "request %d: no guess from fewer samples", i)
+				slices.Sort(seen)
+				guess := 2 * upperBound(bucketOf(seen[len(seen)-1]))
+				if len(seen) >= MinSamples/2 {
+					guess = min(guess, 4*upperBound(bucketOf(seen[(len(seen)+1)/2-1])))
+				}
+				assert.Equal(t, guess, at, "request %d", i)
 				assert.Greater(t, permuted(i), at)
 				continue
 			}
