@@ -282,6 +282,9 @@ func runCell(t *testing.T, r row, a arrangement) {
 	}
 	srv := testkit.NewFaultServer(t, testkit.FaultServerOptions{Script: sc, HTTP2: r.h2})
 	tr := srv.Transport(t)
+	if r.h2 {
+		warmUp(t, srv, tr)
+	}
 	url := srv.URL + "/cell"
 	if r.refused {
 		url = "http://" + testkit.ClosedPort(t) + "/cell"
