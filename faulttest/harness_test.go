@@ -61,32 +61,52 @@ func (a arrangement) has(stage string) bool {
 	return true
 }
 
-// The matrix's configuration: small delays so the suite is fast, explicit
-// values so every expected outcome in the table can be derived from them.
+// The matrix's configuration: explicit values so every expected outcome in
+// the table can be derived from them.
+//
+// No count in the table may depend on the machine's speed: on the loaded
+// 2-core machine, under -race, a loopback answer took hundreds of
+// milliseconds and timers fired up to 800 ms late, and a 40 ms hedge
+// delay, a 250 ms attempt timeout and a 50 ms open period fired there in
+// cells whose table said they would not. So a cell's timers are of two
+// kinds. A timer the cell means to fire is short, and the server's fault
+// guarantees it fires: a black hole never answers, a slow server holds its
+// headers longer than mxHoldHedgeDelay. A timer that must not fire is
+// longer than the caller's deadline, so it cannot fire before the call
+// ends, however slow the machine; it is still set, so its code paths
+// (attempt contexts, hedge timers, the open breaker's refusals) run in
+// every cell. An open breaker therefore refuses every later attempt of the
+// call, and a stage that waited out the open period, instead of returning
+// its refusal at once (issue 11, bug 11), would run into the caller's
+// deadline and fail the cell.
 const (
-	mxAttempts       = 3                       // retry.Config.MaxAttempts
-	mxBaseDelay      = time.Millisecond        // retry.Config.BaseDelay
-	mxMaxDelay       = 4 * time.Millisecond    // retry.Config.MaxDelay
-	mxMaxRetryAfter  = 500 * time.Millisecond  // retry.Config.MaxRetryAfter
-	mxAttemptTimeout = 250 * time.Millisecond  // retry.Config.AttemptTimeout
-	mxHedgeDelay     = 40 * time.Millisecond   // hedge.Config.Delay (fixed mode)
-	mxConsecutive    = 3                       // breaker.Config.ConsecutiveFailures
-	mxOpenTimeout    = 50 * time.Millisecond   // breaker.Config.OpenTimeout
-	mxCallerTimeout  = 1500 * time.Millisecond // the caller's context deadline
-	mxSlow           = 100 * time.Millisecond  // slow-headers delay
+	mxAttempts       = 3                      // retry.Config.MaxAttempts
+	mxBaseDelay      = time.Millisecond       // retry.Config.BaseDelay
+	mxMaxDelay       = 4 * time.Millisecond   // retry.Config.MaxDelay
+	mxMaxRetryAfter  = 500 * time.Millisecond // retry.Config.MaxRetryAfter
+	mxCallerTimeout  = 3 * time.Second        // the caller's context deadline
+	mxNever          = 5 * time.Second        // a timer that must not fire: longer than mxCallerTimeout
+	mxAttemptTimeout = mxNever                // retry.Config.AttemptTimeout
+	mxHedgeDelay     = mxNever                // hedge.Config.Delay (fixed mode)
+	mxHoldHedgeDelay = 40 * time.Millisecond  // hedge.Config.Delay where the server holds the request
+	mxConsecutive    = 3                      // breaker.Config.ConsecutiveFailures
+	mxOpenTimeout    = mxNever                // breaker.Config.OpenTimeout
+	mxSlow           = 100 * time.Millisecond // slow-headers delay
 )
 
 // bound is the longest a call may take in arrangement a under c: the
 // caller's deadline, which every call carries, or, with a retry stage
 // that has an attempt timeout, the time its attempts and longest waits can
 // add up to, whichever is smaller; plus slack for a loaded CI machine
-// running -race.
+// running -race, where each of three attempt timeouts in a row fired up
+// to 800 ms late. It catches a stage that ignores the caller's deadline,
+// not a slow machine.
 func (c stackConfig) bound(a arrangement) time.Duration {
 	d := c.caller
 	if r := c.retry; a.has("retry") && r.AttemptTimeout > 0 {
 		d = min(d, time.Duration(r.MaxAttempts)*r.AttemptTimeout+time.Duration(r.MaxAttempts-1)*r.MaxRetryAfter)
 	}
-	return d + 750*time.Millisecond
+	return d + 3*time.Second
 }
 
 // stack is one cell's stages over one transport, with their observations.

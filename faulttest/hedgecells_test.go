@@ -26,7 +26,7 @@ func init() {
 		// (or by its timer, under retry) wins without waiting for it; the
 		// breaker alone returns the 503, whose body read ends with the
 		// caller's deadline.
-		row{name: "503 stalled body, then 200", req: getReq,
+		row{name: "503 stalled body, then 200", req: getReq, config: holding,
 			script: func() script {
 				return testkit.FaultSequenceBy("X-Call", testkit.Fault{Kind: testkit.FaultStalledBody, Status: 503})
 			},
@@ -85,13 +85,15 @@ func TestPanicReachesCallerInEveryArrangement(t *testing.T) {
 				base := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
 					if n := calls.Add(1); n == which {
 						if n == 1 {
-							time.Sleep(60 * time.Millisecond) // past the 40 ms hedge delay
+							time.Sleep(60 * time.Millisecond) // past the 40 ms hedge delay (holding)
 						}
 						panic(fmt.Sprintf("transport bug %d", n))
 					}
 					return tr.RoundTrip(req)
 				})
-				st := newStack(a, base, matrixConfig())
+				cfg := matrixConfig()
+				holding(&cfg)
+				st := newStack(a, base, cfg)
 				o := do(t, st.rt, get(t, srv.URL, ""), 5*time.Second)
 				wantPanic := which == 1 || a.has("hedge")
 				switch {
@@ -119,7 +121,7 @@ func TestUpgradeInEveryArrangement(t *testing.T) {
 			var received atomic.Int64
 			srv, _ := testkit.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				received.Add(1)
-				time.Sleep(2 * mxHedgeDelay)
+				time.Sleep(2 * mxHoldHedgeDelay)
 				c, rw, err := http.NewResponseController(w).Hijack()
 				if err != nil {
 					return
@@ -131,7 +133,9 @@ func TestUpgradeInEveryArrangement(t *testing.T) {
 				rw.WriteString(strings.ToUpper(line))
 				rw.Flush()
 			}))
-			st := newStack(a, testkit.Transport(t), matrixConfig())
+			cfg := matrixConfig()
+			holding(&cfg)
+			st := newStack(a, testkit.Transport(t), cfg)
 			req := get(t, srv.URL, "")
 			req.Header.Set("Connection", "Upgrade")
 			req.Header.Set("Upgrade", "echo")
