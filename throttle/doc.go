@@ -61,8 +61,9 @@
 // learned. RateLimit-Policy "name";q=Q;w=W announces Q requests per W
 // seconds (the most restrictive request-counting policy wins), and
 // X-RateLimit-Limit or x-ratelimit-limit-requests announce a limit whose
-// window is taken as the longest reset the host has sent (at least a
-// second). Every remaining count then caps the bucket's tokens at what
+// window is taken as the longest reset the host has sent, less a second
+// when it is in whole seconds (servers round up), and at least a second.
+// Every remaining count then caps the bucket's tokens at what
 // remains less a tenth of the quota: the client spends what is left at the
 // announced rate instead of in a burst, and does not drive the server's
 // count to zero itself (a count of zero closes the gate until the reset,

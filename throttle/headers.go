@@ -27,6 +27,9 @@ type signal struct {
 	hasRemaining bool
 	reset        time.Duration
 	hasReset     bool
+	// resetSlack is the reset's resolution: a server that counts in whole
+	// seconds rounds up, so the true reset may be up to this much sooner.
+	resetSlack time.Duration
 }
 
 // informed reports whether the response carried quota fields (a policy, a
@@ -113,7 +116,7 @@ func (s *signal) readIETF(h http.Header) {
 	}
 	if r, t, hasT, ok := parseRateLimit(h[hdrRateLimit]); ok {
 		s.remaining, s.hasRemaining = r, true
-		s.reset, s.hasReset = t, hasT
+		s.reset, s.hasReset, s.resetSlack = t, hasT, time.Second
 	}
 }
 
@@ -199,6 +202,13 @@ func (s *signal) readX(h http.Header, now time.Time) {
 	}
 	if v, ok := parseDecimal(strings.TrimSpace(h.Get(hdrXReset))); ok {
 		s.reset, s.hasReset = xReset(v, now), true
+		if v == math.Trunc(v) {
+			// Whole seconds (or milliseconds, for a Unix time in ms).
+			s.resetSlack = time.Second
+			if v > float64(now.UnixMilli())/2 {
+				s.resetSlack = time.Millisecond
+			}
+		}
 	}
 }
 

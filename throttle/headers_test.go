@@ -163,3 +163,27 @@ func TestParseNumbers(t *testing.T) {
 	}
 	assert.Equal(t, time.Duration(1<<63-1), seconds(1e300), "saturates")
 }
+
+// TestResetSlack: a reset in whole seconds may be up to a second shorter
+// than it says (servers round up); the pacing reads a limit's window from
+// resets less that slack.
+func TestResetSlack(t *testing.T) {
+	unix := strconv.FormatInt(now.Unix()+2, 10)
+	tests := []struct {
+		name  string
+		h     http.Header
+		slack time.Duration
+	}{
+		{"X-RateLimit-Reset, Unix seconds", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", unix), time.Second},
+		{"X-RateLimit-Reset, Unix milliseconds", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", strconv.FormatInt(now.UnixMilli()+2000, 10)), time.Millisecond},
+		{"X-RateLimit-Reset, whole delay seconds", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "2"), time.Second},
+		{"X-RateLimit-Reset, fractional delay", header("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "1.5"), 0},
+		{"IETF t", header("RateLimit", `"d";r=1;t=2`), time.Second},
+		{"OpenAI duration", header("X-Ratelimit-Remaining-Requests", "1", "X-Ratelimit-Reset-Requests", "1.5s"), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.slack, readSignal(tt.h, false, now).resetSlack)
+		})
+	}
+}

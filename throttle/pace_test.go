@@ -197,6 +197,9 @@ func TestPacerLearns(t *testing.T) {
 		{"a limit without a window: the longest reset seen",
 			0, []signal{{remaining: 10, hasRemaining: true, reset: 60 * time.Second, hasReset: true}, {quota: 60, remaining: 59, hasRemaining: true, reset: 30 * time.Second, hasReset: true}},
 			1, 54, 1}, // the bucket made for the first signal had 1 token
+		{"a limit's window from resets in whole seconds: the shortest they can be",
+			0, []signal{{quota: 100, remaining: 50, hasRemaining: true, reset: 1900 * time.Millisecond, hasReset: true, resetSlack: time.Second}},
+			100, 90, 40}, // a 1 s window announced by a Unix-time reset rounded up; read at face value, 52.6/s
 		{"a limit and no reset yet: a window of a second",
 			0, []signal{{quota: 20}}, 20, 18, 18},
 		{"remaining over reset when no quota is announced",
