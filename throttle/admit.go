@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
@@ -37,6 +39,7 @@ type waiter struct {
 	waits    [len(reasonNames)]time.Duration
 	jitter   time.Duration // its instant in a gate's release window; -1 until drawn
 	waited   bool          // it has waited for the gate
+	released bool          // an opening released it: it does not wait for the release window
 	blocked  bool          // it has waited for anything
 }
 
@@ -88,13 +91,17 @@ func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
 
 // pass takes the request through the gate, the concurrency cap and the
 // pacing once. retry reports that the gate closed while the request waited
-// for a slot or a token: it must go through the gate again.
+// for a slot or its turn: it must go through the gate again.
 func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	if tk.probe, err = t.passGate(w); err != nil {
 		return tk, false, err
 	}
 	// From here on, a failure must give back what was taken.
+	var res *rate.Reservation
 	undo := func() {
+		if res != nil {
+			res.Cancel()
+		}
 		if tk.slot {
 			w.h.slots.release()
 		}
@@ -111,7 +118,8 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	}
 	now := time.Now()
 	tk.pacedAt = now
-	wait, res, ok, paused := t.takePace(w, now)
+	wait, r, ok, paused := t.takePace(w, now)
+	res = r
 	if paused > 0 {
 		// The fleet's gate for the host is closed: this process's closes
 		// too, and the gate decides again.
@@ -125,21 +133,45 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	}
 	if wait > 0 {
 		tk.limited = true
-		if err = w.sleep(Pace, now.Add(wait), nil); err != nil {
-			if res != nil {
-				res.Cancel()
-			}
+		paused, err := t.sleepPace(w, tk.probe, now.Add(wait))
+		if err != nil || paused {
 			undo()
+			if paused {
+				return ticket{}, true, nil
+			}
 			return tk, false, err
 		}
 	}
 	if !tk.probe && w.h.gate.shut.Load() {
-		// A pause arrived while the request waited: the gate decides again.
-		// The token stays spent, which errs on the side of sending less.
+		// A pause arrived as the turn came: the gate decides again. The
+		// token stays spent, which errs on the side of sending less.
 		undo()
 		return ticket{}, true, nil
 	}
 	return tk, false, nil
+}
+
+// sleepPace waits for w's turn in its host's pace, at turn. A request
+// other than the probe stops waiting when a pause closes the host's gate
+// meanwhile (paused): the host takes nothing before the pause ends, so its
+// turn is void, and it goes back to the gate instead of sleeping through
+// the pause and sending into it.
+func (t *Throttle) sleepPace(w *waiter, probe bool, turn time.Time) (paused bool, err error) {
+	for {
+		var wake <-chan struct{}
+		if !probe {
+			wake = w.h.gate.watchChange()
+			if w.h.gate.shut.Load() {
+				return true, nil
+			}
+		}
+		if err := w.sleep(Pace, turn, wake); err != nil {
+			return false, err
+		}
+		if !time.Now().Before(turn) {
+			return false, nil
+		}
+	}
 }
 
 // passGate waits until the host's gate lets the request through, and
@@ -153,7 +185,24 @@ func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
 			return true, nil
 		case gateOpen:
 			if !w.waited || v.opened.IsZero() {
-				return false, nil
+				if v.releasing.IsZero() || w.released {
+					return false, nil
+				}
+				// The gate is releasing the requests that waited for it:
+				// this one waits for the release window to end and then
+				// takes its turn in the pace, behind theirs, instead of
+				// taking the tokens they were released to take (a hedge
+				// does not wait: the capacity is theirs).
+				if w.optional {
+					return false, t.reject(w, Gate, v.releasing)
+				}
+				if v.releasing.After(w.limit) {
+					return false, nil
+				}
+				if err := w.sleep(Gate, v.releasing, v.changed); err != nil {
+					return false, err
+				}
+				continue
 			}
 			// Released by an opening: go at this request's own instant in
 			// the release window, so the waiters do not all go at once.
@@ -167,7 +216,8 @@ func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
 			if err := w.sleep(Gate, at, nil); err != nil {
 				return false, err
 			}
-			w.waited = false // its turn has come: the next open gate lets it go
+			// Its instant has come: the next open gate lets it go.
+			w.waited, w.released = false, true
 		case gateClosed:
 			if v.until.After(w.limit) || w.optional {
 				return false, t.reject(w, Gate, v.until)

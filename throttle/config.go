@@ -116,12 +116,17 @@ type Config struct {
 	// every throttled request is rejected at once.
 	MaxWait time.Duration
 
-	// MaxPaceWait bounds the wait for a pace token: a request whose turn
-	// in its host's pace comes later is rejected at once (Reason Pace,
-	// with its turn as the hint) instead of queueing. It is raised to the
-	// time paceQueueTokens (4) tokens take at the host's rate, so that a
-	// slow quota still queues a few requests, and never exceeds MaxWait.
-	// If zero, DefaultMaxPaceWait. New panics if it is negative.
+	// MaxPaceWait bounds a request's waits for pace tokens, in all: a
+	// request whose turn in its host's pace comes later than what is left
+	// of it is rejected at once (Reason Pace, with its turn as the hint)
+	// instead of queueing. A pause that closes the gate while a request
+	// waits for its turn sends it back to the gate (the host takes nothing
+	// before the pause ends, so the turn is given back): it waits out the
+	// pause as any request does, within MaxWait, and then takes a new turn
+	// within what is left of MaxPaceWait. It is raised to the time
+	// paceQueueTokens (4) tokens take at the host's rate, so that a slow
+	// quota still queues a few requests, and never exceeds MaxWait. If
+	// zero, DefaultMaxPaceWait. New panics if it is negative.
 	MaxPaceWait time.Duration
 
 	// MaxPause caps the pause one response can impose on its host. If

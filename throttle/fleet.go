@@ -22,7 +22,7 @@ const stageName = string(decision.StageThrottle)
 func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *rate.Reservation, ok bool, paused time.Duration) {
 	maxWait := t.paceWait(w, now)
 	if t.s.shared != nil {
-		r, lim, burst, failing, err := t.reserveShared(w, now)
+		r, lim, burst, failing, err := t.reserveShared(w, now, maxWait)
 		switch {
 		case err != nil:
 			// Calls that fail within a moment of the store answering may
@@ -59,9 +59,9 @@ const sharedOutage = 250 * time.Millisecond
 // knows for the host, which it also returns. A failure is logged once per
 // outage, and failing is how long the store has been failing; the caller
 // then uses local state.
-func (t *Throttle) reserveShared(w *waiter, now time.Time) (res Reservation, lim rate.Limit, burst int, failing time.Duration, err error) {
+func (t *Throttle) reserveShared(w *waiter, now time.Time, maxWait time.Duration) (res Reservation, lim rate.Limit, burst int, failing time.Duration, err error) {
 	lim, burst = w.h.pace.limits()
-	res, err = t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: lim, Burst: burst}, max(0, t.paceWait(w, now)))
+	res, err = t.s.shared.Reserve(w.ctx, w.h.name, Quota{Rate: lim, Burst: burst}, max(0, maxWait))
 	return res, lim, burst, t.noteShared(w.ctx, w.h.name, err, now), err
 }
 

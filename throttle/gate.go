@@ -26,12 +26,22 @@ type gate struct {
 	// shut is false while the gate is open, so that the common case reads
 	// one atomic and takes no lock.
 	shut atomic.Bool
+	// releasing is true from an opening that released waiters until the
+	// end of its release window (cleared lazily), during which requests
+	// that did not wait go after the window, behind the released ones.
+	releasing atomic.Bool
+	// window is Config.ReleaseWindow; zero: nobody is held behind a
+	// release.
+	window time.Duration
 
-	mu      sync.Mutex    // guards the fields below
-	until   time.Time     // closed until then; zero when open
-	probing bool          // the probe is in flight
-	opened  time.Time     // when the gate last opened
-	changed chan struct{} // closed at the next state change; nil until a waiter asks
+	mu      sync.Mutex // guards the fields below
+	until   time.Time  // closed until then; zero when open
+	probing bool       // the probe is in flight
+	opened  time.Time  // when the gate last opened
+	// releaseEnd is the end of the last opening's release window, while
+	// releasing is true.
+	releaseEnd time.Time
+	changed    chan struct{} // closed at the next state change; nil until a waiter asks
 }
 
 // gateState is what [gate.enter] tells a request.
@@ -46,10 +56,14 @@ const (
 
 // gateView is the gate as one request found it.
 type gateView struct {
-	state   gateState
-	until   time.Time       // gateClosed: when the pause ends
-	opened  time.Time       // gateOpen: when the gate last opened (zero if never closed)
-	changed <-chan struct{} // gateClosed, gateProbing: closed at the next change
+	state  gateState
+	until  time.Time // gateClosed: when the pause ends
+	opened time.Time // gateOpen: when the gate last opened (zero if never closed)
+	// releasing is, for gateOpen, the end of the release window the
+	// gate is in (zero if none): a request that did not wait goes after
+	// it.
+	releasing time.Time
+	changed   <-chan struct{} // gateClosed, gateProbing, releasing: closed at the next change
 }
 
 // enter returns the gate's state at now for a request. A request that may
@@ -57,14 +71,22 @@ type gateView struct {
 // that is over but unprobed as closed until now. waited asks for the time
 // the gate last opened, which the fast path does not read.
 func (g *gate) enter(now time.Time, mayProbe, waited bool) gateView {
-	if !g.shut.Load() && !waited {
+	if !g.shut.Load() && !waited && !g.releasing.Load() {
 		return gateView{state: gateOpen}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
 	case g.until.IsZero():
-		return gateView{state: gateOpen, opened: g.opened}
+		v := gateView{state: gateOpen, opened: g.opened}
+		if g.releasing.Load() {
+			if now.Before(g.releaseEnd) {
+				v.releasing, v.changed = g.releaseEnd, g.watch()
+			} else {
+				g.releasing.Store(false)
+			}
+		}
+		return v
 	case now.Before(g.until):
 		return gateView{state: gateClosed, until: g.until, changed: g.watch()}
 	case g.probing:
@@ -109,9 +131,23 @@ func (g *gate) settle(now time.Time, r probeResult) {
 	if r == probeOpen && !g.until.IsZero() && !now.Before(g.until) {
 		g.until = time.Time{}
 		g.opened = now
+		if g.changed != nil && g.window > 0 {
+			// Requests are waiting to be released: newcomers go after them.
+			g.releaseEnd = now.Add(g.window)
+			g.releasing.Store(true)
+		}
 		g.shut.Store(false)
 	}
 	g.notify()
+}
+
+// watchChange returns a channel closed at the gate's next change, for a
+// request that waits for something else (a pace turn) and must notice a
+// pause.
+func (g *gate) watchChange() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.watch()
 }
 
 // closedAt reports whether the gate is closed (or probing) at now, for

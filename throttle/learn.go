@@ -39,6 +39,14 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		reportPause(req, now.Add(pause))
 	}
 	unanswered := kind == idempotency.Canceled || kind == idempotency.Rejected
+	if !unanswered {
+		// Before the probe's answer opens the gate: the requests it
+		// releases take their turns from a bucket that already knows what
+		// the answer said (a remaining count caps it).
+		throttled := kind == idempotency.Throttled
+		success := kind == idempotency.Success || kind == idempotency.Final
+		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
+	}
 	if tk.probe {
 		switch {
 		case pause > 0:
@@ -57,11 +65,6 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 	}
 	if pause == 0 && !unanswered {
 		h.adaptive.record(now, accepted(kind, err))
-	}
-	if !unanswered {
-		throttled := kind == idempotency.Throttled
-		success := kind == idempotency.Success || kind == idempotency.Final
-		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
 	}
 }
 

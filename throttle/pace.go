@@ -209,14 +209,16 @@ const paceQueueTokens = 4
 
 // paceWait returns how long w's request may wait for a pace token at now:
 // until its own limit, but no deeper into the host's queue than
-// MaxPaceWait (or paceQueueTokens tokens' time, if longer).
+// MaxPaceWait (or paceQueueTokens tokens' time, if longer), less what it
+// has already waited for pace tokens: a request that left the queue for a
+// pause and came back does not start a new MaxPaceWait.
 func (t *Throttle) paceWait(w *waiter, now time.Time) time.Duration {
 	d := w.limit.Sub(now)
 	q := t.s.maxPaceWait
 	if r, _ := w.h.pace.limits(); r > 0 && r != rate.Inf {
 		q = max(q, time.Duration(paceQueueTokens*float64(time.Second)/float64(r)))
 	}
-	return min(d, q)
+	return min(d, q-w.waits[Pace])
 }
 
 // limits returns the current rate and burst, for Snapshot.

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
+
+	"github.com/tailguard/tailguard/internal/hostkey"
 )
 
 // TestConfiguredRateSpacesRequests: a configured quota spaces requests
@@ -153,6 +155,36 @@ func TestPaceQueueIsShort(t *testing.T) {
 				assert.Equal(t, 1000-tt.wantSent, refused)
 				assert.LessOrEqual(t, times[len(times)-1], tt.wantWaits)
 			})
+		})
+	}
+}
+
+// TestPaceWaitBudget: MaxPaceWait bounds a request's waits for pace
+// turns in all. A request that waited for a turn, gave it back when a
+// pause closed the gate, and came back after the pause may wait only for
+// what is left of it; the request's own limit (MaxWait, its deadline)
+// still comes first.
+func TestPaceWaitBudget(t *testing.T) {
+	now := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name   string
+		cfg    Config
+		waited time.Duration // for pace turns, before now
+		limit  time.Duration // the request's limit, from now
+		want   time.Duration
+	}{
+		{"fresh", Config{}, 0, time.Minute, DefaultMaxPaceWait},
+		{"after a pause: what is left", Config{}, 600 * time.Millisecond, time.Minute, 400 * time.Millisecond},
+		{"all used: a free token only", Config{}, DefaultMaxPaceWait, time.Minute, 0},
+		{"the limit comes first", Config{}, 200 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond},
+		{"a slow pace queues four tokens in all", Config{Rate: 1}, 3 * time.Second, time.Minute, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := New(tt.cfg)
+			w := &waiter{h: th.newHost(hostkey.Key{Host: "a.test"}, now), limit: now.Add(tt.limit)}
+			w.waits[Pace] = tt.waited
+			assert.Equal(t, tt.want, th.paceWait(w, now))
 		})
 	}
 }

@@ -32,7 +32,10 @@ import (
 //     nothing remaining and a reset) closes the host's gate until then, for
 //     every request. When the pause is over, one request goes first as a
 //     probe; the others wait for its answer and are then released spread
-//     over Config.ReleaseWindow.
+//     over Config.ReleaseWindow; requests that arrive during the release
+//     window wait for it to end, so that they take their turns in the
+//     pacing after the released ones. A request waiting for its turn when
+//     a pause begins gives the turn back and waits at the gate.
 //  3. The concurrency cap, if Config.MaxConcurrent is set: wait for a slot.
 //  4. The pacing: a token bucket (x/time/rate) at the lowest of the
 //     configured rate, the rate the host's headers announce
@@ -93,6 +96,7 @@ func New(c Config) *Throttle {
 // newHost builds k's state.
 func (t *Throttle) newHost(k hostkey.Key, now time.Time) *host {
 	h := &host{key: k, name: k.String()}
+	h.gate.window = t.s.releaseWindow
 	r, b := t.s.rate, t.s.burst
 	if t.s.hostRate != nil {
 		r, b = t.s.hostRateOf(h.name)

@@ -1,0 +1,164 @@
+package throttle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tailguard/tailguard/internal/testkit"
+)
+
+// windowServer is an in-memory fixed-window quota, as GitHub and many
+// gateways keep one: limit requests per window, windows aligned to the
+// Unix epoch, a request over the limit answered 429. It announces the
+// quota in GitHub's X-RateLimit-* headers (Reset: the window's end in
+// epoch seconds) or in the IETF draft's fields, and counts successes per
+// window.
+type windowServer struct {
+	limit   int
+	window  time.Duration
+	dialect string        // "github" or "ietf"
+	latency time.Duration // of an admitted request
+
+	tr testkit.Tracker
+
+	mu    sync.Mutex // guards the fields below
+	ok    map[int64]int
+	bad   map[int64]int
+	first int64 // the first window that saw a request
+}
+
+func (s *windowServer) RoundTrip(req *http.Request) (*http.Response, error) {
+	now := time.Now()
+	win := now.UnixNano() / int64(s.window)
+	end := time.Unix(0, (win+1)*int64(s.window))
+	s.mu.Lock()
+	if s.ok == nil {
+		s.ok, s.bad, s.first = map[int64]int{}, map[int64]int{}, win
+	}
+	used := s.ok[win] + s.bad[win] + 1
+	allowed := used <= s.limit
+	if allowed {
+		s.ok[win]++
+	} else {
+		s.bad[win]++
+	}
+	s.mu.Unlock()
+	remaining := max(s.limit-used, 0)
+	status := http.StatusOK
+	if !allowed {
+		status = http.StatusTooManyRequests
+	} else if err := testkit.Sleep(req.Context(), s.latency); err != nil {
+		return nil, err
+	}
+	resp := testkit.Respond(req, status, "", &s.tr)
+	switch s.dialect {
+	case "github":
+		resp.Header.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
+		resp.Header.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		resp.Header.Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))
+	case "ietf":
+		resp.Header.Set("RateLimit-Policy", fmt.Sprintf(`"p";q=%d;w=%d`, s.limit, int(s.window/time.Second)))
+		resp.Header.Set("RateLimit", fmt.Sprintf(`"p";r=%d;t=%d`, remaining, int((end.Sub(now)+time.Second-1)/time.Second)))
+	}
+	return resp, nil
+}
+
+// closedLoop runs callers that each send a request as soon as the last
+// one returned, for d, as cmd/pacewait does; a caller refused by the
+// throttle sleeps for the refusal's RetryAfter (100 ms if unknown), as the
+// package documentation asks. It returns every admitted request's wait in
+// the throttle, from OnThrottle (0 for a request not delayed), and the
+// number of refusals.
+func closedLoop(cfg Config, rt func(Config) http.RoundTripper, callers int, d time.Duration) (waits []time.Duration, refused int) {
+	var mu sync.Mutex
+	user := cfg.OnThrottle
+	cfg.OnThrottle = func(e Event) {
+		mu.Lock()
+		if !e.Rejected {
+			waits = append(waits, e.Wait)
+		}
+		mu.Unlock()
+		if user != nil {
+			user(e)
+		}
+	}
+	tr := rt(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+				_, err := send(rctx, tr, "http://api.test/")
+				rcancel()
+				var te *Error
+				if errors.As(err, &te) {
+					mu.Lock()
+					refused++
+					mu.Unlock()
+					backoff := te.RetryAfter()
+					if backoff == 0 {
+						backoff = 100 * time.Millisecond
+					}
+					testkit.Sleep(ctx, backoff)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(waits)
+	return waits, refused
+}
+
+// quantile returns the q-quantile of sorted xs.
+func quantile(xs []time.Duration, q float64) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	return xs[min(int(q*float64(len(xs))), len(xs)-1)]
+}
+
+// pacewaitOffsets are where in a window the runs below start: the old
+// behaviour depended on the phase, as the user's runs did ("about half of
+// the runs").
+var pacewaitOffsets = []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond, 950 * time.Millisecond}
+
+// TestPaceWaitBound is cmd/pacewait on the fake clock, in both header
+// dialects: 20 callers, 20 requests per 1 s window, the remaining count
+// reaching 0 (a pause until the window's end) every window. MaxPaceWait
+// (1 s) bounds the time a request waits for pace turns in all (see
+// TestPaceWaitBudget), and a pause that begins meanwhile sends it back to
+// the gate for the rest of the window and the release: here no admitted
+// request waited more than 2.44 s in 240 runs. Before the fix, a request
+// slept through each pause, kept its spent turn, and started a new
+// MaxPaceWait after it, again and again: the longest wait was 4.1–9.8 s in
+// every run (3.6–7.2 s in the user's).
+func TestPaceWaitBound(t *testing.T) {
+	const bound = 3 * time.Second
+	for _, dialect := range []string{"github", "ietf"} {
+		for _, off := range pacewaitOffsets {
+			t.Run(dialect+"/"+off.String(), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					time.Sleep(off)
+					srv := &windowServer{limit: 20, window: time.Second, dialect: dialect, latency: 5 * time.Millisecond}
+					waits, _ := closedLoop(Config{}, func(c Config) http.RoundTripper { return New(c).Wrap(srv) }, 20, 10*time.Second)
+					require.NotEmpty(t, waits)
+					assert.LessOrEqual(t, quantile(waits, 1), bound, "longest wait of an admitted request; p50 %v, p90 %v",
+						quantile(waits, .5), quantile(waits, .9))
+				})
+			})
+		}
+	}
+}
