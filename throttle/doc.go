@@ -67,7 +67,9 @@
 // remains less a tenth of the quota: the client spends what is left at the
 // announced rate instead of in a burst, and does not drive the server's
 // count to zero itself (a count of zero closes the gate until the reset,
-// which servers round up to whole seconds).
+// which servers round up to whole seconds). When such a pause ends, the
+// bucket holds what the host then allows: a fixed window's whole quota
+// (the highest remaining count it has sent, plus one), less the reserve.
 //
 // A host that throttles without saying its quota (a bare 429, as nginx's
 // limit_req sends, or a 429 with only Retry-After) is paced by AIMD, as TCP

@@ -74,6 +74,22 @@ func (s *windowServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// perWindow returns the successes in each full window from the second
+// window a request arrived in to the one before last.
+func (s *windowServer) perWindow() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last := s.first
+	for w := range s.ok {
+		last = max(last, w)
+	}
+	var out []int
+	for w := s.first + 1; w < last; w++ {
+		out = append(out, s.ok[w])
+	}
+	return out
+}
+
 // closedLoop runs callers that each send a request as soon as the last
 // one returned, for d, as cmd/pacewait does; a caller refused by the
 // throttle sleeps for the refusal's RetryAfter (100 ms if unknown), as the
@@ -134,6 +150,32 @@ func quantile(xs []time.Duration, q float64) time.Duration {
 // behaviour depended on the phase, as the user's runs did ("about half of
 // the runs").
 var pacewaitOffsets = []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond, 700 * time.Millisecond, 950 * time.Millisecond}
+
+// TestResetRestoresQuota is cmd/pacewait's GitHub case on the fake clock:
+// 20 callers in a closed loop against 20 requests per 1 s window,
+// announced in X-RateLimit-* with the window's end as the reset. Every
+// window must get its quota. Before the fix, the remaining-0 correction
+// drained the bucket, the requests that had reserved turns slept through
+// the pause and kept their tokens spent, and the bucket did not refill at
+// the reset: the first request after it left ~0.95 s late, and windows
+// alternated 20 and 1 (52–64% of the quota).
+func TestResetRestoresQuota(t *testing.T) {
+	for _, off := range pacewaitOffsets {
+		t.Run(off.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				time.Sleep(off)
+				srv := &windowServer{limit: 20, window: time.Second, dialect: "github", latency: 5 * time.Millisecond}
+				closedLoop(Config{}, func(c Config) http.RoundTripper { return New(c).Wrap(srv) }, 20, 10*time.Second)
+				got := srv.perWindow()
+				require.NotEmpty(t, got)
+				for i, n := range got {
+					assert.GreaterOrEqual(t, n, 19, "window %d of %v", i, got)
+				}
+				assert.Zero(t, srv.tr.Open())
+			})
+		})
+	}
+}
 
 // TestPaceWaitBound is cmd/pacewait on the fake clock, in both header
 // dialects: 20 callers, 20 requests per 1 s window, the remaining count

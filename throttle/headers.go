@@ -38,6 +38,12 @@ type signal struct {
 // others.
 func (s signal) informed() bool { return s.quota > 0 || s.hasRemaining }
 
+// quotaBackBy reports whether the signal says that the host's whole
+// quota is back within d: nothing remained, and the reset comes no later.
+func (s signal) quotaBackBy(d time.Duration) bool {
+	return s.hasRemaining && s.remaining == 0 && s.hasReset && s.reset <= d
+}
+
 // Header names of the dialects, canonicalized as [http.Header] stores them.
 const (
 	hdrRetryAfter      = "Retry-After"

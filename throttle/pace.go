@@ -41,6 +41,9 @@ type pacer struct {
 	// metering is true while AIMD may still need the send rate for its
 	// first cut, so that other hosts skip the meter's lock.
 	metering atomic.Bool
+	// restoring is true while the end of a pause is to set the bucket
+	// (see pausedUntil), so that take skips the lock otherwise.
+	restoring atomic.Bool
 
 	mu              sync.Mutex // guards the fields below
 	configured      rate.Limit // 0: none
@@ -52,6 +55,9 @@ type pacer struct {
 	maxReset        time.Duration // longest reset seen: a limit header's window
 	aimd            aimd
 	sent            window // admissions over the last second, for AIMD's first cut
+	maxRemaining    int64  // the highest remaining count the host has sent: its capacity less one
+	restoreAt       time.Time
+	restoreFull     bool // at restoreAt the host's quota is back: see pausedUntil
 }
 
 func newPacer(now time.Time, r rate.Limit, burst int) *pacer {
@@ -69,6 +75,9 @@ func newPacer(now time.Time, r rate.Limit, burst int) *pacer {
 // the wait is longer, it returns the wait and false, holding nothing.
 // maxWait below zero means the request may not wait at all.
 func (p *pacer) take(now time.Time, maxWait time.Duration) (wait time.Duration, res *rate.Reservation, ok bool) {
+	if p.restoring.Load() {
+		p.restore(now)
+	}
 	lim := p.lim.Load()
 	if lim == nil || lim.AllowN(now, 1) {
 		return 0, nil, true
@@ -143,8 +152,69 @@ func (p *pacer) learnHeaders(now time.Time, sig signal) {
 	}
 	p.apply(now)
 	if sig.hasRemaining {
+		p.maxRemaining = max(p.maxRemaining, sig.remaining)
 		p.capTokens(now, max(sig.remaining-p.reserve, 0))
 	}
+}
+
+// pausedUntil tells the pacing that the host's gate is closed until
+// until; quotaBack says the host announced that its whole quota is back by
+// then (nothing remained, and its reset comes no later than until).
+//
+// While the gate is closed, the requests that had reserved turns give them
+// back (see Throttle.sleepPace), but a token bucket restores tokens only in
+// the order they were reserved, so it may be left in debt, and the first
+// request after the pause would wait for turns nobody used. And a fixed
+// window's reset restores the whole quota at once, which a bucket refilling
+// at the quota's rate would take a window to learn: with GitHub's 1 s
+// windows the first request after a reset left ~0.95 s late, and windows
+// alternated 20 requests and 1. So when the pause ends, the bucket holds
+// what the host then allows: after its reset, its capacity (the highest
+// remaining count it has sent, plus one, less the reserve, at most the
+// burst: a host counting continuously, whose capacity is its burst, gets
+// no more than it would); after any other pause, at least nothing, its
+// debt forgiven.
+func (p *pacer) pausedUntil(until time.Time, quotaBack bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until.Before(p.restoreAt) {
+		return
+	}
+	p.restoreAt, p.restoreFull = until, quotaBack
+	p.restoring.Store(true)
+}
+
+// restore sets the bucket as pausedUntil describes, once the pause is over
+// at now.
+func (p *pacer) restore(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.restoreAt.IsZero() || now.Before(p.restoreAt) {
+		return
+	}
+	at := p.restoreAt
+	p.restoreAt = time.Time{}
+	p.restoring.Store(false)
+	lim := p.lim.Load()
+	if lim == nil || lim.Limit() == rate.Inf {
+		return
+	}
+	tokens := lim.TokensAt(at)
+	level := max(tokens, 0)
+	if p.restoreFull {
+		level = float64(min(max(p.maxRemaining+1-p.reserve, 0), int64(lim.Burst())))
+	}
+	if level == tokens {
+		return
+	}
+	// x/time/rate cannot add tokens: a new bucket at the same pace starts
+	// full and is drawn down to level. Turns reserved from the old one
+	// were given back when the gate closed.
+	fresh := rate.NewLimiter(lim.Limit(), lim.Burst())
+	if n := lim.Burst() - int(level); n > 0 {
+		fresh.ReserveN(at, n)
+	}
+	p.lim.Store(fresh)
 }
 
 // reserveFraction is the share of a quota the client does not spend in a

@@ -286,3 +286,42 @@ func sorted(ds []time.Duration) []time.Duration {
 }
 
 var _ http.RoundTripper = (*upstream)(nil)
+
+// TestPacerRestoresAtPauseEnd steps the bucket through a pause: turns
+// reserved before it and given back leave a debt, and the pause's end sets
+// the bucket to what the host then allows (see pacer.pausedUntil).
+func TestPacerRestoresAtPauseEnd(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	end := t0.Add(300 * time.Millisecond)
+	tests := []struct {
+		name         string
+		quota        float64 // a limit header, 1 s windows
+		maxRemaining int64
+		debt         int  // turns reserved and not given back when the pause began
+		quotaBack    bool // the pause is the reset after nothing remained
+		at           time.Duration
+		wantTokens   float64
+	}{
+		{"a fixed window's reset: its whole quota, less the reserve", 20, 19, 19, true, 300 * time.Millisecond, 18},
+		{"a continuous quota's reset: its burst, less the reserve", 100, 9, 30, true, 300 * time.Millisecond, 0},
+		{"another pause: the debt is forgiven", 20, 19, 19, false, 300 * time.Millisecond, 0},
+		{"before the pause's end: nothing changes", 20, 19, 19, true, 299 * time.Millisecond, -19 + 0.299*20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPacer(t0, 0, 0)
+			p.learn(t0, signal{quota: tt.quota, remaining: tt.maxRemaining, hasRemaining: true}, false, true, t0, false)
+			p.learn(t0, signal{quota: tt.quota, remaining: 0, hasRemaining: true, reset: 300 * time.Millisecond, hasReset: true}, false, true, t0, false)
+			require.InDelta(t, 0, p.lim.Load().TokensAt(t0), 1e-9, "remaining 0: no tokens")
+			for range tt.debt {
+				p.lim.Load().ReserveN(t0, 1)
+			}
+			p.pausedUntil(end, tt.quotaBack)
+			now := t0.Add(tt.at)
+			if p.restoring.Load() {
+				p.restore(now)
+			}
+			assert.InDelta(t, tt.wantTokens, p.lim.Load().TokensAt(now), 1e-9)
+		})
+	}
+}
