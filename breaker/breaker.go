@@ -115,7 +115,7 @@ func (b *Breaker) State(key string) State {
 		}
 		return Closed
 	}
-	st := e.currentState(b.now())
+	st := b.currentState(e, b.now())
 	b.flushOutside(e)
 	return st
 }
@@ -132,7 +132,7 @@ func (b *Breaker) Snapshot() []Status {
 	b.mu.RUnlock()
 	out := make([]Status, len(es))
 	for i, e := range es {
-		st := e.currentState(b.now())
+		st := b.currentState(e, b.now())
 		out[i] = Status{Key: e.name, State: st, Counts: e.counts()}
 		b.flushOutside(e)
 	}
@@ -190,9 +190,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // the breaker refuses.
 func (t *transport) attempt(e *entry, req *http.Request) (*http.Response, verdict, *OpenError, error) {
 	if t.b.s.fleet != nil {
-		if oe := t.b.fleetGate(req.Context(), e); oe != nil {
-			return nil, excluded, oe, nil
-		}
+		t.b.pollFleet(req.Context(), e)
 	}
 	if e.parole.active.Load() {
 		return t.paroled(e, req)
@@ -233,15 +231,21 @@ func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v
 	_, gerr := e.cb.Execute(func() (struct{}, error) {
 		admitted = true
 		gen = e.window.admit()
+		if b.s.fleet != nil && !e.fleet.sent.Load() {
+			e.fleet.sent.Store(true)
+		}
 		b.flush(req.Context(), e) // admission may have turned Open into HalfOpen
 		sent = true
 		resp, err = t.next.RoundTrip(req)
 		v = b.s.judge(req, resp, err)
 		// Recorded before gobreaker's ReadyToTrip reads the window, and
 		// only if no state change happened since the attempt was sent:
-		// gobreaker then drops the outcome too, by its own generation.
-		e.window.record(time.Now(), v, gen)
+		// gobreaker then drops the outcome too, by its own generation, or,
+		// for a change it did not make (a parole began), as excluded.
 		settled = true
+		if _, counted := e.window.record(time.Now(), v, gen); !counted {
+			return struct{}{}, errExcluded
+		}
 		return struct{}{}, v.gobreakerErr()
 	})
 	b.flush(req.Context(), e) // admission, the outcome or the refusal may have changed the state

@@ -187,8 +187,10 @@ type Config struct {
 	// (0, 1].
 	FleetQuorum float64
 
-	// FleetMinQuorum is the fewest open reports that open a key here. If
-	// zero, DefaultFleetMinQuorum. New panics if it is negative.
+	// FleetMinQuorum is the fewest open reports of other processes that
+	// open a key here. If zero, DefaultFleetMinQuorum. New panics if it is
+	// negative or 1: a single report never opens a key for another process
+	// (see [Fleet]).
 	FleetMinQuorum int
 
 	// FleetPoll is how often, at most, a key asks the fleet for its view,
@@ -239,6 +241,9 @@ func (c Config) normalize() settings {
 		panic(fmt.Sprintf("breaker: FleetQuorum must be in (0, 1], got %v", c.FleetQuorum))
 	}
 	s.fleetMinQuorum = positive("FleetMinQuorum", c.FleetMinQuorum, DefaultFleetMinQuorum, math.MaxInt32)
+	if s.fleetMinQuorum < 2 {
+		panic(fmt.Sprintf("breaker: FleetMinQuorum must be at least 2, so that one process's report never opens a key for the others, got %d", c.FleetMinQuorum))
+	}
 	s.fleetPoll = duration("FleetPoll", c.FleetPoll, DefaultFleetPoll)
 	switch {
 	case c.ConsecutiveFailures == 0:

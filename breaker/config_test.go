@@ -62,6 +62,7 @@ func TestConfigPanics(t *testing.T) {
 		{Config{FleetQuorum: -0.1}, "FleetQuorum must be in (0, 1]"},
 		{Config{FleetQuorum: math.NaN()}, "FleetQuorum"},
 		{Config{FleetMinQuorum: -1}, "FleetMinQuorum must be between 0"},
+		{Config{FleetMinQuorum: 1}, "FleetMinQuorum must be at least 2"},
 		{Config{FleetPoll: -time.Second}, "FleetPoll must not be negative"},
 		{Config{Window: -time.Second}, "Window must not be negative"},
 		{Config{Window: 5}, "Window must be at least 10ns"},

@@ -61,8 +61,9 @@
 // Config.Fleet lets the breakers of many processes calling the same hosts
 // see each other's: a key opens in a process when a quorum of the
 // processes sending to it report it open (by default half of them, at
-// least 2), and a process started during such an open period starts with
-// the key open. One process alone never opens a key for the others, no
+// least 2) — a state like any other, logged and reported by State, that
+// ends with a half-open probe — and a process started during such an open
+// period starts with the key open. One process alone never opens a key for the others, no
 // call is serialized and no lock is held across a request. See [Fleet].
 //
 // # Memory

@@ -18,19 +18,37 @@ import (
 // # What a process does with it
 //
 // A process reports its own transitions: open when its breaker for a key
-// opens by its own trip rules, closed when it closes. It never reports an
-// open state it took from the fleet, so the fleet cannot talk itself into
-// an outage. At most once per Config.FleetPoll per key, on a request's
-// goroutine (other requests do not wait for it), it observes the key: if
-// at least a quorum of the processes that called the key within
-// Config.Window have reported it open, max(Config.FleetMinQuorum,
-// ⌈Config.FleetQuorum × callers⌉, callers being the processes that sent
-// requests to the key), it refuses requests to the key as open
-// until the newest report's open period (Config.OpenTimeout) ends, then
-// lets requests through to its own breaker again. Fewer reports change
-// nothing: one bad node (its own network, its own DNS) cannot poison the
-// others, which is Polly's objection to shared breaker state (proposal
-// #287). The first request to a key observes it before it is sent.
+// opens by its own outcomes (its trip rules, or a failed probe), closed
+// when it closes. It never reports an open state it took from the fleet,
+// so the fleet cannot talk itself into an outage. At most once per
+// Config.FleetPoll per key, on a request's goroutine (other requests do
+// not wait for it), it observes the key: if at least a quorum of the
+// processes that sent requests to the key within Config.Window have
+// reported it open, max(Config.FleetMinQuorum, ⌈Config.FleetQuorum ×
+// callers⌉) of them, a key that is closed here opens here too, until the
+// newest report's open period (Config.OpenTimeout) ends. That is this
+// process's breaker state like any other: [Breaker.State] and
+// [Breaker.Snapshot] report it Open, Config.OnStateChange and
+// Config.Logger see closed → open (the decision log's reason is "fleet"),
+// and when the fleet's open period ends the key turns half-open and lets
+// Config.HalfOpenProbes probes through, exactly as after its own open
+// period: a successful probe closes it, a failed one opens it for a full
+// OpenTimeout — an outcome this process saw itself, which it reports. A
+// key already open or half-open by its own rules keeps its own cycle. The
+// first request to a key observes it before it is sent.
+//
+// # One process never opens another
+//
+// Fewer reports than the quorum change nothing, and the quorum is never
+// below 2 other processes (New refuses a FleetMinQuorum of 1): one bad
+// node (its own network, its own DNS) cannot poison the others, which is
+// Polly's objection to shared breaker state (proposal #287). The issue
+// that asked for this allowed a single report at most to make a
+// process's own half-open probe more cautious; it does less — nothing:
+// a process's probe already is one request at a time by default
+// (HalfOpenProbes 1), so the only caution left would be to probe later,
+// which is keeping the key open longer on one report, the very thing the
+// quorum forbids.
 //
 // Nothing holds a lock across a request and no call is serialized, unlike
 // gobreaker's DistributedCircuitBreaker, which runs every call under a
@@ -49,9 +67,9 @@ type Fleet interface {
 
 	// Observe returns the fleet's view of key within window, after
 	// recording, if calling, that this process sent requests to key since
-	// it last observed it. A process that refuses every request to key
-	// (because the fleet holds it open) is no caller: counting it would
-	// raise the quorum the reporting processes must reach.
+	// it last observed it. A process whose breaker refused every request
+	// to key (open, perhaps on the fleet's word) is no caller: counting it
+	// would raise the quorum the reporting processes must reach.
 	Observe(ctx context.Context, key string, window time.Duration, calling bool) (FleetView, error)
 }
 
@@ -68,11 +86,10 @@ type FleetView struct {
 
 // fleetState is one key's view of the fleet. It is safe for concurrent use.
 type fleetState struct {
-	sent    atomic.Bool               // a request went past the fleet's gate since the last observation
-	polled  atomic.Int64              // when the key was last observed, ns since Breaker.epoch
-	polling atomic.Bool               // a request is observing it
-	until   atomic.Int64              // refused as open before this instant, ns since Breaker.epoch
-	refusal atomic.Pointer[OpenError] // the refusal of that open period
+	sent    atomic.Bool  // a request was sent to the key since the last observation
+	polled  atomic.Int64 // when the key was last observed, ns since Breaker.epoch
+	polling atomic.Bool  // a request is observing it
+	until   atomic.Int64 // end of the latest open period taken from the fleet, ns since Breaker.epoch
 }
 
 // neverPolled marks a key no request has observed yet.
@@ -84,10 +101,10 @@ func (s *settings) quorum(callers int) int {
 	return max(s.fleetMinQuorum, int(math.Ceil(s.fleetQuorum*float64(callers))))
 }
 
-// fleetGate refuses req's key while the fleet holds it open, observing
-// the fleet first if it is time to. It returns nil to let the request go
-// on to e's own breaker.
-func (b *Breaker) fleetGate(ctx context.Context, e *entry) *OpenError {
+// pollFleet observes the fleet's view of e's key if it is time to, on the
+// request's goroutine (other requests go on without waiting for it), and
+// opens the key if a quorum reported it open.
+func (b *Breaker) pollFleet(ctx context.Context, e *entry) {
 	f := &e.fleet
 	now := b.now()
 	if p := f.polled.Load(); (p == neverPolled || now-p >= int64(b.s.fleetPoll)) && f.polling.CompareAndSwap(false, true) {
@@ -95,17 +112,10 @@ func (b *Breaker) fleetGate(ctx context.Context, e *entry) *OpenError {
 		f.polled.Store(b.now())
 		f.polling.Store(false)
 	}
-	if now < f.until.Load() {
-		return f.refusal.Load()
-	}
-	if !f.sent.Load() {
-		f.sent.Store(true)
-	}
-	return nil
 }
 
-// observe asks the fleet about e's key and opens it for the newest
-// report's open period if a quorum reported it open.
+// observe asks the fleet about e's key and, if a quorum reported it open,
+// opens it for the newest report's open period (see [Breaker.hold]).
 func (b *Breaker) observe(ctx context.Context, e *entry) {
 	v, err := b.s.fleet.Observe(ctx, e.name, b.s.window, e.fleet.sent.Swap(false))
 	if !b.noteFleet(ctx, e.name, err) || v.Newest < 0 || v.Open < b.s.quorum(v.Callers) {
@@ -116,8 +126,10 @@ func (b *Breaker) observe(ctx context.Context, e *entry) {
 	if until <= now || until <= e.fleet.until.Load() {
 		return
 	}
-	e.fleet.refusal.Store(&OpenError{Key: e.name, State: Open, Until: b.epoch.Add(time.Duration(until))})
 	e.fleet.until.Store(until)
+	if b.hold(e, until) {
+		b.flush(ctx, e)
+	}
 }
 
 // reportFleet tells the fleet about one of this process's own

@@ -275,3 +275,153 @@ func TestFleetStartsOpen(t *testing.T) {
 		assert.EqualValues(t, 1, sent.Load())
 	})
 }
+
+// TestFleetHoldIsAState: a key the fleet opens in a process is that
+// process's breaker state, not a gate beside it. It shows Open in State and
+// Snapshot, is logged and hooked as closed → open (reason fleet), refuses
+// with an error whose next probe exists, turns half-open when the fleet's
+// open period ends, and lets exactly one probe through to a host that is
+// still down (of 20 requests at once); the failed probe opens the key for
+// a full OpenTimeout by this process's own observation, which it reports.
+// A fleet-held open is never reported to the fleet.
+func TestFleetHoldIsAState(t *testing.T) {
+	const key = "http://api.test:80"
+	for _, recovers := range []bool{false, true} {
+		name := map[bool]string{false: "host still down", true: "host recovered"}[recovers]
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &memFleet{}
+				sick := &health{}
+				sick.failing.Store(true)
+				var sent atomic.Int32
+				follower := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
+					sent.Add(1)
+					time.Sleep(100 * time.Millisecond) // all 20 requests arrive while the probe is out
+					if recovers {
+						return testkit.Respond(req, 200, "", nil), nil
+					}
+					return testkit.Respond(req, 503, "", nil), nil
+				})
+				logger, logs := testkit.NewLogs(slog.LevelInfo)
+				var changes []StateChange
+				var mu sync.Mutex
+				c := New(Config{Fleet: f.proc("c"), Logger: logger, OnStateChange: func(sc StateChange) {
+					mu.Lock()
+					changes = append(changes, sc)
+					mu.Unlock()
+				}})
+				rt := c.Wrap(follower)
+				_, err := get(rt) // c is a caller, healthy so far
+				require.NoError(t, err)
+				sent.Store(0)
+				for _, name := range []string{"a", "b"} {
+					reporter := New(Config{Fleet: f.proc(name)}).Wrap(sick)
+					for range DefaultConsecutiveFailures {
+						get(reporter)
+					}
+				}
+				opened := time.Now()
+				time.Sleep(DefaultFleetPoll)
+
+				_, err = get(rt)
+				var oe *OpenError
+				require.ErrorAs(t, err, &oe, "the fleet's quorum opens c")
+				assert.Equal(t, opened.Add(DefaultOpenTimeout+time.Nanosecond), oe.Until)
+				assert.Equal(t, "breaker: open for "+key+", next probe in 4s", oe.Error())
+				assert.Equal(t, Open, c.State(key), "State")
+				require.Len(t, c.Snapshot(), 1)
+				assert.Equal(t, Open, c.Snapshot()[0].State, "Snapshot")
+				assert.Zero(t, sent.Load())
+				f.mu.Lock()
+				_, reported := f.opens[key]["c"]
+				f.mu.Unlock()
+				assert.False(t, reported, "an open taken from the fleet is never reported")
+
+				time.Sleep(time.Until(oe.Until))
+				assert.Equal(t, HalfOpen, c.State(key), "the fleet's open period is over")
+				var wg sync.WaitGroup
+				var refused atomic.Int32
+				for range 20 {
+					wg.Go(func() {
+						if _, err := get(rt); errors.Is(err, ErrOpen) {
+							refused.Add(1)
+						}
+					})
+				}
+				wg.Wait()
+				assert.EqualValues(t, 1, sent.Load(), "one half-open probe, not full traffic")
+				assert.EqualValues(t, 19, refused.Load())
+
+				// The fleet's open is logged with what this process had seen:
+				// its one request before it.
+				first := map[bool]string{false: "successes=0 failures=1", true: "successes=1 failures=0"}[recovers]
+				want := []string{"state_change reason=fleet from=closed to=open " + first,
+					"state_change reason=open_timeout from=open to=half-open successes=0 failures=0"}
+				wantChanges := []StateChange{{key, Closed, Open, opened.Add(DefaultFleetPoll)}, {key, Open, HalfOpen, oe.Until}}
+				if recovers {
+					assert.Equal(t, Closed, c.State(key))
+					want = append(want, "state_change reason=probes_succeeded from=half-open to=closed successes=1 failures=0")
+					wantChanges = append(wantChanges, StateChange{key, HalfOpen, Closed, oe.Until.Add(100 * time.Millisecond)})
+				} else {
+					assert.Equal(t, Open, c.State(key), "the failed probe opens c by its own observation")
+					want = append(want, "state_change reason=probe_failed from=half-open to=open successes=0 failures=1")
+					wantChanges = append(wantChanges, StateChange{key, HalfOpen, Open, oe.Until.Add(100 * time.Millisecond)})
+					f.mu.Lock()
+					_, reported := f.opens[key]["c"]
+					f.mu.Unlock()
+					assert.True(t, reported, "c's own failed probe is reported")
+				}
+				assert.Equal(t, want, logs.Lines())
+				mu.Lock()
+				defer mu.Unlock()
+				for i := range changes {
+					changes[i].At = changes[i].At.Round(time.Millisecond)
+				}
+				for i := range wantChanges {
+					wantChanges[i].At = wantChanges[i].At.Round(time.Millisecond)
+				}
+				assert.Equal(t, wantChanges, changes)
+			})
+		})
+	}
+}
+
+// TestFleetHoldWaiters: with Config.MaxWait, requests that meet a key the
+// fleet opened wait for its probe like for any open key's, and the
+// recovered host sees one probe first, then the waiters.
+func TestFleetHoldWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &memFleet{}
+		sick := &health{}
+		sick.failing.Store(true)
+		var inflight, first atomic.Int32
+		up := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
+			n := inflight.Add(1)
+			first.CompareAndSwap(0, n)
+			time.Sleep(10 * time.Millisecond)
+			inflight.Add(-1)
+			return testkit.Respond(req, 200, "", nil), nil
+		})
+		rt := New(Config{Fleet: f.proc("c"), MaxWait: 10 * time.Second}).Wrap(up)
+		_, err := get(rt)
+		require.NoError(t, err)
+		for _, name := range []string{"a", "b"} {
+			reporter := New(Config{Fleet: f.proc(name)}).Wrap(sick)
+			for range DefaultConsecutiveFailures {
+				get(reporter)
+			}
+		}
+		time.Sleep(DefaultFleetPoll)
+		first.Store(0)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				status, err := get(rt)
+				assert.NoError(t, err)
+				assert.Equal(t, 200, status)
+			})
+		}
+		wg.Wait()
+		assert.EqualValues(t, 1, first.Load(), "the first request out is the probe, alone")
+	})
+}

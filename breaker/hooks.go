@@ -42,21 +42,34 @@ type StateChange struct {
 type hookQueue struct {
 	queued atomic.Bool // pending is non-empty: lets flush skip the mutex
 
-	mu         sync.Mutex    // guards pending and delivering
+	mu         sync.Mutex    // guards pending, notes and delivering
 	pending    []StateChange // recorded, not yet delivered, in order
-	led        []tally       // pending[i]'s window outcomes that led to it, for the decision log
+	notes      []note        // what the decision log and the fleet need to know of pending[i]
 	delivering bool          // a goroutine is running the hook for this key
+}
+
+// note is what a recorded transition carries besides its StateChange.
+type note struct {
+	led     tally // the window's outcomes that led to it, for the decision log
+	byFleet bool  // the fleet opened the key (Config.Fleet), not this process's own outcomes
 }
 
 // record queues c. It runs under gobreaker's mutex, so it must not call
 // out; it only takes q.mu, which is never held while calling gobreaker.
-func (q *hookQueue) record(c StateChange) { q.recordLed(c, tally{}) }
+func (q *hookQueue) record(c StateChange) { q.recordNote(c, note{}) }
 
 // recordLed is record, with the window's outcomes that led to c.
-func (q *hookQueue) recordLed(c StateChange, led tally) {
+func (q *hookQueue) recordLed(c StateChange, led tally) { q.recordNote(c, note{led: led}) }
+
+// recordFleet is recordLed for a key the fleet opened.
+func (q *hookQueue) recordFleet(c StateChange, led tally) {
+	q.recordNote(c, note{led: led, byFleet: true})
+}
+
+func (q *hookQueue) recordNote(c StateChange, n note) {
 	q.mu.Lock()
 	q.pending = append(q.pending, c)
-	q.led = append(q.led, led)
+	q.notes = append(q.notes, n)
 	q.queued.Store(true)
 	q.mu.Unlock()
 }
@@ -68,11 +81,11 @@ func (q *hookQueue) recordLed(c StateChange, led tally) {
 // overlapping, and makes a hook that calls State (which may record a
 // transition) safe from re-entering itself.
 func (q *hookQueue) flush(hook func(StateChange)) {
-	q.flushLed(func(c StateChange, _ tally) { hook(c) })
+	q.flushNoted(func(c StateChange, _ note) { hook(c) })
 }
 
-// flushLed is flush, with each transition's window outcomes.
-func (q *hookQueue) flushLed(hook func(StateChange, tally)) {
+// flushNoted is flush, with each transition's note.
+func (q *hookQueue) flushNoted(hook func(StateChange, note)) {
 	if !q.queued.Load() {
 		return
 	}
@@ -89,7 +102,7 @@ func (q *hookQueue) flushLed(hook func(StateChange, tally)) {
 // deliver pops and delivers one transition at a time, so that a hook that
 // panics consumes only its own transition; the rest stay queued for the
 // next caller.
-func (q *hookQueue) deliver(hook func(StateChange, tally)) {
+func (q *hookQueue) deliver(hook func(StateChange, note)) {
 	clean := false
 	defer func() {
 		if !clean {
@@ -101,16 +114,16 @@ func (q *hookQueue) deliver(hook func(StateChange, tally)) {
 	for {
 		q.mu.Lock()
 		if len(q.pending) == 0 {
-			q.pending, q.led = nil, nil
+			q.pending, q.notes = nil, nil
 			q.queued.Store(false)
 			q.delivering = false
 			q.mu.Unlock()
 			clean = true
 			return
 		}
-		c, led := q.pending[0], q.led[0]
-		q.pending, q.led = q.pending[1:], q.led[1:]
+		c, n := q.pending[0], q.notes[0]
+		q.pending, q.notes = q.pending[1:], q.notes[1:]
 		q.mu.Unlock()
-		hook(c, led)
+		hook(c, n)
 	}
 }

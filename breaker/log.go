@@ -30,26 +30,35 @@ func (b *Breaker) logRefusal(req *http.Request, e *entry, err *OpenError) {
 // transitionReasons says why a key moved between two states.
 var transitionReasons = map[[2]State]decision.Reason{
 	{Closed, Open}:     decision.ReasonFailures,
+	{Open, Open}:       decision.ReasonFailures, // a key the fleet opened tripped by its own rules too
 	{Open, HalfOpen}:   decision.ReasonOpenTimeout,
 	{HalfOpen, Open}:   decision.ReasonProbeFailed,
 	{HalfOpen, Closed}: decision.ReasonProbesSucceeded,
 }
 
 // deliver hands one recorded transition, and the window's outcomes that
-// led to it, to the decision log, then to Config.OnStateChange. ctx is the context of the request that delivers
-// it, or, for a delivery outside any request (State, Snapshot), one
-// carrying the observer of the latest request that had one.
-func (b *Breaker) deliver(ctx context.Context, c StateChange, led tally) {
+// led to it, to the decision log, then to Config.OnStateChange, then to
+// the fleet if it is this process's own. ctx is the context of the
+// request that delivers it, or, for a delivery outside any request
+// (State, Snapshot), one carrying the observer of the latest request that
+// had one.
+func (b *Breaker) deliver(ctx context.Context, c StateChange, n note) {
 	if decision.Enabled(ctx, b.s.logger, decision.StateChange) {
+		reason := transitionReasons[[2]State{c.From, c.To}]
+		if n.byFleet {
+			reason = decision.ReasonFleet
+		}
 		decision.Emit(ctx, b.s.logger, decision.Event{Stage: decision.StageBreaker, Name: decision.StateChange,
-			Host: c.Key, Reason: transitionReasons[[2]State{c.From, c.To}],
+			Host: c.Key, Reason: reason,
 			From: c.From.String(), To: c.To.String(),
-			Successes: int(led.successes), Failures: int(led.failures)})
+			Successes: int(n.led.successes), Failures: int(n.led.failures)})
 	}
 	if b.s.onStateChange != nil {
 		b.s.onStateChange(c)
 	}
-	b.reportFleet(ctx, c)
+	if !n.byFleet {
+		b.reportFleet(ctx, c)
+	}
 }
 
 // observerRef holds the observer that deliveries outside a request use.

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,13 +28,15 @@ type entry struct {
 	busy *OpenError                          // refusal while half-open probes are busy; immutable
 
 	// state, open and openUntil are written by onTransition under
-	// gobreaker's mutex (or by the parole gate) and read without it.
-	state     atomic.Uint32             // State, as of the last transition
-	open      atomic.Pointer[OpenError] // refusal of the current open period
-	openUntil atomic.Int64              // end of the last open period, ns since Breaker.epoch
-	lastUsed  atomic.Int64              // last request start, ns since Breaker.epoch
-	inflight  atomic.Int32              // requests in RoundTrip: admitted, waiting or being refused
-	window    outcomes                  // settled outcomes by completion time, for the ratio rule
+	// gobreaker's mutex (or by the parole gate), each time under
+	// transitions too, and read without either.
+	transitions sync.Mutex                // serializes writers of state and the start of a parole
+	state       atomic.Uint32             // State, as of the last transition
+	open        atomic.Pointer[OpenError] // refusal of the current open period
+	openUntil   atomic.Int64              // end of the last open period, ns since Breaker.epoch
+	lastUsed    atomic.Int64              // last request start, ns since Breaker.epoch
+	inflight    atomic.Int32              // requests in RoundTrip: admitted, waiting or being refused
+	window      outcomes                  // settled outcomes by completion time, for the ratio rule
 
 	hooks  hookQueue
 	room   waitroom   // requests waiting for this key to admit them (Config.MaxWait)
@@ -150,7 +153,7 @@ func (b *Breaker) drop(e *entry) {
 	b.list = b.list[:len(b.list)-1]
 	switch {
 	case e.parole.active.Load():
-		b.graves.bury(e.k, e.parole.until, b.s.maxKeys)
+		b.graves.bury(e.k, e.parole.until.Load(), b.s.maxKeys)
 	case State(e.state.Load()) != Closed:
 		b.graves.bury(e.k, e.openUntil.Load(), b.s.maxKeys)
 	}
@@ -171,7 +174,7 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 		// outcomes for why gobreaker's own rolling window is not used).
 		Timeout: b.s.openTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if e.parole.active.Load() {
+			if e.parole.probing(b.now()) {
 				return true // a failed probe of a key on parole
 			}
 			w, _ := e.window.totals(time.Now())
@@ -190,9 +193,18 @@ func (b *Breaker) newEntry(k key, now int64) *entry {
 // error of a new open period is built here, once, so that refusing a
 // request allocates nothing.
 func (b *Breaker) onTransition(e *entry, from, to State) {
+	e.transitions.Lock()
+	defer e.transitions.Unlock()
 	at := time.Now()
-	if to == Open && e.parole.active.CompareAndSwap(true, false) {
-		from = HalfOpen // gobreaker was closed behind the parole gate's half-open
+	if to == Open && e.parole.active.Load() {
+		// gobreaker was closed behind the parole gate: a probe failed (the
+		// gate was half-open), or, during the fleet's open period, requests
+		// that slipped in as it began met this process's own trip rules.
+		from = HalfOpen
+		if b.now() < e.parole.until.Load() {
+			from = Open
+		}
+		e.parole.active.Store(false)
 	}
 	led, _ := e.window.totals(at) // what led here, for the decision log
 	e.window.reset()              // a new state starts a fresh window, as gobreaker's counts do
@@ -220,7 +232,7 @@ func (b *Breaker) flush(ctx context.Context, e *entry) {
 	if !e.hooks.queued.Load() {
 		return
 	}
-	e.hooks.flushLed(func(c StateChange, led tally) { b.deliver(ctx, c, led) })
+	e.hooks.flushNoted(func(c StateChange, n note) { b.deliver(ctx, c, n) })
 }
 
 // flushOutside is flush for a caller outside any request (State,

@@ -44,11 +44,11 @@
 //	rejected           Debug  breaker, throttle   open, half_open; gate, pace, adaptive,           until it could have gone (0: unknown)
 //	                                              concurrency
 //	throttled          Debug  throttle            gate, pace, adaptive, concurrency (longest)      how long it waited
-//	paused             Info   throttle            pushback                                         the pause
-//	state_change       Info   breaker             failures, open_timeout, probe_failed,            -
+//	paused             Info   throttle            pushback, fleet                                  the pause
+//	state_change       Info   breaker             failures, fleet, open_timeout, probe_failed,     -
 //	                                              probes_succeeded
-//	shared_unavailable Warn   throttle            -                                                -
-//	shared_resumed     Info   throttle            -                                                -
+//	shared_unavailable Warn   breaker, throttle   -                                                -
+//	shared_resumed     Info   breaker, throttle   -                                                -
 //	outcome            Debug  hedge, middleware,  the outcome's kind: success, final, transient,   -
 //	                          retry               throttled, canceled, fatal, rejected
 //

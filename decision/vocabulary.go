@@ -151,6 +151,11 @@ const (
 	ReasonAdaptive    Reason = "adaptive"    // adaptive throttling refused it locally
 	ReasonConcurrency Reason = "concurrency" // MaxConcurrent requests are in flight
 
+	// Why a breaker key opened, or a host was paused, on another process's
+	// word: a quorum of the processes calling the key reported it open
+	// (breaker.Fleet), or the fleet's shared gate is closed (throttle.Shared).
+	ReasonFleet Reason = "fleet"
+
 	// Why a breaker key changed state.
 	ReasonFailures        Reason = "failures"         // closed → open: a tripping rule was met
 	ReasonOpenTimeout     Reason = "open_timeout"     // open → half-open: the open period ended

@@ -46,6 +46,15 @@ type Worker struct {
 	// Timeout is the store's bound on each call to Redis (0: its default).
 	Timeout time.Duration
 	Seed    uint64
+
+	// Breaker makes the worker send through a breaker that shares its
+	// view through Redis (breaker.Config.Fleet) instead of a throttle,
+	// Offered requests per second evenly spaced; see [RunBreaker].
+	Breaker bool
+	// Delay starts the worker's process this long after the run's start
+	// (a breaker worker only): it connects to Redis and builds its breaker
+	// then, as a process (re)started then would.
+	Delay time.Duration
 }
 
 // Outcome is how one request ended.
@@ -56,6 +65,8 @@ const (
 	Throttled                // the upstream answered 429
 	Rejected                 // the throttle refused it, unsent (throttle.ErrThrottled)
 	Failed                   // anything else: a caller error
+	Refused                  // the breaker refused it, unsent (breaker.ErrOpen)
+	Unhealthy                // the upstream answered 503 (a breaker worker's sick host)
 )
 
 // Request is one request's fate, as its worker saw it.
@@ -79,8 +90,11 @@ type Report struct {
 	Group    string
 	Requests []Request
 	Calls    []Call
-	Logs     []string // the throttle's log lines
+	Logs     []string // the throttle's (or breaker's) log lines
 	Stats    throttle.Stats
+	// Changes are a breaker worker's state changes, as its decision log
+	// recorded them.
+	Changes []Change
 }
 
 // Run runs w in this process and returns its report.
@@ -90,6 +104,9 @@ type Report struct {
 // replaces w.Start: a process that took long to start on a loaded machine
 // then does not open with a backlog of requests all due at once.
 func Run(ctx context.Context, w Worker, ready func() (time.Time, error)) (Report, error) {
+	if w.Breaker {
+		return RunBreaker(ctx, w, ready)
+	}
 	rep := Report{ID: w.ID, Group: w.Group}
 	logs := &lines{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
