@@ -51,10 +51,12 @@
 //	shared_resumed     Info   breaker, throttle   -                                                -
 //	outcome            Debug  hedge, middleware,  the outcome's kind: success, final, transient,   -
 //	                          retry               throttled, canceled, fatal, rejected
+//	panic_dropped      Warn   hedge, middleware   -                                                -
 //
 // For an outcome, attempt is the number of attempts made (retry) or the
 // winning attempt, 0 when none won (hedge): a hedged request won by its
-// hedge has attempt=2.
+// hedge has attempt=2. A panic_dropped's error holds the panic's value and
+// the stack where it was recovered.
 //
 // # Attempts
 //

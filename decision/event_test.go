@@ -19,7 +19,7 @@ func TestLevels(t *testing.T) {
 	}{
 		{[]Name{Hedge, HedgeDenied, HedgingStopped, Retry, NotRetried, Rejected, Throttled, Outcome}, slog.LevelDebug},
 		{[]Name{StateChange, Paused, SharedResumed}, slog.LevelInfo},
-		{[]Name{GaveUp, SharedUnavailable}, slog.LevelWarn},
+		{[]Name{GaveUp, SharedUnavailable, PanicDropped}, slog.LevelWarn},
 	}
 	for _, tt := range tests {
 		for _, n := range tt.names {

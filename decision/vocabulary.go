@@ -60,6 +60,10 @@ const (
 	SharedResumed Name = "shared_resumed"
 	// Outcome: what the stage returns for the request (Debug).
 	Outcome Name = "outcome"
+	// PanicDropped: a panic came after the request was decided, with no
+	// caller left to receive it (a hedge that had already lost), and was
+	// dropped; Err holds its value and stack (Warn).
+	PanicDropped Name = "panic_dropped"
 )
 
 // Level returns the level n is logged at: Info for a state change (a
@@ -70,7 +74,7 @@ func (n Name) Level() slog.Level {
 	switch n {
 	case StateChange, Paused, SharedResumed:
 		return slog.LevelInfo
-	case GaveUp, SharedUnavailable:
+	case GaveUp, SharedUnavailable, PanicDropped:
 		return slog.LevelWarn
 	}
 	return slog.LevelDebug
@@ -106,6 +110,8 @@ func (n Name) Message() string {
 		return "shared state answering again; sharing resumed"
 	case Outcome:
 		return "request done"
+	case PanicDropped:
+		return "panic after the decision dropped"
 	}
 	return string(n)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/tailguard/tailguard/decision"
@@ -130,7 +131,7 @@ func (r *race) sendOriginal(areq *http.Request) {
 		}
 		p := recover()
 		httpx.Discard(resp, nil)
-		if r.abort(a, p) {
+		if r.abort(a, p, debug.Stack()) {
 			_, _ = r.finish() // panics with p, after OnComplete
 		}
 	}()
@@ -164,7 +165,7 @@ func (r *race) run(a *attemptCtx, reason Reason, elapsed time.Duration) {
 		p := recover()
 		closeBody(unsent)
 		httpx.Discard(resp, cancel)
-		r.abort(a, p)
+		r.abort(a, p, debug.Stack())
 	}()
 
 	areq, err := httpx.Attempt(a, r.req, a.n)
@@ -206,21 +207,20 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	var st step
 	r.mu.Lock()
 	sent := false
-	var denied decision.Reason // recorded once the lock is released
 	switch {
 	case r.decided || r.parent.Err() != nil:
 	case buildErr != nil:
 		r.stopHedgingLocked(&st)
-		denied = decision.ReasonBody
+		st.denied, st.deniedWhy, st.deniedErr = a.n, decision.ReasonBody, buildErr
 		if errors.Is(buildErr, errNoReplica) {
-			denied = decision.ReasonReplica
+			st.deniedWhy = decision.ReasonReplica
 		}
 	case !a.prepaid && !h.cfg.budget.Withdraw():
 		// Hedging into an exhausted budget would add load exactly when
 		// the upstream is short of it.
 		h.stats.budgetDenied.Add(1)
 		r.stopHedgingLocked(&st)
-		denied = decision.ReasonBudget
+		st.denied, st.deniedWhy = a.n, decision.ReasonBudget
 	default:
 		sent = true
 		a.cancel = cancel
@@ -237,9 +237,6 @@ func (r *race) commit(a *attemptCtx, cancel context.CancelFunc, buildErr error) 
 	}
 	r.mu.Unlock()
 	r.apply(&st)
-	if denied != "" {
-		logDenied(r.parent, h.cfg.logger, decision.StageHedge, r.caller, a.n, denied, buildErr)
-	}
 	return sent
 }
 
@@ -271,29 +268,6 @@ func (r *race) land(a *attemptCtx, resp *http.Response, err error, kind idempote
 	r.landLocked(&st, a, resp, err, kind, now)
 	r.mu.Unlock()
 	r.apply(&st)
-}
-
-// abort records that attempt a ended in a panic with value p (nil for
-// runtime.Goexit). If the race was not decided yet, the panic decides it:
-// every attempt is canceled, the timer stopped, and the caller's goroutine
-// raises p again; abort then reports true. A panic after the decision goes
-// with the loser's output.
-func (r *race) abort(a *attemptCtx, p any) bool {
-	var st step
-	mine := false
-	r.mu.Lock()
-	if !a.landed {
-		a.landed = true
-		r.inflight--
-	}
-	if !r.decided {
-		mine = true
-		r.panicVal = p // nil for runtime.Goexit, which is not raised again
-		r.decideLocked(&st, nil, false, nil, abortedErr(a.n, p), time.Now())
-	}
-	r.mu.Unlock()
-	r.apply(&st)
-	return mine
 }
 
 func closeBody(req *http.Request) {

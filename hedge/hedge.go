@@ -82,13 +82,18 @@ import (
 //
 // # Panics
 //
-// A panic in the wrapped transport, the classifier or a hook decides the
-// race at once: the timer is stopped, every attempt is canceled, every
-// response closed, OnComplete reports it, and RoundTrip raises the panic
-// again, with the same value, on the caller's goroutine (a hedge's
-// goroutine recovers it and hands it over, so it never crashes the
-// process). A panic of an attempt that had already lost goes with its
-// output, as its response would.
+// A panic in the wrapped transport, the classifier, GetBody, a hook,
+// Replicas.Pick, or the logger or observer recording a decision decides
+// the race at once if no caller has its answer yet: the timer is stopped,
+// every attempt is canceled, every response closed, OnComplete reports it
+// (its Err holds the stack where the panic was recovered), and RoundTrip
+// raises the panic again, with the same value, on the caller's goroutine.
+// A hedge's goroutine recovers it and hands it over, so it never crashes
+// the process; an inner stage reporting into the race (a retry stage's
+// try) is never unwound by it. A panic with no caller left to receive it
+// (an attempt that had already lost) is dropped with that attempt's
+// output, counted in [Stats].DroppedPanics and recorded in the decision
+// log as panic_dropped, with its stack.
 //
 // # Tracing
 //

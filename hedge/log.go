@@ -60,6 +60,15 @@ func logStopped(ctx context.Context, l *slog.Logger, stage decision.Stage, req *
 	}
 }
 
+// logDropped records that attempt n panicked with err (a *panicError)
+// after the race was decided, and the panic was dropped.
+func logDropped(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, n int, err error) {
+	if decision.Enabled(ctx, l, decision.PanicDropped) {
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.PanicDropped, Request: req,
+			Attempt: n, Err: err})
+	}
+}
+
 // logOutcome records a decided race: the winner (0 if none won), and the
 // status or error returned, whose outcome is kind.
 func logOutcome(ctx context.Context, l *slog.Logger, stage decision.Stage, info *CompleteInfo, kind idempotency.Kind) {

@@ -110,7 +110,10 @@ type MiddlewareConfig struct {
 // middleware (http.ErrAbortHandler included). A panic after its run
 // finished (after the decision, or after its body outgrew MaxResponse with
 // a failing status) is recovered and discarded with its output: no panic
-// on a run's goroutine ever reaches the process.
+// on a run's goroutine ever reaches the process. Each panic no one raises —
+// those, and a panicking run that another run's answer or panic displaced
+// — is counted in [Stats].DroppedPanics and recorded in the decision log
+// as panic_dropped (Warn), with its stack.
 //
 // # Large responses
 //

@@ -64,6 +64,12 @@ func answerKind(out *run, err error) idempotency.Kind {
 // ServeHTTP must panic with, so that net/http breaks the connection
 // instead of ending the body as if it were whole, and why.
 func (s *serverRace) writeThrough(out *run) (abort any, err error) {
+	if !out.claimed.CompareAndSwap(false, true) {
+		// The run panicked first, with its context ended (the client
+		// left, or the Timeout elapsed), and dropped the panic.
+		<-out.done
+		return http.ErrAbortHandler, context.Cause(&out.ctx)
+	}
 	out.verdict <- nil
 	<-out.done
 	switch {

@@ -2,9 +2,11 @@ package hedge
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tailguard/tailguard/decision"
@@ -39,6 +41,7 @@ type serverRace struct {
 	timerC   <-chan time.Time // timer.C while a hedge remains; nil after
 	failed   *run             // latest run that reported a failing status with its whole body
 	panicked *run             // latest run that panicked
+	over     atomic.Bool      // the race is decided: reports from now on are not read (see dropUnread)
 }
 
 // race serves a hedged request: it runs the handler, hedges it, and writes
@@ -76,6 +79,7 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 
 	out, winner, err := s.loop()
 	end := time.Now()
+	s.dropUnread(out)
 	cause := ErrLostRace
 	if err != nil {
 		// The Timeout or the client ended the race. Its cause may not have
@@ -124,6 +128,9 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool) {
 	now := time.Now()
 	s.pending &^= 1 << (ru.n - 1)
+	if ru.done == nil {
+		ru.claimed.Store(true) // its panic, if any, is the race's
+	}
 	switch {
 	case ru.ctx.Err() != nil:
 		// Before the decision only the request's end or the Timeout cancel
@@ -131,8 +138,14 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 		if err = s.parent.Err(); err == nil {
 			err = context.Cause(&ru.ctx)
 		}
+		if ru.panicked {
+			s.dropRun(ru)
+		}
 		return s.fallback(), 0, err, true
 	case ru.panicked:
+		if s.panicked != nil {
+			s.dropRun(s.panicked) // only the latest can be raised
+		}
 		s.panicked = ru
 	default:
 		if ru.n == 1 {
@@ -170,6 +183,38 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 		return s.fallback(), 0, nil, true
 	}
 	return nil, 0, nil, false
+}
+
+// dropUnread ends the race's reading of run reports: runs that panicked,
+// other than out, will never be raised, and are dropped (see dropRun):
+// those whose reports the loop took in, and those whose reports came too
+// late. A run reporting from now on drops its own panic (see run.finish);
+// one that reported before is drained here, and claimed exactly once.
+func (s *serverRace) dropUnread(out *run) {
+	s.over.Store(true)
+	if s.panicked != nil && s.panicked != out {
+		s.dropRun(s.panicked)
+	}
+	for {
+		select {
+		case ru := <-s.results:
+			if ru.done == nil && ru.panicked && ru.claimed.CompareAndSwap(false, true) {
+				s.dropRun(ru)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// dropRun counts and records the panic of run ru, which no one will
+// raise. Recording it calls the logger and the observer, whose own panic
+// would reach a run's goroutine here: it is dropped too, uncounted.
+func (s *serverRace) dropRun(ru *run) {
+	s.h.m.stats.droppedPanics.Add(1)
+	defer func() { _ = recover() }()
+	logDropped(s.r.Context(), s.h.m.cfg.logger, decision.StageMiddleware, s.r, ru.n,
+		&panicError{what: fmt.Sprintf("run %d", ru.n), p: ru.panicVal, stack: ru.stack})
 }
 
 // fallback is the run whose output answers the client when no run won:
@@ -244,6 +289,7 @@ func (s *serverRace) launch(n int) {
 	ru.rec.limit = int(min(s.h.m.maxResponse, math.MaxInt))
 	ru.rec.owner = ru
 	ru.report = s.results
+	ru.race = s
 	ru.client = s.w
 	ru.judge = s.h.m.cfg.classifier
 	// A deep clone: handlers may modify their request's headers, and runs

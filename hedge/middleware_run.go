@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/tailguard/tailguard/idempotency"
 )
@@ -45,6 +47,14 @@ type run struct {
 	pause    bool             // resp asks for a pause: a Retry-After still in the future
 	panicked bool
 	panicVal any
+	stack    []byte      // where the panic was recovered
+	race     *serverRace // for a panic no one is left to receive (see finish)
+	// claimed is set by whoever answers for the run's panic, if it has
+	// one: for a run reporting when its handler returns, the race taking
+	// its report in (the loop, or, once decided, the drain in
+	// dropUnread) or, if neither did, the run itself; for a run that
+	// reported early, the answer writing it through, or the run itself.
+	claimed atomic.Bool
 	// Made by a run that reported when its body outgrew MaxResponse; nil
 	// otherwise. The race sends one verdict: nil to write through to
 	// client, or the error its writes return. done is closed when its
@@ -65,15 +75,24 @@ func (h *handler) serve(ru *run) {
 
 // finish is deferred by serve: it recovers a panic, and reports the run,
 // unless it reported when its body outgrew MaxResponse.
+//
+// A panic no one will raise — a run that lost, or that reported early
+// and is not the answer — is dropped, and counted (see dropRun).
 func (ru *run) finish() {
 	if p := recover(); p != nil {
-		ru.panicked, ru.panicVal = true, p
+		ru.panicked, ru.panicVal, ru.stack = true, p, debug.Stack()
 	}
 	if ru.done != nil {
+		if ru.panicked && ru.claimed.CompareAndSwap(false, true) {
+			ru.race.dropRun(ru) // writeThrough, if it comes, finds it claimed
+		}
 		close(ru.done)
 		return
 	}
 	ru.report <- ru
+	if ru.panicked && ru.race.over.Load() && ru.claimed.CompareAndSwap(false, true) {
+		ru.race.dropRun(ru) // decided without it, and not drained
+	}
 }
 
 // settle judges the run by its status and headers as they stand, on its own

@@ -68,8 +68,8 @@ func TestMiddlewarePanicInAnyRunReachesServeHTTP(t *testing.T) {
 }
 
 // A loser that panics after the answer was written is recovered on its
-// own goroutine and forgotten: the process survives, the winner's answer
-// stands.
+// own goroutine and dropped (counted): the process survives, the winner's
+// answer stands.
 func TestMiddlewareLoserPanicDiscarded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
@@ -84,7 +84,7 @@ func TestMiddlewareLoserPanicDiscarded(t *testing.T) {
 		assert.Nil(t, p)
 		assert.Equal(t, "run 2", rec.Body.String())
 		synctest.Wait()
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1, DroppedPanics: 1}, m.Stats())
 	})
 }
 
@@ -176,20 +176,21 @@ func TestMiddlewareMaxHedgesTenEveryRunFails(t *testing.T) {
 		wantCode  int
 		wantBody  string
 		wantPanic any
+		dropped   uint64 // panics not raised
 	}{
 		{"every run fails", func(n int, w http.ResponseWriter, r *http.Request) {
 			http.Error(w, fmt.Sprint("run ", n), http.StatusServiceUnavailable)
-		}, 503, "run 11\n", nil},
+		}, 503, "run 11\n", nil, 0},
 		{"every run panics", func(n int, w http.ResponseWriter, r *http.Request) {
 			panic(fmt.Sprint("run ", n))
-		}, 0, "", "run 11"},
+		}, 0, "", "run 11", 10},
 		{"no run finishes", func(n int, w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
-		}, 503, "Service Unavailable\n", nil},
+		}, 503, "Service Unavailable\n", nil, 0},
 		{"every run outgrows MaxResponse failing", func(n int, w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)
 			writeChunks(w, 3, 60, 0)
-		}, 503, "Service Unavailable\n", nil},
+		}, 503, "Service Unavailable\n", nil, 0},
 		{"runs alternate", func(n int, w http.ResponseWriter, r *http.Request) {
 			switch n % 3 {
 			case 0:
@@ -200,7 +201,7 @@ func TestMiddlewareMaxHedgesTenEveryRunFails(t *testing.T) {
 				w.WriteHeader(http.StatusInternalServerError)
 				writeChunks(w, 3, 60, 0)
 			}
-		}, 502, "", nil},
+		}, 502, "", nil, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -225,7 +226,7 @@ func TestMiddlewareMaxHedgesTenEveryRunFails(t *testing.T) {
 				assert.Equal(t, 11, info.Sent)
 				assert.Equal(t, 0, info.Winner)
 				synctest.Wait()
-				assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 10, Failed: 1}, m.Stats())
+				assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 10, Failed: 1, DroppedPanics: tc.dropped}, m.Stats())
 			})
 		})
 	}

@@ -145,23 +145,6 @@ func (panicky) Classify(req *http.Request, resp *http.Response, err error) idemp
 	return idempotency.Default.Classify(req, resp, err)
 }
 
-// A loser that panics after another attempt won goes with its output: the
-// caller gets the winner, and the process lives on.
-func TestLatePanicIsDropped(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
-			if IsHedge(req.Context()) {
-				return after(req, 5*time.Millisecond, 200, nil)
-			}
-			time.Sleep(time.Second) // ignores cancellation
-			panic("late bug")
-		}}
-		resp, err := New(Config{Delay: 10 * time.Millisecond}).Wrap(stub).RoundTrip(newGet(t))
-		require.NoError(t, err)
-		assert.Equal(t, "OK", readAll(t, resp))
-	})
-}
-
 // Neither runtime.Goexit (t.FailNow in a test transport) on a hedge's
 // goroutine nor one on the caller's leaves the race hanging.
 func TestGoexitOnHedgeGoroutine(t *testing.T) {

@@ -83,7 +83,11 @@ type step struct {
 	settle  bool          // the race was decided: cancel the losers, signal the caller
 
 	pushedBy, pushStatus int // the attempt whose pushback stopped hedging, and its status
-	deniedHedge          int // a hedge the budget refused when a failed try asked for it
+	// denied is a hedge due but not sent, deniedWhy why, and deniedErr
+	// the error that kept it from being built.
+	denied    int
+	deniedWhy decision.Reason
+	deniedErr error
 }
 
 // droppedResp is a response to drain and close, and its attempt's cancel
@@ -275,7 +279,7 @@ func (r *race) resendLocked(st *step, a *attemptCtx, now time.Time) bool {
 	if !h.cfg.budget.Withdraw() {
 		h.stats.budgetDenied.Add(1)
 		r.stopHedgingLocked(st)
-		st.deniedHedge = len(r.hedges) + 2
+		st.denied, st.deniedWhy = len(r.hedges)+2, decision.ReasonBudget
 		return false
 	}
 	r.fireLocked(st, ReasonFailure, now)
@@ -384,8 +388,23 @@ func (r *race) onTimer() {
 	r.apply(&st)
 }
 
-// apply carries out st with no lock held.
+// apply carries out st with no lock held. The decisions st records go to
+// the decision log first, whose logger and observer are the user's code:
+// if one panics, the panic is the race's (see logStep), and the rest of st
+// is carried out all the same, deferred so that even a runtime.Goexit
+// there leaves no timer armed and no caller waiting.
 func (r *race) apply(st *step) {
+	if st.pushedBy > 0 || st.denied > 0 {
+		defer r.effects(st)
+		r.logStep(st)
+		return
+	}
+	r.effects(st)
+}
+
+// effects carries out what st leaves to do, with no lock held; it calls
+// nothing outside the stage.
+func (r *race) effects(st *step) {
 	if st.stop != nil {
 		r.t.h.timers.release(st.stop)
 	}
@@ -397,12 +416,6 @@ func (r *race) apply(st *step) {
 	}
 	if st.settle {
 		r.settle()
-	}
-	if st.pushedBy > 0 {
-		logStopped(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, st.pushedBy, st.pushStatus)
-	}
-	if st.deniedHedge > 0 {
-		logDenied(r.parent, r.t.h.cfg.logger, decision.StageHedge, r.caller, st.deniedHedge, decision.ReasonBudget, nil)
 	}
 	if st.launch != nil {
 		go r.run(st.launch, st.reason, st.elapsed)

@@ -1,7 +1,6 @@
 package hedge
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -40,7 +39,9 @@ func (r *race) wait() (*http.Response, error) {
 }
 
 // finish counts and announces the decided race and returns its result, or
-// raises its panic.
+// raises its panic. The logger, the observer, the classifier and
+// OnComplete it calls may panic too: the response the caller then never
+// sees is discarded on the way out.
 func (r *race) finish() (*http.Response, error) {
 	h := r.t.h
 	r.mu.Lock()
@@ -50,6 +51,18 @@ func (r *race) finish() (*http.Response, error) {
 	}
 	out, p := r.out, r.panicVal
 	r.mu.Unlock()
+	if p != nil {
+		// A panic in the decision log took over a decision not yet
+		// announced (see calloutPanicked): its answer is never returned.
+		httpx.Discard(out, nil)
+		out = nil
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			httpx.Discard(out, nil)
+		}
+	}()
 	if out != nil {
 		info.StatusCode = out.StatusCode
 	}
@@ -69,32 +82,11 @@ func (r *race) finish() (*http.Response, error) {
 		logOutcome(r.parent, h.cfg.logger, decision.StageHedge, &info, kind)
 	}
 	if hook := h.cfg.onComplete; hook != nil {
-		complete(hook, info, out)
+		hook(info)
 	}
+	returned = true
 	if p != nil {
 		panic(p)
 	}
 	return out, info.Err
-}
-
-// complete calls OnComplete; if it panics, the response the caller will
-// never see is discarded on the way out.
-func complete(hook func(CompleteInfo), info CompleteInfo, out *http.Response) {
-	returned := false
-	defer func() {
-		if !returned {
-			httpx.Discard(out, nil)
-		}
-	}()
-	hook(info)
-	returned = true
-}
-
-// abortedErr describes an attempt that ended in a panic, or in
-// runtime.Goexit (p nil), for OnComplete and the caller.
-func abortedErr(n int, p any) error {
-	if p == nil {
-		return fmt.Errorf("hedge: attempt %d's goroutine exited (runtime.Goexit)", n)
-	}
-	return fmt.Errorf("hedge: attempt %d panicked: %v", n, p)
 }

@@ -32,6 +32,14 @@ type Stats struct {
 	PassThrough uint64
 	// Skipped counts requests sent unhedged because [Config.Skip] said so.
 	Skipped uint64
+	// DroppedPanics counts panics that no caller was left to receive: an
+	// attempt's (its transport, the classifier, a hook) after another
+	// attempt had won, or the decision log's while recording a decided
+	// race. Each is recovered, recorded in the decision log as
+	// panic_dropped (Warn) with its stack, and dropped; a panic before
+	// the decision is raised again by RoundTrip instead (see "Panics" on
+	// [Hedger]). For a [Middleware], a run that panicked and lost.
+	DroppedPanics uint64
 }
 
 // Hedgeable returns how many requests the stage could hedge: Requests
@@ -49,19 +57,20 @@ func (s Stats) Hedgeable() uint64 {
 // would in memory for the rare contended case.
 type counters struct {
 	requests, hedged, hedges, originalWins, hedgeWins, failed,
-	budgetDenied, passThrough, skipped atomic.Uint64
+	budgetDenied, passThrough, skipped, droppedPanics atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Requests:     c.requests.Load(),
-		Hedged:       c.hedged.Load(),
-		Hedges:       c.hedges.Load(),
-		OriginalWins: c.originalWins.Load(),
-		HedgeWins:    c.hedgeWins.Load(),
-		Failed:       c.failed.Load(),
-		BudgetDenied: c.budgetDenied.Load(),
-		PassThrough:  c.passThrough.Load(),
-		Skipped:      c.skipped.Load(),
+		Requests:      c.requests.Load(),
+		Hedged:        c.hedged.Load(),
+		Hedges:        c.hedges.Load(),
+		OriginalWins:  c.originalWins.Load(),
+		HedgeWins:     c.hedgeWins.Load(),
+		Failed:        c.failed.Load(),
+		BudgetDenied:  c.budgetDenied.Load(),
+		PassThrough:   c.passThrough.Load(),
+		Skipped:       c.skipped.Load(),
+		DroppedPanics: c.droppedPanics.Load(),
 	}
 }
