@@ -37,7 +37,9 @@ import (
 // 200, and an inner stage's rejection (an open breaker: [idempotency.Rejected])
 // neither cancels nor beats anything, nor fires the next hedge early (and
 // when nothing else is pending it is returned at once, rather than waiting
-// for a timer to send a hedge the same stage would likely refuse). When no
+// for a timer to send a hedge the same stage would likely refuse) — except
+// with Replicas, where the next hedge goes to another replica (see
+// Replicas below). When no
 // attempt can win any more, the
 // most useful failure is returned: the latest response (with its body), else
 // the latest transport error, else the latest rejection. Responses that are
@@ -75,7 +77,11 @@ import (
 // neither wins nor cancels anything. The stage then remembers the replica
 // as refusing until the rejection's RetryAfter (or for a second, if it
 // gives none), or until an attempt to it gets through, and sends later
-// hedges elsewhere while there is a choice. A pushback (a Retry-After on a
+// hedges elsewhere while there is a choice. And since the next hedge goes
+// to a replica the refusing stage does not govern, a refused attempt —
+// the original included — fires the next hedge at once when some replica
+// the request has not tried is not known to refuse: a request whose
+// replica's breaker is open goes to another replica instead of failing. A pushback (a Retry-After on a
 // failed response, or a pause an inner stage reports) still stops hedging
 // for the request, whichever replica sent it: replicas of one service
 // usually share the quota that pushes back.

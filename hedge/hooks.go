@@ -12,7 +12,9 @@ const (
 	// ReasonDelay means the hedge's delay elapsed with no attempt won.
 	ReasonDelay Reason = iota
 	// ReasonFailure means an attempt failed with a transient or throttled
-	// response or a transport error, which fires the next hedge at once.
+	// response or a transport error, or, with [Config.Replicas], an inner
+	// stage refused it for its replica: either fires the next hedge at
+	// once.
 	ReasonFailure
 )
 

@@ -175,6 +175,10 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		r.pushbackLocked(st, a.n, resp.StatusCode)
 	case firesNext(k) && !a.resent:
 		r.fireLocked(st, ReasonFailure, now)
+	case k == idempotency.Rejected && r.failoverLocked(now):
+		// Refused for its replica: the next hedge goes to another one,
+		// which the refusing stage does not govern.
+		r.fireLocked(st, ReasonFailure, now)
 	}
 }
 

@@ -3,6 +3,7 @@ package hedge
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
@@ -97,6 +98,27 @@ func (s *replicaSet) learn(i int, kind idempotency.Kind, err error, now time.Tim
 		wait = rej.RetryAfter()
 	}
 	rep.refusedUntil.Store(max(int64(now.Add(wait).Sub(s.epoch)), 1))
+}
+
+// failoverLocked reports whether an attempt an inner stage refused for its
+// replica should fire the next hedge at once: with replicas, when some
+// replica the request has not tried is not known to refuse. Without
+// replicas a rejection fires nothing, since the next hedge would meet the
+// same stage with the same key. The refused attempt's replica is already
+// known to refuse (land records it first).
+func (r *race) failoverLocked(now time.Time) bool {
+	if r.first.replica == 0 {
+		return false
+	}
+	var buf [maxHedgesLimit + 1]int
+	tried := r.triedLocked(buf[:0])
+	s := r.t.h.replicas
+	for i := range s.list {
+		if !slices.Contains(tried, i) && !s.refusing(i, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // route sends hedge a, built as areq (the race's own copy), to another

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -261,6 +262,75 @@ func TestReplicaFailedTryResentElsewhere(t *testing.T) {
 		defer mu.Unlock()
 		if len(sentTo) < 2 || sentTo[0] != "a.test" || sentTo[1] != "b.test" {
 			t.Errorf("attempts went to %q, want a.test, then b.test", sentTo)
+		}
+	})
+}
+
+// TestReplicaOpenBreakerFailsOver: a request whose replica's breaker is
+// open goes at once to another replica, whose breaker is closed; when
+// every replica's breaker is open, the caller gets ErrOpen at once, each
+// replica having been asked once.
+func TestReplicaOpenBreakerFailsOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var sentTo []string
+		down := map[string]bool{"a.test": true}
+		stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			sentTo = append(sentTo, req.URL.Hostname())
+			if down[req.URL.Hostname()] {
+				return testkit.Respond(req, http.StatusBadGateway, "down", nil), nil
+			}
+			return testkit.Respond(req, http.StatusOK, "ok", nil), nil
+		}}
+		b := breaker.New(breaker.Config{})
+		open := func(host string) {
+			for range breaker.DefaultConsecutiveFailures {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/", nil)
+				resp, err := b.Wrap(stub).RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if st := b.State("http://" + host + ":80"); st != breaker.Open {
+				t.Fatalf("%s is %v", host, st)
+			}
+		}
+		open("a.test")
+		h := hedge.New(hedge.Config{Delay: time.Second, Replicas: hedge.Replicas{Addrs: []string{"a.test:80", "b.test:80"}}})
+		rt := pipeline.Wrap(stub, h, retry.New(retry.Config{}), b)
+		do := func() (int, error) {
+			req, _ := http.NewRequest(http.MethodGet, "http://a.test/", nil)
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
+		}
+		mu.Lock()
+		sentTo = nil
+		mu.Unlock()
+		start := time.Now()
+		if code, err := do(); code != http.StatusOK || time.Since(start) != 0 {
+			t.Errorf("a's breaker open: %d, %v after %v, want 200 from b at once", code, err, time.Since(start))
+		}
+		mu.Lock()
+		if len(sentTo) != 1 || sentTo[0] != "b.test" {
+			t.Errorf("sent to %q, want b.test only (a's breaker refused without sending)", sentTo)
+		}
+		down["b.test"] = true
+		mu.Unlock()
+
+		open("b.test")
+		start = time.Now()
+		if _, err := do(); !errors.Is(err, breaker.ErrOpen) || time.Since(start) != 0 {
+			t.Errorf("every breaker open: %v after %v, want ErrOpen at once", err, time.Since(start))
+		}
+		if st := h.Stats(); st.Hedges != 2 || st.HedgeWins != 1 {
+			t.Errorf("stats %+v: want one failover hedge per request, the first winning", st)
 		}
 	})
 }
