@@ -67,3 +67,14 @@ func (s *share) take(now time.Time, maxWait time.Duration) (wait time.Duration, 
 	}
 	return wait, res, true, true
 }
+
+// above reports whether the share, once known, lets this process send
+// faster than its own pacing p does; an unknown share does.
+func (s *share) above(p *pacer) bool {
+	l := s.lim.Load()
+	if l == nil {
+		return true
+	}
+	lim, _ := p.limits()
+	return l.Limit() > lim
+}

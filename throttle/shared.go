@@ -16,9 +16,13 @@ import (
 //
 // What stays local even with Shared: adaptive throttling (each process
 // counts its own requests and accepts, as the SRE book's clients do), the
-// concurrency cap, what a host's headers and 429s teach the pacing (each
-// process learns the rate; the shared schedule runs at the rate the asking
-// process knows), and the probe after a pause (each process sends its own).
+// concurrency cap, what AIMD learns from bare 429s (a cut of the rate this
+// process was sending at: it paces this process alone, in front of the
+// shared schedule, and never the others), and the probe after a pause
+// (each process sends its own). The shared schedule runs at the host's
+// quota as the asking process knows it: Config.Rate or HostRate, or what
+// the host's headers announced, whichever is lower — the same for every
+// process that is configured alike and hears the same headers.
 //
 // # Contract
 //
@@ -72,4 +76,28 @@ type Reservation struct {
 	// Processes, so that the fleet stays near the quota instead of
 	// sending it once per process.
 	Processes int
+}
+
+// quota returns the host's quota as this process knows it, for the
+// fleet's schedule: the lower of the configured and the learned (header)
+// rates, with that source's burst; rate.Inf if neither is known. AIMD's
+// estimate is not part of it (see Throttle.takePace).
+func (p *pacer) quota() Quota {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q := Quota{Rate: rate.Inf}
+	if p.configured > 0 {
+		q = Quota{Rate: p.configured, Burst: p.configuredBurst}
+	}
+	if p.learned > 0 && p.learned < q.Rate {
+		q = Quota{Rate: p.learned, Burst: p.learnedBurst}
+	}
+	return q
+}
+
+// below reports whether the pacing holds this process below r: AIMD's
+// estimate is lower than the host's quota.
+func (p *pacer) below(r rate.Limit) bool {
+	lim, _ := p.limits()
+	return lim < r
 }
