@@ -29,7 +29,7 @@ func TestBreakerQuorum(t *testing.T) {
 	const poll = 50 * time.Millisecond
 	procs := make([]http.RoundTripper, 5)
 	start := func(i int) {
-		s := newStore(t, rdb, Config{Process: "proc-" + strconv.Itoa(i)})
+		s := newStore(t, rdb, Config{Process: "proc-" + strconv.Itoa(i), Timeout: generous})
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		t.Cleanup(tr.CloseIdleConnections)
 		procs[i] = breaker.New(breaker.Config{Fleet: s, FleetPoll: poll}).Wrap(tr)

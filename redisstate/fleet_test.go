@@ -13,7 +13,7 @@ func TestFleetSteps(t *testing.T) {
 	ctx := context.Background()
 	p := make([]*Store, 4)
 	for i := range p {
-		p[i] = newStore(t, rdb, Config{Process: string(rune('a' + i))})
+		p[i] = newStore(t, rdb, Config{Process: string(rune('a' + i)), Timeout: generous})
 	}
 	const window = time.Hour
 	steps := []struct {
@@ -58,8 +58,8 @@ func TestFleetSteps(t *testing.T) {
 func TestFleetWindow(t *testing.T) {
 	_, rdb := testRedis(t)
 	ctx := context.Background()
-	a := newStore(t, rdb, Config{Process: "a"})
-	b := newStore(t, rdb, Config{Process: "b"})
+	a := newStore(t, rdb, Config{Process: "a", Timeout: generous})
+	b := newStore(t, rdb, Config{Process: "b", Timeout: generous})
 	const window = 300 * time.Millisecond
 	if err := a.report(ctx, "k", true, window); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ func near(got, want, tol time.Duration) bool { return got >= want-tol && got <= 
 // cannot change any answer.
 func TestTakeSteps(t *testing.T) {
 	_, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{})
+	s := newStore(t, rdb, Config{Timeout: generous})
 	ctx := context.Background()
 	const perHour = 1.0 / 3600
 	const tol = 30 * time.Second
@@ -59,7 +59,7 @@ func TestTakeSteps(t *testing.T) {
 // the gate key until the pause ends. Nothing needs cleaning up.
 func TestKeysExpire(t *testing.T) {
 	_, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{})
+	s := newStore(t, rdb, Config{Timeout: generous})
 	ctx := context.Background()
 	if _, err := s.take(ctx, "h", 1.0/60, 10, 4, 0); err != nil { // 4 tokens of one a minute
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestKeysExpire(t *testing.T) {
 
 func TestTakeRefusesInvalidQuota(t *testing.T) {
 	_, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{})
+	s := newStore(t, rdb, Config{Timeout: generous})
 	for _, q := range []struct {
 		rate        float64
 		burst, want int
@@ -136,7 +136,7 @@ func TestTakeNeverExceedsQuota(t *testing.T) {
 // 3 reservations are served locally, and a pause drops what is left.
 func TestReserveLeases(t *testing.T) {
 	_, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{Lease: 4})
+	s := newStore(t, rdb, Config{Lease: 4, Timeout: generous})
 	ctx := context.Background()
 	const perHour = 1.0 / 3600
 	for i := range 4 {
@@ -155,7 +155,7 @@ func TestReserveLeases(t *testing.T) {
 	}
 	// Another process pauses the key: this one learns at its next round
 	// trip and drops its 3 leased tokens.
-	other := newStore(t, rdb, Config{Lease: 4})
+	other := newStore(t, rdb, Config{Lease: 4, Timeout: generous})
 	if _, err := other.pause(ctx, "k", time.Hour); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // processes of a fleet would (two stores on one Redis).
 func TestThrottleShared(t *testing.T) {
 	_, rdb := testRedis(t)
-	a, b := newStore(t, rdb, Config{Process: "a"}), newStore(t, rdb, Config{Process: "b", Lease: 3})
+	a, b := newStore(t, rdb, Config{Process: "a", Timeout: generous}), newStore(t, rdb, Config{Process: "b", Lease: 3, Timeout: generous})
 	ctx := context.Background()
 	perHour := throttle.Quota{Rate: rate.Limit(1.0 / 3600), Burst: 2}
 	const key = "https://api.example.com:443"
