@@ -50,6 +50,17 @@ import (
 // trips instead of in one instant, and no waiter loses a race for a single
 // probe slot. Requests arriving after the key closed are never held back.
 //
+// # Panics
+//
+// A panic in the next transport, the classifier, OnStateChange, the
+// logger, an observer or the Fleet reaches the caller unchanged, on the
+// caller's goroutine. On its way out the breaker closes what it holds (the
+// unsent request body, the response), counts nothing for the attempt (a
+// panic is excluded, so a half-open or parole probe slot is given back and
+// the waiters woken), settles a waiter's place in its wave, and keeps
+// polling the fleet: no key is left refusing or waiting for a probe that
+// will never report.
+//
 // Time-based transitions happen lazily, when a key is next used or queried:
 // a Breaker starts no goroutine and needs no Close.
 //
@@ -176,10 +187,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, refused, err = t.await(e, req, refused)
 	}
 	if refused != nil {
-		b.logRefusal(req, e, refused)
 		if req.Body != nil {
 			req.Body.Close() // RoundTripper contract, even when nothing is sent
 		}
+		b.logRefusal(req, e, refused)
 		return nil, refused
 	}
 	return resp, err
@@ -206,26 +217,32 @@ func (t *transport) attempt(e *entry, req *http.Request) (*http.Response, verdic
 // callback that costs an allocation per request.
 func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v verdict, refused *OpenError, err error) {
 	b := t.b
-	// Whatever panics — a hook in flush, the next transport, a custom
-	// classifier — Execute reports the attempt with an error of its own,
-	// which isExcluded excludes, so a half-open probe slot is released
-	// (gobreaker's half-open state has no expiry: a lost slot would refuse
-	// the key forever). The deferred cleanup closes what this stage holds,
-	// and the panic continues.
+	// Whatever panics — a hook or the logger in flush, the next
+	// transport, a custom classifier — Execute reports the attempt with an
+	// error of its own, which isExcluded excludes, so a half-open probe
+	// slot is released (gobreaker's half-open state has no expiry: a lost
+	// slot would refuse the key forever). The deferred cleanup closes what
+	// this stage holds, wakes the requests waiting for the slot, and the
+	// panic continues.
 	var (
-		admitted, sent, settled bool
-		gen                     uint64 // the window generation the attempt was sent in
+		admitted, sent, settled, returned bool
+		gen                               uint64 // the window generation the attempt was sent in
 	)
 	defer func() {
-		if settled || !admitted {
+		if returned {
 			return
 		}
-		e.window.abandon(gen)
+		if admitted && !settled {
+			e.window.abandon(gen)
+		}
 		if !sent && req.Body != nil {
 			req.Body.Close()
 		}
 		if resp != nil && resp.Body != nil {
-			resp.Body.Close()
+			resp.Body.Close() // the caller never sees it
+		}
+		if admitted && b.s.maxWait > 0 {
+			e.room.freed()
 		}
 	}()
 	_, gerr := e.cb.Execute(func() (struct{}, error) {
@@ -249,6 +266,7 @@ func (t *transport) execute(e *entry, req *http.Request) (resp *http.Response, v
 		return struct{}{}, v.gobreakerErr()
 	})
 	b.flush(req.Context(), e) // admission, the outcome or the refusal may have changed the state
+	returned = true
 	if !admitted {
 		return nil, excluded, e.refusal(gerr), nil
 	}

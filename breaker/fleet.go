@@ -108,9 +108,13 @@ func (b *Breaker) pollFleet(ctx context.Context, e *entry) {
 	f := &e.fleet
 	now := b.now()
 	if p := f.polled.Load(); (p == neverPolled || now-p >= int64(b.s.fleetPoll)) && f.polling.CompareAndSwap(false, true) {
+		defer func() {
+			// Deferred: a Fleet, hook or logger that panics must not
+			// leave the key never polled again.
+			f.polled.Store(b.now())
+			f.polling.Store(false)
+		}()
 		b.observe(ctx, e)
-		f.polled.Store(b.now())
-		f.polling.Store(false)
 	}
 }
 

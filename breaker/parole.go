@@ -76,14 +76,26 @@ func (t *transport) paroled(e *entry, req *http.Request) (*http.Response, verdic
 		p.probes.Add(-1)
 		return nil, excluded, e.busy, nil
 	}
+	released := false
+	defer func() {
+		if !released {
+			// The probe panicked: its slot is free again, or the key
+			// would refuse "half-open, probe in flight" forever.
+			p.probes.Add(-1)
+			if b.s.maxWait > 0 {
+				e.room.freed()
+			}
+		}
+	}()
 	resp, v, refused, err := t.execute(e, req)
+	released = true
 	p.probes.Add(-1)
 	if v == excluded && b.s.maxWait > 0 {
 		e.room.freed()
 	}
 	if v == success && p.wins.Add(1) >= b.s.probes && p.active.CompareAndSwap(true, false) {
 		b.paroleTransition(e, HalfOpen, Closed)
-		b.flush(req.Context(), e)
+		b.flushHolding(req.Context(), e, resp)
 	}
 	return resp, v, refused, err
 }

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,6 +234,20 @@ func (b *Breaker) flush(ctx context.Context, e *entry) {
 		return
 	}
 	e.hooks.flushNoted(func(c StateChange, n note) { b.deliver(ctx, c, n) })
+}
+
+// flushHolding is flush for a caller about to return resp: if a hook or
+// the logger panics, resp, which the caller will then never see, is closed
+// on the way out.
+func (b *Breaker) flushHolding(ctx context.Context, e *entry, resp *http.Response) {
+	returned := false
+	defer func() {
+		if !returned && resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+	}()
+	b.flush(ctx, e)
+	returned = true
 }
 
 // flushOutside is flush for a caller outside any request (State,

@@ -152,10 +152,7 @@ func (t *transport) await(e *entry, req *http.Request, refused *OpenError) (*htt
 		over := !time.Now().Before(deadline)
 		if inWave, ok := r.enter(over); ok {
 			queued = queued && !inWave
-			resp, v, again, err := t.attempt(e, req)
-			if inWave {
-				r.settle(v)
-			}
+			resp, again, err := t.attemptInWave(e, req, inWave)
 			if again == nil {
 				return resp, nil, err
 			}
@@ -185,4 +182,19 @@ func (t *transport) await(e *entry, req *http.Request, refused *OpenError) (*htt
 		}
 		timer.Stop()
 	}
+}
+
+// attemptInWave is attempt for a waiter let in by the room, settling its
+// place in the wave if it was let in as part of one, even if the attempt
+// panics (as excluded: it says nothing of the host), so that the next wave
+// starts rather than every other waiter stalling until its wait ends.
+func (t *transport) attemptInWave(e *entry, req *http.Request, inWave bool) (resp *http.Response, refused *OpenError, err error) {
+	if inWave {
+		v := excluded
+		defer func() { e.room.settle(v) }()
+		resp, v, refused, err = t.attempt(e, req)
+		return resp, refused, err
+	}
+	resp, _, refused, err = t.attempt(e, req)
+	return resp, refused, err
 }

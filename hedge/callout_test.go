@@ -1,7 +1,6 @@
 package hedge
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,28 +17,6 @@ import (
 	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
-
-// panicOn is a slog handler, and a decision observer, with a bug: it
-// panics recording the event named event.
-type panicOn struct{ event decision.Name }
-
-func (p panicOn) Enabled(context.Context, slog.Level) bool { return true }
-func (p panicOn) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "event" && a.Value.String() == string(p.event) {
-			panic("logger bug")
-		}
-		return true
-	})
-	return nil
-}
-func (p panicOn) WithAttrs([]slog.Attr) slog.Handler { return p }
-func (p panicOn) WithGroup(string) slog.Handler      { return p }
-func (p panicOn) Observe(_ context.Context, e decision.Event) {
-	if e.Name == p.event {
-		panic("logger bug")
-	}
-}
 
 // pushingBack answers req with a 503 asking for a 5 s pause, after d.
 func pushingBack(req *http.Request, d time.Duration, tr *testkit.Tracker) (*http.Response, error) {
@@ -138,15 +115,15 @@ func TestCalloutPanicDecidesTheRace(t *testing.T) {
 				cfg := tt.cfg
 				req := newGet(t)
 				if tt.observer {
-					req = req.WithContext(decision.WithObserver(req.Context(), panicOn{tt.event}))
+					req = req.WithContext(decision.WithObserver(req.Context(), &testkit.PanicLog{Event: tt.event}))
 				} else {
-					cfg.Logger = slog.New(panicOn{tt.event})
+					cfg.Logger = slog.New(&testkit.PanicLog{Event: tt.event})
 				}
 				var info CompleteInfo
 				cfg.OnComplete = func(i CompleteInfo) { info = i }
 				h := New(cfg)
 				p, _ := roundTripPanic(h.Wrap(stub), req)
-				assert.Equal(t, "logger bug", p, "the panic reaches the caller")
+				assert.Equal(t, testkit.PanicLogValue, p, "the panic reaches the caller")
 				synctest.Wait()
 				ctxs.allCanceled(t)
 				assert.Zero(t, tr.Open(), "every response closed")
@@ -154,7 +131,7 @@ func TestCalloutPanicDecidesTheRace(t *testing.T) {
 				synctest.Wait()
 				assert.Equal(t, tt.sent, stub.Calls(), "nothing sent after the panic")
 				if tt.event != decision.Outcome { // OnComplete ran before the outcome was logged
-					assert.ErrorContains(t, info.Err, "panicked: logger bug")
+					assert.ErrorContains(t, info.Err, "panicked: "+testkit.PanicLogValue)
 					assert.Zero(t, info.Winner)
 				}
 				assert.Zero(t, h.Stats().DroppedPanics)
@@ -183,9 +160,9 @@ func TestCalloutPanicNeverUnwindsInnerStage(t *testing.T) {
 			return resp, err
 		})
 		denying := budget.New(budget.Config{Ratio: 1e-9, MinPerSecond: 1e-9})
-		h := New(Config{Delay: time.Second, Budget: denying, Logger: slog.New(panicOn{decision.HedgeDenied})})
+		h := New(Config{Delay: time.Second, Budget: denying, Logger: slog.New(&testkit.PanicLog{Event: decision.HedgeDenied})})
 		p, _ := roundTripPanic(h.Wrap(inner), newGet(t))
-		assert.Equal(t, "logger bug", p)
+		assert.Equal(t, testkit.PanicLogValue, p)
 		synctest.Wait()
 		assert.Equal(t, []bool{true}, innerDone, "the inner stage returned normally")
 		assert.Zero(t, tr.Open(), "its response closed")

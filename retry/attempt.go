@@ -83,16 +83,25 @@ func (t *transport) try(ctx context.Context, send *http.Request, body io.ReadClo
 		err = fmt.Errorf("retry: attempt %d: no response within %v: %w", n, d, ErrAttemptTimeout)
 		return result{req: areq, err: err, out: idempotency.Outcome{Kind: idempotency.Transient}}
 	}
-	res := t.classified(areq, resp, err)
 	if resp == nil {
-		cancel(nil)
+		defer cancel(nil) // after classification, even if it panics
 	} else {
 		httpx.CancelOnClose(resp, func() { cancel(nil) })
 	}
-	return res
+	return t.classified(areq, resp, err)
 }
 
-// classified is the result of sending areq, with its outcome.
+// classified is the result of sending areq, with its outcome. If the
+// classifier panics, resp, which no one will see, is discarded on the way
+// out.
 func (t *transport) classified(areq *http.Request, resp *http.Response, err error) result {
-	return result{req: areq, resp: resp, err: err, out: t.r.cfg.classifier.Classify(areq, resp, err)}
+	returned := false
+	defer func() {
+		if !returned {
+			httpx.Discard(resp, nil)
+		}
+	}()
+	res := result{req: areq, resp: resp, err: err, out: t.r.cfg.classifier.Classify(areq, resp, err)}
+	returned = true
+	return res
 }

@@ -36,6 +36,14 @@ import (
 // breaker) is returned at once: the rejecting stage has already applied
 // its own waiting policy.
 //
+// # Panics
+//
+// Every call-out — the next transport, the classifier, GetBody, Jitter,
+// OnRetry, the logger and an observer — runs on the caller's goroutine,
+// so a panic in one reaches the caller unchanged. On its way out the stage
+// closes what it holds: the response of the attempt in hand, and a body
+// it made for an attempt not yet sent.
+//
 // # Concurrency
 //
 // A Retrier is safe for concurrent use, and so is the transport Wrap
@@ -93,11 +101,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var policy backoff.BackOff // built on the first backoff only
 	body := send.Body          // the body of attempt n
 	sent := false              // body was handed to the next transport
+	var held *http.Response    // the latest attempt's response, until drained or returned
+	returned := false
 	defer func() {
 		// A body made for an attempt that was never sent (the caller
 		// canceled the wait, a hook panicked) is closed here.
 		if !sent && body != nil && body != send.Body {
 			body.Close()
+		}
+		if !returned {
+			// A call-out panicked (the logger, an observer, the
+			// classifier, Jitter, OnRetry): the caller will never see
+			// the response.
+			httpx.Discard(held, nil)
 		}
 	}()
 	var trace *httpx.TraceGate // the caller's ClientTrace, for the latest attempt only
@@ -110,10 +126,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		sent = true
 		tried := attempt.StartTry(ctx) // an enclosing hedge learns one try's latency, not ours
 		res := t.try(tctx, send, body, n)
+		held = res.resp
 		if ctx.Err() != nil {
 			// The caller gave up: hand back what this attempt got, which
 			// for an error is (or wraps) the context's error.
 			r.logOutcome(ctx, req, n, idempotency.Canceled, res.resp, res.err)
+			returned = true
 			return res.resp, res.err
 		}
 		out := res.out
@@ -134,6 +152,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.logStop(ctx, req, n, &res, v)
 			resp, err := finish(n, v.stop, res)
 			r.logOutcome(ctx, req, n, out.Kind, resp, err)
+			returned = true
 			return resp, err
 		}
 		// The drain (bounded: httpx.DrainTimeout) counts toward the wait,
@@ -146,12 +165,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				info.StatusCode = res.resp.StatusCode
 			}
 			httpx.Drain(res.resp, nil)
+			held = nil
 			hook(info)
 		} else {
 			httpx.Drain(res.resp, nil)
+			held = nil
 		}
 		if err := wait(ctx, v.delay-time.Since(waitStart)); err != nil {
 			r.logOutcome(ctx, req, n, idempotency.Canceled, nil, err)
+			returned = true
 			return nil, err
 		}
 		r.stats.retries.Add(1)

@@ -44,9 +44,11 @@ type waiter struct {
 }
 
 // admit lets req through its host's parts (see [Throttle]), waiting as
-// allowed, and returns its ticket, or the rejection or context error that
-// ends it. It calls OnThrottle when the request waited or is rejected.
-func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
+// allowed, and sets *tk to its ticket, or returns the rejection or context
+// error that ends it. It calls OnThrottle when the request waited or is
+// rejected; *tk is set before, so that the caller settles it even if
+// OnThrottle or the logger panics.
+func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 	ctx := req.Context()
 	w := waiter{ctx: ctx, req: req, h: h, start: time.Now(), jitter: -1}
 	m := attempt.Hedge(ctx)
@@ -62,17 +64,18 @@ func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
 
 	if p := h.adaptive.rejectProbability(w.start); p > 0 && rand.Float64() < p {
 		h.adaptive.record(w.start, false)
-		return ticket{}, t.reject(&w, Adaptive, time.Time{})
+		return t.reject(&w, Adaptive, time.Time{})
 	}
 	for {
 		tk, retry, err := t.pass(&w)
 		if err != nil || retry {
 			if err != nil {
-				return ticket{}, err
+				return err
 			}
 			continue
 		}
 		tk.sentAt = time.Now()
+		*out = tk
 		var wait time.Duration
 		if w.blocked {
 			wait = tk.sentAt.Sub(w.start)
@@ -85,7 +88,7 @@ func (t *Throttle) admit(req *http.Request, h *host) (ticket, error) {
 		if w.blocked && t.s.onThrottle != nil {
 			t.s.onThrottle(Event{Request: req, Host: h.name, Reason: w.longest(), Wait: wait})
 		}
-		return tk, nil
+		return nil
 	}
 }
 
@@ -96,9 +99,13 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	if tk.probe, err = t.passGate(w); err != nil {
 		return tk, false, err
 	}
-	// From here on, a failure must give back what was taken.
+	// From here on, a failure must give back what was taken, and so must a
+	// panic (in OnThrottle, the logger, Config.Shared): held says the
+	// ticket is neither given back nor handed to the caller yet.
 	var res *rate.Reservation
+	held := true
 	undo := func() {
+		held = false
 		if res != nil {
 			res.Cancel()
 		}
@@ -109,6 +116,11 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 			w.h.gate.settle(time.Now(), probeAbandoned)
 		}
 	}
+	defer func() {
+		if held {
+			undo()
+		}
+	}()
 	if w.h.slots != nil {
 		if err = t.passSlots(w); err != nil {
 			undo()
@@ -148,6 +160,7 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 		undo()
 		return ticket{}, true, nil
 	}
+	held = false
 	return tk, false, nil
 }
 

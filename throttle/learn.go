@@ -49,6 +49,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
 	}
 	if tk.probe {
+		tk.probe = false // settled: abandon, after a panic below, has nothing to do
 		switch {
 		case pause > 0:
 			h.gate.settle(now, probePushback)
@@ -62,6 +63,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		}
 	}
 	if tk.slot {
+		tk.slot = false
 		h.slots.release()
 	}
 	if pause == 0 && !unanswered {
@@ -89,9 +91,10 @@ func accepted(k idempotency.Kind, err error) bool {
 	return k == idempotency.Success || k == idempotency.Final || k == idempotency.Fatal
 }
 
-// abandon settles a ticket whose request never returned (the next
-// transport panicked): the slot is freed and the probe passed on, and
-// nothing is learned.
+// abandon settles what is left of a ticket whose request never returned
+// (the next transport panicked) or whose learning panicked half-way (the
+// classifier, the logger, Config.Shared): the slot is freed and the probe
+// passed on, and nothing more is learned.
 func (t *Throttle) abandon(h *host, tk *ticket) {
 	if tk.probe {
 		h.gate.settle(time.Now(), probeAbandoned)

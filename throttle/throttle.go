@@ -71,6 +71,16 @@ import (
 // beyond Config.MaxHosts, least recently used first) are forgotten lazily
 // when new hosts arrive. A Throttle needs no Close.
 //
+// # Panics
+//
+// A panic in the next transport, the classifier, OnThrottle, the logger,
+// an observer, HostRate or Config.Shared reaches the caller unchanged, on
+// the caller's goroutine. On its way out the throttle gives back what the
+// request held — its gate's probe (passed on to the next request, as after
+// a request canceled), its concurrency slot, its pace reservation — and
+// closes the unsent request body and a response the caller will not see,
+// so no host is left "probing" or short of a slot for good.
+//
 // # Concurrency
 //
 // A Throttle is safe for concurrent use. Every Wrap of one Throttle shares
@@ -165,28 +175,38 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	h := t.hosts.acquire(t.requestKey(req), time.Now())
 	defer h.done()
-	tk, err := t.admit(req, h)
+	// Whatever panics — the next transport, the classifier, OnThrottle,
+	// the logger, Config.Shared — the ticket is settled, the request's
+	// body closed if it was not sent, and the response the caller will
+	// never see closed: a probe that never returned would hold its host's
+	// gate shut forever.
+	var (
+		tk             ticket
+		resp           *http.Response
+		sent, returned bool
+	)
+	defer func() {
+		if returned {
+			return
+		}
+		t.abandon(h, &tk)
+		if !sent && req.Body != nil {
+			req.Body.Close()
+		}
+		httpx.Discard(resp, nil)
+	}()
+	err := t.admit(req, h, &tk)
 	if err != nil {
+		returned = true
 		if req.Body != nil {
 			req.Body.Close() // RoundTripper contract, even when nothing is sent
 		}
 		return nil, err
 	}
-	// Whatever happens below, even a panic in the next transport, the
-	// ticket is settled: a probe that never returned would hold its
-	// host's gate shut forever.
-	var (
-		resp    *http.Response
-		settled bool
-	)
-	defer func() {
-		if !settled {
-			t.abandon(h, &tk)
-		}
-	}()
+	sent = true
 	resp, err = tr.next.RoundTrip(req)
-	settled = true
 	t.learn(h, &tk, req, resp, err)
+	returned = true
 	return resp, err
 }
 
