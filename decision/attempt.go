@@ -3,6 +3,7 @@ package decision
 import (
 	"context"
 
+	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
@@ -46,10 +47,12 @@ func (a Attempt) Number() int {
 
 // AttemptOf returns which attempt the request with context ctx is; a base
 // transport (or an instrumentation wrapped around it) calls it with
-// req.Context(). It does not allocate.
+// req.Context(). A hedge.Middleware's run is no client attempt: a request
+// its handler sends is an original unless a client stage hedges or
+// retries it. It does not allocate.
 func AttemptOf(ctx context.Context) Attempt {
 	a := Attempt{Kind: KindOriginal}
-	if m := attempt.Hedge(ctx); m != nil {
+	if m := attempt.Hedge(ctx); m != nil && !m.Server {
 		a.Hedge = m.N
 		if m.N >= 2 {
 			a.Kind = KindHedge
@@ -62,4 +65,21 @@ func AttemptOf(ctx context.Context) Attempt {
 		}
 	}
 	return a
+}
+
+// ClassifierOf returns the classifier of the stage that sent the attempt
+// with context ctx, which judges its result: the innermost retry stage's
+// Config.Classifier if a retry stage sent it, else the innermost hedge
+// stage's, else [idempotency.Default] (the rule of [Attempt.Kind]). An
+// instrumentation under the stages classifies each attempt with it, so
+// that the outcome it reports is the stage's verdict. It does not
+// allocate.
+func ClassifierOf(ctx context.Context) idempotency.Classifier {
+	if m := attempt.Retry(ctx); m != nil && m.Classifier != nil {
+		return m.Classifier
+	}
+	if m := attempt.Hedge(ctx); m != nil && !m.Server && m.Classifier != nil {
+		return m.Classifier
+	}
+	return idempotency.Default
 }

@@ -37,6 +37,7 @@
 //	hedge              Debug  hedge, middleware   delay, failure                                   time since the request started
 //	hedge_denied       Debug  hedge, middleware   budget, body, replica (hedge)                    -
 //	hedging_stopped    Debug  hedge, middleware   pushback                                         -
+//	hedge_won          Debug  hedge, middleware   -                                                -
 //	retry              Debug  retry               backoff, retry_after                             the wait before the retry
 //	not_retried        Debug  retry               final, fatal, rejected, hedge_resent             -
 //	gave_up            Warn   retry               not_replayable, attempts_exhausted, budget,      the Retry-After asked, for
@@ -50,13 +51,30 @@
 //	shared_unavailable Warn   breaker, throttle   -                                                -
 //	shared_resumed     Info   breaker, throttle   -                                                -
 //	outcome            Debug  hedge, middleware,  the outcome's kind: success, final, transient,   -
-//	                          retry               throttled, canceled, fatal, rejected
+//	                          retry (outermost)   throttled, canceled, fatal, rejected
 //	panic_dropped      Warn   hedge, middleware   -                                                -
 //
 // For an outcome, attempt is the number of attempts made (retry) or the
 // winning attempt, 0 when none won (hedge): a hedged request won by its
-// hedge has attempt=2. A panic_dropped's error holds the panic's value and
-// the stack where it was recovered.
+// hedge has attempt=2. A hedge_won's attempt is the hedge that won, its
+// status what it won with. A panic_dropped's error holds the panic's
+// value and the stack where it was recovered.
+//
+// # Outcomes
+//
+// A logical request — what the caller passed to the pipeline, or what a
+// server with a hedge.Middleware received — gets exactly one outcome
+// record, from the stage that decides what the caller gets back: the
+// outermost stage that records outcomes (a hedge, a retry, a
+// middleware). A stage serving one attempt of an enclosing retry or hedge
+// stage (its request's context carries that stage's attempt mark) records
+// its decisions — retries, give-ups, hedges — but no outcome: its result
+// is an attempt, which the enclosing stage retries, races or returns. So
+// in hedge(retry(...)) the hedge records the outcome and the retry stage
+// none, in retry(hedge(...)) the reverse, and an attempt canceled because
+// another won records nothing: its loss is the winner's hedge_won and the
+// outcome's attempt. A middleware's run is not an attempt of a client
+// stage: a client pipeline its handler calls records its own outcome.
 //
 // # Attempts
 //

@@ -17,7 +17,7 @@ func TestLevels(t *testing.T) {
 		names []Name
 		level slog.Level
 	}{
-		{[]Name{Hedge, HedgeDenied, HedgingStopped, Retry, NotRetried, Rejected, Throttled, Outcome}, slog.LevelDebug},
+		{[]Name{Hedge, HedgeDenied, HedgingStopped, HedgeWon, Retry, NotRetried, Rejected, Throttled, Outcome}, slog.LevelDebug},
 		{[]Name{StateChange, Paused, SharedResumed}, slog.LevelInfo},
 		{[]Name{GaveUp, SharedUnavailable, PanicDropped}, slog.LevelWarn},
 	}

@@ -16,7 +16,9 @@ import (
 // The decision log of one request through hedge(retry): the original
 // attempt stalls, so a hedge is sent after 100 ms; the hedge's first two
 // tries get 503 and are retried after 100 and 200 ms; its third succeeds,
-// wins the race, and the stalled original is canceled.
+// wins the race, and the stalled original is canceled. One outcome is
+// recorded, by the hedge, the outermost stage: the retry stage serves
+// attempts of the hedge's, and the canceled original is no outcome.
 func Example() {
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		Level: slog.LevelDebug,
@@ -63,8 +65,7 @@ func Example() {
 	// level=DEBUG msg="hedge sent" stage=hedge event=hedge host=http://api.example:80 attempt=2 reason=delay wait=100ms
 	// level=DEBUG msg=retrying stage=retry event=retry host=http://api.example:80 attempt=1 reason=backoff wait=100ms status=503
 	// level=DEBUG msg=retrying stage=retry event=retry host=http://api.example:80 attempt=2 reason=backoff wait=200ms status=503
-	// level=DEBUG msg="request done" stage=retry event=outcome host=http://api.example:80 attempt=3 reason=success status=200
-	// level=DEBUG msg="request done" stage=retry event=outcome host=http://api.example:80 attempt=1 reason=canceled error="context canceled"
+	// level=DEBUG msg="hedge won" stage=hedge event=hedge_won host=http://api.example:80 attempt=2 status=200
 	// level=DEBUG msg="request done" stage=hedge event=outcome host=http://api.example:80 attempt=2 reason=success status=200
 	// 200
 }

@@ -33,6 +33,10 @@ const (
 	// HedgingStopped: the upstream asked for a pause, so no further hedge
 	// of the request is sent (Debug).
 	HedgingStopped Name = "hedging_stopped"
+	// HedgeWon: a hedge's answer won the race and is returned, the
+	// original's abandoned (Debug). Recorded in every order, also where
+	// the hedge stage records no Outcome.
+	HedgeWon Name = "hedge_won"
 	// Retry: a failed attempt is retried, now that Wait has passed
 	// (Debug). A wait the caller cuts short records no Retry.
 	Retry Name = "retry"
@@ -58,7 +62,9 @@ const (
 	SharedUnavailable Name = "shared_unavailable"
 	// SharedResumed: the store answers again (Info).
 	SharedResumed Name = "shared_resumed"
-	// Outcome: what the stage returns for the request (Debug).
+	// Outcome: what the pipeline returns for a logical request (Debug),
+	// recorded once, by the outermost stage that records outcomes; see
+	// the package documentation's "Outcomes".
 	Outcome Name = "outcome"
 	// PanicDropped: a panic came after the request was decided, with no
 	// caller left to receive it (a hedge that had already lost), and was
@@ -90,6 +96,8 @@ func (n Name) Message() string {
 		return "hedge not sent"
 	case HedgingStopped:
 		return "hedging stopped"
+	case HedgeWon:
+		return "hedge won"
 	case Retry:
 		return "retrying"
 	case NotRetried:

@@ -17,7 +17,7 @@ import (
 // caller's values, and its children attach to its cancellation.
 func TestAttemptCtx(t *testing.T) {
 	type key struct{}
-	marks := attempt.Marks(2, nil)
+	marks := attempt.Marks(2, attempt.Mark{})
 	parent := context.WithValue(context.Background(), key{}, "v")
 	inner, cancel := context.WithCancel(parent)
 	a := &attemptCtx{Context: inner, n: 1, mark: &marks[0]}

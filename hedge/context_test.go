@@ -46,7 +46,7 @@ func TestAttemptSeenByBaseTransport(t *testing.T) {
 // its children attach to its cancellation (context.Cause finds it).
 func TestMarkedCtx(t *testing.T) {
 	type key struct{}
-	marks := attempt.Marks(2, nil)
+	marks := attempt.Marks(2, attempt.Mark{})
 	parent := context.WithValue(context.Background(), key{}, "v")
 	inner, cancel := context.WithCancel(parent)
 	c := &markedCtx{Context: inner, mark: markContexts(marks)[0]}

@@ -175,7 +175,7 @@ type Hedger struct {
 // the field, if cfg is invalid (see [Config]).
 func New(cfg Config) *Hedger {
 	h := &Hedger{cfg: cfg.normalize(), replicas: cfg.replicas(time.Now())}
-	h.marks = attempt.Marks(h.cfg.sched.hedges+1, h.cfg.budget)
+	h.marks = attempt.Marks(h.cfg.sched.hedges+1, attempt.Mark{Budget: h.cfg.budget, Classifier: h.cfg.classifier})
 	return h
 }
 

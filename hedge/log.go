@@ -29,17 +29,22 @@ func (r Reason) vocabulary() decision.Reason {
 // it went to the request's own URL.
 func logHedge(ctx context.Context, l *slog.Logger, stage decision.Stage, req *http.Request, to *replica, n int, reason Reason, elapsed time.Duration) {
 	if decision.Enabled(ctx, l, decision.Hedge) {
-		e := decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
-			Attempt: n, Reason: reason.vocabulary(), Wait: elapsed}
-		if to != nil {
-			k := to.key
-			if k.Scheme == "" { // a host:port replica: the request's scheme
-				k.Scheme = req.URL.Scheme
-			}
-			e.Host = k.String()
-		}
-		decision.Emit(ctx, l, e)
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.Hedge, Request: req,
+			Host: replicaHost(req, to), Attempt: n, Reason: reason.vocabulary(), Wait: elapsed})
 	}
+}
+
+// replicaHost is the event's host for an attempt sent to replica to: its
+// key, or "" (the request's own) when to is nil.
+func replicaHost(req *http.Request, to *replica) string {
+	if to == nil {
+		return ""
+	}
+	k := to.key
+	if k.Scheme == "" { // a host:port replica: the request's scheme
+		k.Scheme = req.URL.Scheme
+	}
+	return k.String()
 }
 
 // logDenied records that hedge attempt n was due but not sent, for why
@@ -66,6 +71,16 @@ func logDropped(ctx context.Context, l *slog.Logger, stage decision.Stage, req *
 	if decision.Enabled(ctx, l, decision.PanicDropped) {
 		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.PanicDropped, Request: req,
 			Attempt: n, Err: err})
+	}
+}
+
+// logWon records that hedge attempt info.Winner, sent to replica to (nil:
+// the request's own URL), won the race: its answer (info.StatusCode, or
+// info.Err) is returned and the others abandoned.
+func logWon(ctx context.Context, l *slog.Logger, stage decision.Stage, info *CompleteInfo, to *replica) {
+	if decision.Enabled(ctx, l, decision.HedgeWon) {
+		decision.Emit(ctx, l, decision.Event{Stage: stage, Name: decision.HedgeWon, Request: info.Request,
+			Host: replicaHost(info.Request, to), Attempt: info.Winner, Status: info.StatusCode, Err: info.Err})
 	}
 }
 

@@ -1,6 +1,7 @@
 package hedge
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,7 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/hostkey"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -41,7 +44,8 @@ func TestDecisionLog(t *testing.T) {
 				}
 				return after(req, time.Millisecond, 200, nil)
 			}, nil,
-			[]string{"hedge attempt=2 reason=delay wait=10ms", "outcome attempt=2 reason=success status=200"}},
+			[]string{"hedge attempt=2 reason=delay wait=10ms", "hedge_won attempt=2 status=200",
+				"outcome attempt=2 reason=success status=200"}},
 		{"a failure fires the hedge at once", Config{Delay: time.Second},
 			func(n int, req *http.Request) (*http.Response, error) {
 				if n == 1 {
@@ -49,7 +53,8 @@ func TestDecisionLog(t *testing.T) {
 				}
 				return after(req, time.Millisecond, 200, nil)
 			}, nil,
-			[]string{"hedge attempt=2 reason=failure wait=5ms", "outcome attempt=2 reason=success status=200"}},
+			[]string{"hedge attempt=2 reason=failure wait=5ms", "hedge_won attempt=2 status=200",
+				"outcome attempt=2 reason=success status=200"}},
 		{"budget denies the hedge", Config{Delay: 10 * time.Millisecond, Budget: denying()},
 			func(n int, req *http.Request) (*http.Response, error) { return after(req, time.Second, 200, nil) }, nil,
 			[]string{"hedge_denied attempt=2 reason=budget", "outcome attempt=1 reason=success status=200"}},
@@ -121,7 +126,8 @@ func TestMiddlewareDecisionLog(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "http://svc.test/r", nil))
 		synctest.Wait()
 		assert.Equal(t, 204, rec.Code)
-		assert.Equal(t, []string{"hedge attempt=2 reason=delay wait=10ms", "outcome attempt=2 reason=success status=204"}, logs.Lines())
+		assert.Equal(t, []string{"hedge attempt=2 reason=delay wait=10ms", "hedge_won attempt=2 status=204",
+			"outcome attempt=2 reason=success status=204"}, logs.Lines())
 		for _, r := range logs.Records() {
 			assert.Equal(t, "hedge_middleware", r.Attrs["stage"])
 		}
@@ -147,4 +153,30 @@ func TestSilentLogAllocs(t *testing.T) {
 		})
 	}
 	assert.Equal(t, count(nil), count(dropping))
+}
+
+// TestSilentDecisionAllocs: every decision the stage records costs no
+// allocation when nobody takes it (a nil logger, or one whose level drops
+// it, and no observer), a hedge to a replica (whose key a record would
+// spell out) included. Comparing the two loggers per request, as
+// TestSilentLogAllocs does, cannot catch a record built before Enabled is
+// asked: both would pay for it.
+func TestSilentDecisionAllocs(t *testing.T) {
+	dropping := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	ctx := context.Background()
+	req := newGet(t)
+	to := &replica{replicaAddr: replicaAddr{addr: "b.test:8080", host: "b.test:8080", key: hostkey.Key{Host: "b.test", Port: 8080}}}
+	won := &CompleteInfo{Request: req, Winner: 2, StatusCode: 200}
+	failed := errors.New("attempt 2: GetBody: no body")
+	for _, l := range []*slog.Logger{nil, dropping} {
+		decisions := map[string]func(){
+			"hedge":           func() { logHedge(ctx, l, decision.StageHedge, req, to, 2, ReasonDelay, time.Millisecond) },
+			"hedge_denied":    func() { logDenied(ctx, l, decision.StageHedge, req, 2, decision.ReasonBody, failed) },
+			"hedging_stopped": func() { logStopped(ctx, l, decision.StageMiddleware, req, 1, 429) },
+			"hedge_won":       func() { logWon(ctx, l, decision.StageHedge, won, to) },
+		}
+		for name, decide := range decisions {
+			assert.Zero(t, testing.AllocsPerRun(100, decide), "%s with logger %v", name, l)
+		}
+	}
 }

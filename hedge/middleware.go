@@ -230,7 +230,7 @@ func NewMiddleware(cfg MiddlewareConfig) *Middleware {
 	if m.maxResponse == 0 {
 		m.maxResponse = DefaultMaxResponse
 	}
-	m.marks = attempt.Marks(m.cfg.sched.hedges+1, m.cfg.budget)
+	m.marks = attempt.Marks(m.cfg.sched.hedges+1, attempt.Mark{Budget: m.cfg.budget, Classifier: m.cfg.classifier, Server: true})
 	m.markCtxs = markContexts(m.marks)
 	return m
 }

@@ -36,6 +36,9 @@ func (s *serverRace) answer(out *run, winner int, err error, end time.Time) {
 		info.StatusCode = out.resp.StatusCode
 	}
 	info.Duration = end.Sub(s.start)
+	if winner > 1 {
+		logWon(s.r.Context(), s.h.m.cfg.logger, decision.StageMiddleware, &info, nil)
+	}
 	if ctx := s.r.Context(); decision.Enabled(ctx, s.h.m.cfg.logger, decision.Outcome) {
 		logOutcome(ctx, s.h.m.cfg.logger, decision.StageMiddleware, &info, answerKind(out, err))
 	}

@@ -310,7 +310,7 @@ func TestReplicaUnlistedPassThrough(t *testing.T) {
 }
 
 // TestReplicaDecisionLog: a hedge sent to another replica names it as the
-// event's host.
+// event's host, and so does its win; the outcome is the caller's request's.
 func TestReplicaDecisionLog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stub := &replicaStub{latency: map[string]time.Duration{"b.test": 5 * time.Millisecond}}
@@ -318,6 +318,7 @@ func TestReplicaDecisionLog(t *testing.T) {
 		h := New(Config{Delay: 10 * time.Millisecond, Logger: logger, Replicas: Replicas{Addrs: abc[:2]}})
 		get(t, h.Wrap(stub.transport()), "https://a.test:80/x")
 		assert.Equal(t, []string{"hedge host=https://b.test:80 attempt=2 reason=delay wait=10ms",
+			"hedge_won host=https://b.test:80 attempt=2 status=200",
 			"outcome host=https://a.test:80 attempt=2 reason=success status=200"}, logs.Lines("host"))
 	})
 }

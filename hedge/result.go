@@ -6,6 +6,7 @@ import (
 
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
 
@@ -46,8 +47,12 @@ func (r *race) finish() (*http.Response, error) {
 	h := r.t.h
 	r.mu.Lock()
 	info := CompleteInfo{Request: r.caller, Sent: r.sent, Duration: r.took, Err: r.outErr}
+	var wonAt *replica // the listed replica the winner went to, if any
 	if r.won {
 		info.Winner = r.from.n
+		if i := r.from.replicaIndex(); i >= 0 {
+			wonAt = &h.replicas.list[i]
+		}
 	}
 	out, p := r.out, r.panicVal
 	r.mu.Unlock()
@@ -74,7 +79,12 @@ func (r *race) finish() (*http.Response, error) {
 	default:
 		h.stats.failed.Add(1)
 	}
-	if decision.Enabled(r.parent, h.cfg.logger, decision.Outcome) {
+	if info.Winner > 1 {
+		logWon(r.parent, h.cfg.logger, decision.StageHedge, &info, wonAt)
+	}
+	// Under an enclosing retry or hedge stage the race is one attempt of
+	// that stage's, which records the logical request's outcome.
+	if decision.Enabled(r.parent, h.cfg.logger, decision.Outcome) && !attempt.Enclosed(r.parent) {
 		kind := idempotency.Fatal // a panic decided
 		if p == nil {
 			kind = h.cfg.classifier.Classify(r.req, out, info.Err).Kind

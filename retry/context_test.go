@@ -11,7 +11,7 @@ import (
 func TestAttemptFrom(t *testing.T) {
 	ctx := context.Background()
 	assert.Zero(t, AttemptFrom(ctx))
-	marks := attempt.Marks(3, nil)
+	marks := attempt.Marks(3, attempt.Mark{})
 	assert.Equal(t, 2, AttemptFrom(attempt.WithRetry(ctx, &marks[1])))
 	assert.Zero(t, AttemptFrom(attempt.WithHedge(ctx, &marks[1])), "a hedge mark is not a retry")
 	inner := attempt.WithRetry(attempt.WithRetry(ctx, &marks[2]), &marks[0])

@@ -186,7 +186,7 @@ func TestFailuresCloseTheBudgetGate(t *testing.T) {
 		// A stage inside another that deposited into the same budget
 		// leaves the reporting to it: each attempt counts once.
 		shared := budget.New(budget.Config{})
-		marks := attempt.Marks(1, shared)
+		marks := attempt.Marks(1, attempt.Mark{Budget: shared})
 		ctx := attempt.WithHedge(t.Context(), &marks[0])
 		resp, err := New(Config{Budget: shared}).Wrap(s).RoundTrip(newReq(t, ctx, "GET", ""))
 		require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/attempt"
 )
 
 // The stage's decisions, as [decision] events: recorded through
@@ -80,9 +81,11 @@ func (s stopReason) reason() decision.Reason {
 }
 
 // logOutcome records what the stage returns after n attempts: resp or
-// err, whose outcome is kind.
+// err, whose outcome is kind. Under an enclosing hedge or retry stage it
+// records nothing: the request is one attempt of that stage's, which
+// records the logical request's outcome (decision's "Outcomes").
 func (r *Retrier) logOutcome(ctx context.Context, req *http.Request, n int, kind idempotency.Kind, resp *http.Response, err error) {
-	if !decision.Enabled(ctx, r.cfg.logger, decision.Outcome) {
+	if !decision.Enabled(ctx, r.cfg.logger, decision.Outcome) || attempt.Enclosed(ctx) {
 		return
 	}
 	e := decision.Event{Stage: decision.StageRetry, Name: decision.Outcome, Request: req,

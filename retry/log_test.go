@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tailguard/tailguard/budget"
 	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -168,3 +169,32 @@ func okOnce() func(*http.Request) (*http.Response, error) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestSilentDecisionAllocs: every decision the stage records costs no
+// allocation when nobody takes it (a nil logger, or one whose level drops
+// it, and no observer). Comparing the two loggers' counts per request, as
+// TestSilentLogAllocs does, cannot catch a record built before Enabled is
+// asked, since both would pay for it; zero can.
+func TestSilentDecisionAllocs(t *testing.T) {
+	dropping := slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	ctx := context.Background()
+	req, _ := http.NewRequest("GET", "http://api.test/x", nil)
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"3600"}}, Body: http.NoBody}
+	failed := &result{resp: resp, out: idempotency.Outcome{Kind: idempotency.Throttled}}
+	broken := &result{err: errors.New("reset"), out: idempotency.Outcome{Kind: idempotency.Transient}}
+	for _, logger := range []*slog.Logger{nil, dropping} {
+		r := New(Config{Logger: logger})
+		decisions := map[string]func(){
+			"retry": func() { r.logRetry(ctx, req, 1, failed, verdict{delay: time.Second, server: true}) },
+			"not_retried": func() {
+				r.logStop(ctx, req, 1, &result{resp: resp, out: idempotency.Outcome{Kind: idempotency.Final}}, verdict{stop: stopPolicy})
+			},
+			"gave_up":      func() { r.logStop(ctx, req, 1, failed, verdict{stop: stopTooLong}) },
+			"hedge_resent": func() { r.logStop(ctx, req, 1, broken, verdict{stop: stopResent}) },
+			"outcome":      func() { r.logOutcome(ctx, req, 2, idempotency.Transient, nil, broken.err) },
+		}
+		for name, decide := range decisions {
+			assert.Zero(t, testing.AllocsPerRun(100, decide), "%s with logger %v", name, logger)
+		}
+	}
+}

@@ -60,7 +60,7 @@ type Retrier struct {
 // message naming the field.
 func New(cfg Config) *Retrier {
 	r := &Retrier{cfg: cfg.normalize()}
-	r.marks = attempt.Marks(r.cfg.maxAttempts, r.cfg.budget)
+	r.marks = attempt.Marks(r.cfg.maxAttempts, attempt.Mark{Budget: r.cfg.budget, Classifier: r.cfg.classifier})
 	return r
 }
 

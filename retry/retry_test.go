@@ -288,7 +288,7 @@ func TestBudgetDepositOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := budget.New(budget.Config{})
 		rt := New(Config{Budget: b}).Wrap(newScript(status(200)))
-		marks := attempt.Marks(1, b)
+		marks := attempt.Marks(1, attempt.Mark{Budget: b})
 		ctx := attempt.WithHedge(t.Context(), &marks[0])
 		resp, err := rt.RoundTrip(newReq(t, ctx, "GET", ""))
 		require.NoError(t, err)

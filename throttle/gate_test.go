@@ -323,9 +323,9 @@ func TestRetryWaitsExactlyForTheGate(t *testing.T) {
 		rt := New(Config{}).Wrap(u)
 		start := time.Now()
 		send(context.Background(), rt, "http://a.test/")
-		retryCtx := attempt.WithRetry(context.Background(), &attempt.Marks(2, nil)[1])
+		retryCtx := attempt.WithRetry(context.Background(), &attempt.Marks(2, attempt.Mark{})[1])
 
-		_, err := send(attempt.WithRetry(hedgeCtx(context.Background(), 2), &attempt.Marks(2, nil)[1]), rt, "http://a.test/")
+		_, err := send(attempt.WithRetry(hedgeCtx(context.Background(), 2), &attempt.Marks(2, attempt.Mark{})[1]), rt, "http://a.test/")
 		assert.ErrorIs(t, err, ErrThrottled, "a hedge's retry is optional too")
 
 		status, err := send(retryCtx, rt, "http://a.test/")

@@ -91,7 +91,7 @@ func send(ctx context.Context, rt http.RoundTripper, url string) (int, error) {
 
 // hedgeCtx returns ctx marked as attempt n of a hedge stage.
 func hedgeCtx(ctx context.Context, n int) context.Context {
-	return attempt.WithHedge(ctx, &attempt.Marks(n, nil)[n-1])
+	return attempt.WithHedge(ctx, &attempt.Marks(n, attempt.Mark{})[n-1])
 }
 
 // closeTracker records whether a request body was closed.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -53,6 +54,55 @@ func TestDecisionLog(t *testing.T) {
 	})
 }
 
+// TestDecisionLogSlotsAndAdaptive: the concurrency and adaptive reasons,
+// as the decision log tells them: a wait for a slot, a hedge refused one
+// (hedges never wait), and requests shed locally by adaptive throttling,
+// each record agreeing with the Stats.
+func TestDecisionLogSlotsAndAdaptive(t *testing.T) {
+	t.Run("concurrency", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			logger, logs := testkit.NewLogs(slog.LevelDebug)
+			u := &upstream{latency: time.Second}
+			u.answer = always(u, 200)
+			th := New(Config{MaxConcurrent: 1, Logger: logger})
+			rt := th.Wrap(u)
+			var wg sync.WaitGroup
+			wg.Go(func() { send(context.Background(), rt, "http://a.test/") }) // holds the slot 1 s
+			synctest.Wait()
+			wg.Go(func() { send(context.Background(), rt, "http://a.test/") }) // waits 1 s for it
+			synctest.Wait()
+			_, err := send(hedgeCtx(context.Background(), 2), rt, "http://a.test/")
+			require.ErrorIs(t, err, ErrThrottled)
+			wg.Wait()
+			assert.Equal(t, []string{
+				"rejected reason=concurrency error=throttle: too many requests in flight to http://a.test:80",
+				"throttled reason=concurrency wait=1s",
+			}, logs.Lines())
+			st := th.Stats()
+			assert.Equal(t, uint64(1), st.RejectedConcurrency)
+			assert.Equal(t, uint64(1), st.Waited)
+		})
+	})
+	t.Run("adaptive", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			logger, logs := testkit.NewLogs(slog.LevelDebug)
+			u := &upstream{}
+			u.answer = always(u, 503) // refuses everything, asking for no pause
+			th := New(Config{Logger: logger})
+			rt := th.Wrap(u)
+			for th.Stats().RejectedAdaptive < 3 {
+				send(context.Background(), rt, "http://a.test/")
+				time.Sleep(10 * time.Millisecond)
+			}
+			var want []string
+			for range 3 {
+				want = append(want, "rejected reason=adaptive error=throttle: rejected locally (adaptive throttling) for http://a.test:80")
+			}
+			assert.Equal(t, want, logs.Lines(), "a refusal of unknown length has no wait")
+		})
+	})
+}
+
 // TestSilentLogAllocs: a refused request costs the same allocations with
 // a nil logger and with one whose level drops the records.
 func TestSilentLogAllocs(t *testing.T) {
@@ -69,4 +119,28 @@ func TestSilentLogAllocs(t *testing.T) {
 		return testing.AllocsPerRun(100, func() { _, _ = rt.RoundTrip(req) })
 	}
 	assert.Equal(t, count(nil), count(dropping))
+}
+
+// TestSilentDecisionAllocs: every decision the throttle records costs no
+// allocation when nobody takes it (a nil logger, or one whose level drops
+// it, and no observer). Comparing the two loggers per request, as
+// TestSilentLogAllocs does, cannot catch a record built before Enabled is
+// asked: both would pay for it.
+func TestSilentDecisionAllocs(t *testing.T) {
+	dropping := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError + 1}))
+	req, _ := http.NewRequest("GET", "http://a.test/", nil)
+	resp := &http.Response{StatusCode: 429, Header: http.Header{}, Body: http.NoBody}
+	h := &host{name: "http://a.test:80"}
+	refusal := &Error{Host: h.name, Reason: Gate, Until: time.Now().Add(time.Hour)}
+	for _, l := range []*slog.Logger{nil, dropping} {
+		th := New(Config{Logger: l})
+		decisions := map[string]func(){
+			"throttled": func() { th.logDelay(req, h, Concurrency, time.Second) },
+			"rejected":  func() { th.logRejection(req, refusal) },
+			"paused":    func() { th.logPause(req, h, resp, time.Minute) },
+		}
+		for name, decide := range decisions {
+			assert.Zero(t, testing.AllocsPerRun(100, decide), "%s with logger %v", name, l)
+		}
+	}
 }

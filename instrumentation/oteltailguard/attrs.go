@@ -19,13 +19,13 @@ import (
 // measurement, which costs allocations but stays correct.
 const maxCached = 4096
 
-// series is a key of one attribute set: up to three strings and two
+// series is a key of one attribute set: up to four strings and two
 // numbers, whose meaning each instrument fixes. Comparable, and built
 // from strings that already exist, so looking one up allocates nothing.
 type series struct {
-	a, b, c string
-	n, m    int
-	t       string // error.type of an error; see errorType
+	a, b, c, d string
+	n, m       int
+	t          string // error.type of an error; see errorType
 }
 
 // opts are the measurement options of one attribute set, as the slices

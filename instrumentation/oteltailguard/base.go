@@ -9,13 +9,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailguard/tailguard/decision"
-	"github.com/tailguard/tailguard/idempotency"
 )
 
 // Base returns base (nil: http.DefaultTransport) instrumented for
 // physical attempts: put it under every stage. Each attempt is counted on
 // tailguard.attempts and timed on tailguard.attempt.duration, with its
-// kind (original, retry or hedge) and outcome. With Config.TracerProvider
+// kind (original, retry or hedge) and outcome: what the classifier of the
+// stage that sent it makes of it ([decision.ClassifierOf]). With Config.TracerProvider
 // set, base is also wrapped in otelhttp.NewTransport, so each attempt
 // gets its own client span, to which Base adds tailguard.attempt.kind,
 // tailguard.attempt.number, tailguard.hedge.attempt (under a hedge stage)
@@ -64,7 +64,9 @@ func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := httpSeries(req, resp, err)
 	s.c = string(a.Kind)
 	in.ins.attemptDuration.Record(ctx, d.Seconds(), in.requests.get(s).rec...)
-	kind := idempotency.Default.Classify(req, resp, err).Kind
+	// The verdict of the stage that sent the attempt, with its own
+	// classifier, so that the count agrees with what it did about it.
+	kind := decision.ClassifierOf(ctx).Classify(req, resp, err).Kind
 	in.ins.attempts.Add(ctx, 1, in.attempts.get(series{a: string(a.Kind), b: kind.String(), c: s.b}).add...)
 	return resp, err
 }

@@ -14,12 +14,19 @@ import (
 // the gauge reports them.
 var breakerStates = [...]breaker.State{breaker.Closed, breaker.HalfOpen, breaker.Open}
 
-// watchBreaker adds b's keys to the tailguard.breaker.state gauge: for
+// WatchBreaker adds b's keys to the tailguard.breaker.state gauge: for
 // every key, one series per state, 1 for the state it is in and 0 for the
 // others (as resilience4j reports its breakers' state), so that
 // sum by (state) counts keys per state and a dashboard needs no value
-// mapping.
-func (in *Instrumentation) watchBreaker(b *breaker.Breaker) {
+// mapping. Each collection reads b.Snapshot, which also delivers a
+// transition that is due (open → half-open) as a decision.
+//
+// [Instrumentation.Pipeline] watches every breaker among its stages; call
+// WatchBreaker for a breaker in a pipeline you assemble yourself (with
+// the Instrumentation outermost and [Instrumentation.Base] under the
+// stages), or for one shared by several pipelines. Watching a breaker
+// again does nothing. The Instrumentation keeps b for its lifetime.
+func (in *Instrumentation) WatchBreaker(b *breaker.Breaker) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, known := range in.breakers {

@@ -10,6 +10,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/tailguard/tailguard/breaker"
 	"github.com/tailguard/tailguard/instrumentation/oteltailguard"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
@@ -64,4 +65,46 @@ func ExampleInstrumentation_Pipeline() {
 	// tailguard.attempts tailguard.attempt.kind=original tailguard.outcome=transient: 1
 	// tailguard.attempts tailguard.attempt.kind=retry tailguard.outcome=success: 1
 	// tailguard.retries tailguard.reason=backoff: 1
+}
+
+// A pipeline assembled by hand: the Instrumentation outermost, Base under
+// the stages, and the breaker watched, so that its state is on the
+// tailguard.breaker.state gauge as Pipeline would have put it.
+func ExampleInstrumentation_WatchBreaker() {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	inst := oteltailguard.New(oteltailguard.Config{MeterProvider: mp})
+
+	failing := pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusInternalServerError, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+	})
+	b := breaker.New(breaker.Config{ConsecutiveFailures: 1, FailureRatio: -1})
+	inst.WatchBreaker(b)
+	client := pipeline.Wrap(inst.Base(failing), inst, b)
+	req, _ := http.NewRequest(http.MethodGet, "http://api.example/items/7", nil)
+	if resp, err := client.RoundTrip(req); err == nil {
+		resp.Body.Close() // the 500 that opens the breaker
+	}
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if g, ok := m.Data.(metricdata.Gauge[int64]); ok && m.Name == oteltailguard.MetricBreakerState {
+			var lines []string
+			for _, p := range g.DataPoints {
+				host, _ := p.Attributes.Value("server.address")
+				state, _ := p.Attributes.Value(oteltailguard.AttrBreakerState)
+				lines = append(lines, fmt.Sprintf("%s %s=%s: %d", host.AsString(), oteltailguard.AttrBreakerState, state.AsString(), p.Value))
+			}
+			sort.Strings(lines)
+			for _, l := range lines {
+				fmt.Println(l)
+			}
+		}
+	}
+	// Output:
+	// api.example tailguard.breaker.state=closed: 0
+	// api.example tailguard.breaker.state=half-open: 0
+	// api.example tailguard.breaker.state=open: 1
 }

@@ -46,6 +46,19 @@ type Config struct {
 // sits below every stage and sees each physical attempt, and which
 // attempt it is ([decision.AttemptOf]).
 //
+// # Assembling the pipeline yourself
+//
+// Pipeline(base, stages...) is shorthand for
+//
+//	in.WatchBreaker(b) // for every *breaker.Breaker b among the stages
+//	pipeline.Wrap(in.Base(base), append([]pipeline.Stage{in}, stages...)...)
+//
+// The Instrumentation is a pipeline.Stage ([Instrumentation.Wrap]): put
+// it outermost, so that it measures logical requests and every stage
+// below reports to it, and Base under every stage, so that it sees
+// physical attempts. A breaker that is not watched still has its
+// transitions and refusals counted, but no gauge reports its state.
+//
 // # Cost
 //
 // An idle request (no retry, no hedge, nothing throttled or refused)
@@ -81,8 +94,12 @@ func New(cfg Config) *Instrumentation {
 	in.ins, in.err = newInstruments(m)
 	in.requests = newOptCache(httpAttrs)
 	in.attempts = newOptCache(func(s series) []attribute.KeyValue {
-		return []attribute.KeyValue{attribute.String(AttrAttemptKind, s.a), attribute.String(AttrOutcome, s.b),
+		kv := []attribute.KeyValue{attribute.String(AttrAttemptKind, s.a), attribute.String(AttrOutcome, s.b),
 			attribute.String(attrServerAddress, s.c)}
+		if s.d != "" { // the stage that refused the attempt
+			kv = append(kv, attribute.String(AttrStage, s.d))
+		}
+		return kv
 	})
 	in.byStage = newOptCache(func(s series) []attribute.KeyValue {
 		return []attribute.KeyValue{attribute.String(AttrStage, s.a), attribute.String(attrServerAddress, s.c)}
@@ -117,12 +134,12 @@ func (in *Instrumentation) Err() error { return in.err }
 // through [Instrumentation.Wrap] around the outermost stage, attempts
 // through [Instrumentation.Base] around base (nil: http.DefaultTransport),
 // and the state of every *breaker.Breaker among stages as the
-// tailguard.breaker.state gauge. With a single stage it instruments that
-// stage. It panics if a stage is nil, as pipeline.Wrap does.
+// tailguard.breaker.state gauge ([Instrumentation.WatchBreaker]). With a
+// single stage it instruments that stage. It panics if a stage is nil, as pipeline.Wrap does.
 func (in *Instrumentation) Pipeline(base http.RoundTripper, stages ...pipeline.Stage) *pipeline.Pipeline {
 	for _, s := range stages {
 		if b, ok := s.(*breaker.Breaker); ok {
-			in.watchBreaker(b)
+			in.WatchBreaker(b)
 		}
 	}
 	if base == nil {

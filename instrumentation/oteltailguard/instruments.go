@@ -85,7 +85,7 @@ func newInstruments(m metric.Meter) (instruments, error) {
 	ins.requestDuration = hist(MetricRequestDuration, "Duration of logical requests through the pipeline, every attempt, wait and hedge included.")
 	ins.attemptDuration = hist(MetricAttemptDuration, "Duration of physical attempts, to response headers or error.")
 	ins.throttleWait = hist(MetricThrottleWait, "Time requests waited in the throttle before they were sent.")
-	ins.attempts = count(MetricAttempts, unitAttempt, "Physical attempts sent, by kind and outcome.")
+	ins.attempts = count(MetricAttempts, unitAttempt, "Attempts, sent or refused unsent by a stage, by kind and outcome.")
 	ins.hedges = count(MetricHedges, unitAttempt, "Hedges sent, by why.")
 	ins.hedgeWins = count(MetricHedgeWins, unitRequest, "Requests won by a hedge.")
 	ins.budgetDenials = count(MetricBudgetDenials, unitAttempt, "Retries and hedges the budget refused.")

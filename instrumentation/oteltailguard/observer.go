@@ -7,10 +7,14 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/idempotency"
 )
 
 // The Instrumentation is a decision.Observer.
 var _ decision.Observer = (*Instrumentation)(nil)
+
+// outcomeRejected is tailguard.outcome of an attempt a stage refused.
+var outcomeRejected = idempotency.Rejected.String()
 
 // Observe implements [decision.Observer]: it counts e on the metric that
 // describes it, and adds it as an event, named "tailguard." and the
@@ -36,11 +40,13 @@ func (in *Instrumentation) Observe(ctx context.Context, e decision.Event) {
 		if e.Reason == decision.ReasonBudget {
 			ins.budgetDenials.Add(ctx, 1, in.byStage.get(series{a: string(e.Stage), c: host}).add...)
 		}
-	case decision.Outcome:
-		if e.Attempt >= 2 && (e.Stage == decision.StageHedge || e.Stage == decision.StageMiddleware) {
-			ins.hedgeWins.Add(ctx, 1, in.byStage.get(series{a: string(e.Stage), c: host}).add...)
-		}
+	case decision.HedgeWon:
+		ins.hedgeWins.Add(ctx, 1, in.byStage.get(series{a: string(e.Stage), c: host}).add...)
 	case decision.Rejected:
+		// The refused attempt never reaches Base: count it here, with the
+		// stage that refused it. ctx is the attempt's.
+		kind := decision.AttemptOf(ctx).Kind
+		ins.attempts.Add(ctx, 1, in.attempts.get(series{a: string(kind), b: outcomeRejected, c: host, d: string(e.Stage)}).add...)
 		if e.Stage == decision.StageBreaker {
 			state := "open"
 			if e.Reason == decision.ReasonHalfOpen {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -12,8 +13,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/tailguard/tailguard/breaker"
 	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/retry"
+	"github.com/tailguard/tailguard/throttle"
 )
 
 // TestSpanTree: through hedge(retry), every physical attempt is a client
@@ -83,19 +86,72 @@ func TestSpanTree(t *testing.T) {
 		{kind: "retry", number: 3, hedge: 2, resend: 2},
 	}, attempts)
 
-	var events []string
-	for _, e := range root.Events() {
-		set := attribute.NewSet(e.Attributes...)
-		stage, _ := set.Value(AttrStage)
-		reason, _ := set.Value(AttrReason)
-		events = append(events, e.Name+" "+stage.AsString()+" "+reason.AsString())
-	}
 	assert.Equal(t, []string{
 		"tailguard.hedge hedge delay",
 		"tailguard.retry retry backoff",
 		"tailguard.retry retry backoff",
-		"tailguard.outcome retry success",
-		"tailguard.outcome retry canceled",
+		"tailguard.hedge_won hedge ",
 		"tailguard.outcome hedge success",
-	}, events)
+	}, callerEvents(spans))
+}
+
+// callerEvents are the events on the span named caller, as
+// "name stage reason".
+func callerEvents(spans []sdktrace.ReadOnlySpan) []string {
+	var events []string
+	for _, s := range spans {
+		if s.Name() != "caller" {
+			continue
+		}
+		for _, e := range s.Events() {
+			set := attribute.NewSet(e.Attributes...)
+			stage, _ := set.Value(AttrStage)
+			reason, _ := set.Value(AttrReason)
+			events = append(events, e.Name+" "+stage.AsString()+" "+reason.AsString())
+		}
+	}
+	return events
+}
+
+// TestSpanEventsBreakerThrottle: the throttle's and the breaker's
+// decisions are events on the caller's span too: a pause, a refusal at
+// the closed gate, a wait at it, the breaker opening, and its refusal.
+func TestSpanEventsBreakerThrottle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+		defer tp.Shutdown(context.Background())
+		mp, _ := newMeter(t)
+		in := New(Config{MeterProvider: mp, TracerProvider: tp})
+		up := stub(func(n int, req *http.Request) (*http.Response, error) {
+			if n == 1 {
+				// The policy announces a quota too roomy to pace by, so
+				// that the gate is all the throttle applies.
+				return reply(req, 429, "Retry-After", "2", "RateLimit-Policy", `"roomy";q=100000;w=1`), nil
+			}
+			return reply(req, 500), nil
+		})
+		rt := in.Pipeline(up.transport(),
+			throttle.New(throttle.Config{}),
+			breaker.New(breaker.Config{ConsecutiveFailures: 1, FailureRatio: -1, OpenTimeout: time.Hour}))
+
+		ctx, caller := tp.Tracer("test").Start(context.Background(), "caller")
+		do(ctx, rt, "GET", "http://q.test/") // 429: the gate closes for 2 s
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := do(short, rt, "GET", "http://q.test/") // cannot wait 2 s
+		cancel()
+		require.ErrorIs(t, err, throttle.ErrThrottled)
+		do(ctx, rt, "GET", "http://q.test/") // waits, then a 500 opens the breaker
+		_, err = do(ctx, rt, "GET", "http://q.test/")
+		require.ErrorIs(t, err, breaker.ErrOpen)
+		caller.End()
+
+		assert.Equal(t, []string{
+			"tailguard.paused throttle pushback",
+			"tailguard.rejected throttle gate",
+			"tailguard.throttled throttle gate",
+			"tailguard.state_change breaker failures",
+			"tailguard.rejected breaker open",
+		}, callerEvents(rec.Ended()))
+	})
 }

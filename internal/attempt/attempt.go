@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tailguard/tailguard/budget"
+	"github.com/tailguard/tailguard/idempotency"
 )
 
 // Mark describes one attempt. Marks are immutable and shared by every request
@@ -14,6 +15,18 @@ type Mark struct {
 	// Budget is the budget the stage deposited the logical request into; nil
 	// if it has none.
 	Budget *budget.Budget
+	// Classifier is the stage's classifier: what the stage will make of
+	// the attempt's result. An instrumentation under the stages reports
+	// the attempt's outcome with it, so that its count agrees with the
+	// stage's verdict. Nil means idempotency.Default.
+	Classifier idempotency.Classifier
+	// Server is set on a hedge.Middleware's marks: its runs are
+	// executions of a handler for a request the server received, not
+	// attempts of a client's request. A client stage the handler calls
+	// with the request's context starts a logical request of its own, and
+	// so does not count the middleware's mark as an enclosing attempt
+	// (see [Enclosed]); hedge.AttemptFrom still reports the run.
+	Server bool
 }
 
 type retryKey struct{}
@@ -24,13 +37,14 @@ type retryKey struct{}
 // [WithHedge] allocates.
 type HedgeKey struct{}
 
-// Marks returns marks for attempts 1..n at indexes 0..n-1, all naming b.
-// Stages build them once in New and put &marks[i] in contexts, which costs no
-// allocation per request.
-func Marks(n int, b *budget.Budget) []Mark {
+// Marks returns marks for attempts 1..n at indexes 0..n-1: copies of of,
+// numbered. Stages build them once in New and put &marks[i] in contexts,
+// which costs no allocation per request.
+func Marks(n int, of Mark) []Mark {
 	ms := make([]Mark, n)
 	for i := range ms {
-		ms[i] = Mark{N: i + 1, Budget: b}
+		ms[i] = of
+		ms[i].N = i + 1
 	}
 	return ms
 }
@@ -55,6 +69,19 @@ func WithHedge(ctx context.Context, m *Mark) context.Context {
 func Hedge(ctx context.Context) *Mark {
 	m, _ := ctx.Value(HedgeKey{}).(*Mark)
 	return m
+}
+
+// Enclosed reports whether ctx is the context of an attempt sent by a
+// client retry or hedge stage: a stage below it then serves one attempt of
+// a logical request whose outcome that stage decides and reports, not the
+// logical request itself. A hedge.Middleware's runs do not enclose (see
+// [Mark.Server]).
+func Enclosed(ctx context.Context) bool {
+	if Retry(ctx) != nil {
+		return true
+	}
+	m := Hedge(ctx)
+	return m != nil && !m.Server
 }
 
 // Charged reports whether an enclosing retry or hedge stage already deposited

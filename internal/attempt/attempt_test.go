@@ -13,8 +13,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMarksAndCharged(t *testing.T) {
 	shared, other := budget.New(budget.Config{}), budget.New(budget.Config{})
-	retryMarks := Marks(3, shared)
-	hedgeMarks := Marks(2, other)
+	retryMarks := Marks(3, Mark{Budget: shared})
+	hedgeMarks := Marks(2, Mark{Budget: other})
 	assert.Equal(t, 3, retryMarks[2].N)
 
 	base := context.Background()
@@ -28,7 +28,7 @@ func TestMarksAndCharged(t *testing.T) {
 		{"retry charged the same budget", WithRetry(base, &retryMarks[0]), shared, true},
 		{"retry charged another budget", WithRetry(base, &retryMarks[0]), other, false},
 		{"hedge charged the same budget", WithHedge(base, &hedgeMarks[1]), other, true},
-		{"retry without budget", WithRetry(base, &Marks(1, nil)[0]), shared, false},
+		{"retry without budget", WithRetry(base, &Marks(1, Mark{})[0]), shared, false},
 		{"hedge outside retry", WithRetry(WithHedge(base, &hedgeMarks[0]), &retryMarks[1]), other, true},
 	}
 	for _, tt := range tests {
@@ -38,8 +38,29 @@ func TestMarksAndCharged(t *testing.T) {
 	}
 }
 
+func TestEnclosed(t *testing.T) {
+	base := context.Background()
+	client, server := Marks(2, Mark{}), Marks(2, Mark{Server: true})
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want bool
+	}{
+		{"no stage", base, false},
+		{"a retry's attempt", WithRetry(base, &client[0]), true},
+		{"a hedge's original", WithHedge(base, &client[0]), true},
+		{"a middleware's run", WithHedge(base, &server[1]), false},
+		{"a retry under a middleware's run", WithRetry(WithHedge(base, &server[1]), &client[0]), true},
+		{"a client hedge under a middleware's run", WithHedge(WithHedge(base, &server[1]), &client[0]), true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, Enclosed(tt.ctx), tt.name)
+	}
+	assert.Equal(t, []Mark{{N: 1, Server: true}, {N: 2, Server: true}}, server, "Marks numbers copies")
+}
+
 func TestInnermostMarkWins(t *testing.T) {
-	ms := Marks(3, nil)
+	ms := Marks(3, Mark{})
 	ctx := WithRetry(WithRetry(context.Background(), &ms[0]), &ms[2])
 	assert.Equal(t, 3, Retry(ctx).N)
 	assert.Nil(t, Hedge(ctx))
@@ -47,7 +68,7 @@ func TestInnermostMarkWins(t *testing.T) {
 }
 
 func BenchmarkWithRetry(b *testing.B) {
-	ms := Marks(3, nil)
+	ms := Marks(3, Mark{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
