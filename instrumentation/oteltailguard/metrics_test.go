@@ -148,7 +148,8 @@ func TestBreakerMetrics(t *testing.T) {
 	})
 }
 
-// TestThrottleMetrics: a pause, a wait at the gate, a refusal.
+// TestThrottleMetrics: a pause, a wait at the gate, a refusal, and a
+// wait for the pace, each agreeing with the throttle's Stats.
 func TestThrottleMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mp, reader := newMeter(t)
@@ -163,31 +164,42 @@ func TestThrottleMetrics(t *testing.T) {
 		rt := in.Pipeline(up.transport(), th)
 		do(t.Context(), rt, "GET", "http://q.test/") // closes the gate for 2 s
 		do(t.Context(), rt, "GET", "http://q.test/") // waits 2 s
+		// Past the gate's release window, which requests arriving during
+		// it wait out at the gate.
+		time.Sleep(throttle.DefaultReleaseWindow)
 		do(t.Context(), rt, "GET", "http://q.test/") // closes it again
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		_, err := do(ctx, rt, "GET", "http://q.test/") // cannot wait 2 s
 		require.ErrorIs(t, err, throttle.ErrThrottled)
 
+		// One request a second: the second of two waits 1 s for its turn.
+		paced := throttle.New(throttle.Config{Rate: 1, Burst: 1})
+		ok := stub(func(n int, req *http.Request) (*http.Response, error) { return reply(req, 200), nil })
+		rt = in.Pipeline(ok.transport(), paced)
+		do(t.Context(), rt, "GET", "http://p.test/")
+		do(t.Context(), rt, "GET", "http://p.test/")
+
 		ps, ss := collect(t, reader)
 		assert.Equal(t, map[string]float64{"server.address=q.test": 2}, ps[MetricThrottlePauses])
-		// The second request waited at the gate; the third for the pace
-		// the throttle learnt from the bare 429s (AIMD).
 		assert.Equal(t, map[string]float64{"reason=gate,server.address=q.test": 1,
-			"reason=pace,server.address=q.test": 1}, ps[MetricThrottleWait])
-		assert.InDelta(t, 2.0, ss[MetricThrottleWait]["reason=gate,server.address=q.test"], 0.25,
-			"the wait is 2 s, plus up to the release window's spread")
+			"reason=pace,server.address=p.test": 1}, ps[MetricThrottleWait])
+		gate, pace := ss[MetricThrottleWait]["reason=gate,server.address=q.test"], ss[MetricThrottleWait]["reason=pace,server.address=p.test"]
+		assert.InDelta(t, 2.0, gate, 0.25, "the wait is 2 s, plus up to the release window's spread")
+		assert.InDelta(t, 1.0, pace, 1e-9, "one token a second, on the fake clock")
 		assert.Equal(t, map[string]float64{"reason=gate,server.address=q.test": 1}, ps[MetricThrottleRejections])
 		st := th.Stats()
 		assert.Equal(t, uint64(2), st.Pauses)
 		assert.Equal(t, uint64(1), st.RejectedGate)
-		assert.Equal(t, uint64(2), st.Waited)
-		waited := ss[MetricThrottleWait]["reason=gate,server.address=q.test"] + ss[MetricThrottleWait]["reason=pace,server.address=q.test"]
-		assert.InDelta(t, st.WaitTime.Seconds(), waited, 1e-9, "the histogram's sum is the Stats' WaitTime")
+		assert.Equal(t, uint64(1), st.Waited)
+		assert.InDelta(t, st.WaitTime.Seconds(), gate, 1e-9, "the histogram's sum is the Stats' WaitTime")
+		assert.Equal(t, uint64(1), paced.Stats().Waited)
+		assert.InDelta(t, paced.Stats().WaitTime.Seconds(), pace, 1e-9)
 		assert.Equal(t, map[string]float64{
 			"error.type=*throttle.Error,server.address=q.test":                   1,
 			"http.response.status_code=200,server.address=q.test":                1,
 			"error.type=429,http.response.status_code=429,server.address=q.test": 2,
+			"http.response.status_code=200,server.address=p.test":                2,
 		}, ps[MetricRequestDuration])
 	})
 }

@@ -142,6 +142,9 @@ func TestSpanEventsBreakerThrottle(t *testing.T) {
 		cancel()
 		require.ErrorIs(t, err, throttle.ErrThrottled)
 		do(ctx, rt, "GET", "http://q.test/") // waits, then a 500 opens the breaker
+		// Past the gate's release window, which requests arriving during
+		// it wait out at the gate.
+		time.Sleep(throttle.DefaultReleaseWindow)
 		_, err = do(ctx, rt, "GET", "http://q.test/")
 		require.ErrorIs(t, err, breaker.ErrOpen)
 		caller.End()
