@@ -124,9 +124,11 @@ type Config struct {
 	// Logger, if set, receives one record per decision, in the vocabulary
 	// of the [decision] package: a hedge sent (delay or failure), a hedge
 	// not sent (budget, body), hedging stopped by the upstream's pushback,
-	// and each hedgeable request's outcome (attempt is the winner, 0 if
-	// none won). If nil, the stage logs nothing; a logger whose level
-	// drops a record costs no allocation.
+	// a hedge's win, and each hedgeable request's outcome (attempt is the
+	// winner, 0 if none won) — unless the stage serves an attempt of an
+	// enclosing retry or hedge stage, which records the outcome (see
+	// decision's "Outcomes"). If nil, the stage logs nothing; a logger
+	// whose level drops a record costs no allocation.
 	Logger *slog.Logger
 }
 

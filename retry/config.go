@@ -108,9 +108,11 @@ type Config struct {
 
 	// Logger, if non-nil, receives one record per decision: a retry (with
 	// its wait and why), a request not retried or given up on (and why),
-	// and each request's outcome, in the shared vocabulary of the
-	// [decision] package. If nil, the stage logs nothing. A logger whose
-	// level drops a record costs no allocation.
+	// and each request's outcome — unless the stage serves an attempt of
+	// an enclosing hedge or retry stage, which records the outcome (see
+	// decision's "Outcomes") — in the shared vocabulary of the [decision]
+	// package. If nil, the stage logs nothing. A logger whose level drops
+	// a record costs no allocation.
 	Logger *slog.Logger
 }
 
