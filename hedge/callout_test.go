@@ -15,6 +15,7 @@ import (
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/decisiontest"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -115,15 +116,15 @@ func TestCalloutPanicDecidesTheRace(t *testing.T) {
 				cfg := tt.cfg
 				req := newGet(t)
 				if tt.observer {
-					req = req.WithContext(decision.WithObserver(req.Context(), &testkit.PanicLog{Event: tt.event}))
+					req = req.WithContext(decision.WithObserver(req.Context(), &decisiontest.PanicLog{Event: tt.event}))
 				} else {
-					cfg.Logger = slog.New(&testkit.PanicLog{Event: tt.event})
+					cfg.Logger = slog.New(&decisiontest.PanicLog{Event: tt.event})
 				}
 				var info CompleteInfo
 				cfg.OnComplete = func(i CompleteInfo) { info = i }
 				h := New(cfg)
 				p, _ := roundTripPanic(h.Wrap(stub), req)
-				assert.Equal(t, testkit.PanicLogValue, p, "the panic reaches the caller")
+				assert.Equal(t, decisiontest.PanicLogValue, p, "the panic reaches the caller")
 				synctest.Wait()
 				ctxs.allCanceled(t)
 				assert.Zero(t, tr.Open(), "every response closed")
@@ -131,7 +132,7 @@ func TestCalloutPanicDecidesTheRace(t *testing.T) {
 				synctest.Wait()
 				assert.Equal(t, tt.sent, stub.Calls(), "nothing sent after the panic")
 				if tt.event != decision.Outcome { // OnComplete ran before the outcome was logged
-					assert.ErrorContains(t, info.Err, "panicked: "+testkit.PanicLogValue)
+					assert.ErrorContains(t, info.Err, "panicked: "+decisiontest.PanicLogValue)
 					assert.Zero(t, info.Winner)
 				}
 				assert.Zero(t, h.Stats().DroppedPanics)
@@ -160,9 +161,9 @@ func TestCalloutPanicNeverUnwindsInnerStage(t *testing.T) {
 			return resp, err
 		})
 		denying := budget.New(budget.Config{Ratio: 1e-9, MinPerSecond: 1e-9})
-		h := New(Config{Delay: time.Second, Budget: denying, Logger: slog.New(&testkit.PanicLog{Event: decision.HedgeDenied})})
+		h := New(Config{Delay: time.Second, Budget: denying, Logger: slog.New(&decisiontest.PanicLog{Event: decision.HedgeDenied})})
 		p, _ := roundTripPanic(h.Wrap(inner), newGet(t))
-		assert.Equal(t, testkit.PanicLogValue, p)
+		assert.Equal(t, decisiontest.PanicLogValue, p)
 		synctest.Wait()
 		assert.Equal(t, []bool{true}, innerDone, "the inner stage returned normally")
 		assert.Zero(t, tr.Open(), "its response closed")

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
-	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/internal/decisiontest"
 )
 
 // panicOn503 is the default classifier, panicking on a 503.
@@ -21,7 +21,7 @@ type panicOn503 struct{ idempotency.Classifier }
 
 func (c panicOn503) Classify(req *http.Request, resp *http.Response, err error) idempotency.Outcome {
 	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
-		panic(testkit.PanicLogValue)
+		panic(decisiontest.PanicLogValue)
 	}
 	return c.Classifier.Classify(req, resp, err)
 }
@@ -32,7 +32,7 @@ func (c panicOn503) Classify(req *http.Request, resp *http.Response, err error) 
 // caller will never see, is closed on the way out, its attempt's context
 // released.
 func TestPanicInCalloutClosesResponse(t *testing.T) {
-	panicking := func(base, max time.Duration) backoff.BackOff { panic(testkit.PanicLogValue) }
+	panicking := func(base, max time.Duration) backoff.BackOff { panic(decisiontest.PanicLogValue) }
 	tests := []struct {
 		name  string
 		cfg   Config
@@ -41,13 +41,13 @@ func TestPanicInCalloutClosesResponse(t *testing.T) {
 		{"classifier", Config{Classifier: panicOn503{idempotency.Default}}, []step{status(503)}},
 		{"classifier, with an attempt timeout", Config{Classifier: panicOn503{idempotency.Default},
 			AttemptTimeout: time.Second}, []step{status(503)}},
-		{"logger, giving up", Config{MaxAttempts: 2, Logger: slog.New(&testkit.PanicLog{Event: decision.GaveUp})}, []step{status(503)}},
-		{"logger, not retrying", Config{Logger: slog.New(&testkit.PanicLog{Event: decision.NotRetried})}, []step{status(404)}},
-		{"logger, on the outcome", Config{Logger: slog.New(&testkit.PanicLog{Event: decision.Outcome}),
+		{"logger, giving up", Config{MaxAttempts: 2, Logger: slog.New(&decisiontest.PanicLog{Event: decision.GaveUp})}, []step{status(503)}},
+		{"logger, not retrying", Config{Logger: slog.New(&decisiontest.PanicLog{Event: decision.NotRetried})}, []step{status(404)}},
+		{"logger, on the outcome", Config{Logger: slog.New(&decisiontest.PanicLog{Event: decision.Outcome}),
 			AttemptTimeout: time.Second}, []step{status(200)}},
-		{"logger, retrying", Config{Logger: slog.New(&testkit.PanicLog{Event: decision.Retry})}, []step{status(503), status(200)}},
+		{"logger, retrying", Config{Logger: slog.New(&decisiontest.PanicLog{Event: decision.Retry})}, []step{status(503), status(200)}},
 		{"Jitter", Config{Jitter: panicking}, []step{status(503)}},
-		{"OnRetry", Config{OnRetry: func(RetryInfo) { panic(testkit.PanicLogValue) }}, []step{status(503)}},
+		{"OnRetry", Config{OnRetry: func(RetryInfo) { panic(decisiontest.PanicLogValue) }}, []step{status(503)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestPanicInCalloutClosesResponse(t *testing.T) {
 				cfg.Budget = tolerant()
 				rt := New(cfg).Wrap(s)
 				func() {
-					defer func() { assert.Equal(t, testkit.PanicLogValue, recover()) }()
+					defer func() { assert.Equal(t, decisiontest.PanicLogValue, recover()) }()
 					resp, err := rt.RoundTrip(newReq(t, t.Context(), http.MethodGet, ""))
 					if err == nil {
 						resp.Body.Close()

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
-	"github.com/tailguard/tailguard/internal/testkit"
+	"github.com/tailguard/tailguard/internal/decisiontest"
 )
 
 // bugAt is a Shared store with a bug: its n-th Reserve panics.
@@ -23,7 +23,7 @@ type bugAt struct {
 
 func (b *bugAt) Reserve(context.Context, string, Quota, time.Duration) (Reservation, error) {
 	if b.seen.Add(1) == b.n {
-		panic(testkit.PanicLogValue)
+		panic(decisiontest.PanicLogValue)
 	}
 	return Reservation{OK: true}, nil
 }
@@ -35,7 +35,7 @@ type bugOnHeader struct{ idempotency.Classifier }
 
 func (c bugOnHeader) Classify(req *http.Request, resp *http.Response, err error) idempotency.Outcome {
 	if resp != nil && resp.Header.Get("X-Bug") != "" {
-		panic(testkit.PanicLogValue)
+		panic(decisiontest.PanicLogValue)
 	}
 	return c.Classifier.Classify(req, resp, err)
 }
@@ -56,15 +56,15 @@ func TestPanicInCalloutReleasesTicket(t *testing.T) {
 			return Config{Classifier: bugOnHeader{idempotency.Default}}
 		}, true},
 		{"logger, on the probe's pause", func() Config {
-			return Config{Logger: slog.New(&testkit.PanicLog{Event: decision.Paused, Nth: 2})}
+			return Config{Logger: slog.New(&decisiontest.PanicLog{Event: decision.Paused, Nth: 2})}
 		}, false},
 		{"logger, admitting the probe after its wait", func() Config {
-			return Config{Logger: slog.New(&testkit.PanicLog{Event: decision.Throttled, Nth: 1})}
+			return Config{Logger: slog.New(&decisiontest.PanicLog{Event: decision.Throttled, Nth: 1})}
 		}, false},
 		{"OnThrottle, admitting the probe after its wait", func() Config {
 			return Config{OnThrottle: func(e Event) {
 				if !e.Rejected {
-					panic(testkit.PanicLogValue)
+					panic(decisiontest.PanicLogValue)
 				}
 			}}
 		}, false},
@@ -95,7 +95,7 @@ func TestPanicInCalloutReleasesTicket(t *testing.T) {
 				send(t.Context(), rt, "http://a.test/")
 				time.Sleep(500 * time.Millisecond)
 				func() { // waits for the gate, then goes as the probe
-					defer func() { assert.Equal(t, testkit.PanicLogValue, recover()) }()
+					defer func() { assert.Equal(t, decisiontest.PanicLogValue, recover()) }()
 					req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://a.test/", nil)
 					req.Header.Set("X-Probe", "1")
 					resp, err := rt.RoundTrip(req)
