@@ -31,15 +31,35 @@ const (
 // calling Redis for Config.RetryInterval. One slow call (a GC pause, a
 // loaded machine) then costs only its own request a fallback, while a
 // dead or hung Redis, which fails every call, is given up on within a few
-// calls.
+// calls. Calls that were in flight together count as one: a process
+// descheduled for a moment fails every call it had in flight at once,
+// against a Redis that is fine (on the loaded CI machine 3 such calls
+// marked Redis down for 250 ms several times a run), whereas a dead or
+// hung Redis fails the calls that start after each failure too.
 const downAfter = 3
 
 // health tracks whether Redis answers. Between failures it costs one
 // atomic load per call.
 type health struct {
 	state    atomic.Int32
-	failures atomic.Int32 // calls failed in a row while up
+	failures atomic.Int32 // calls failed in a row while up, overlapping ones counted once
+	lastFail atomic.Int64 // Unix ns at which the last counted failure returned
 	retryAt  atomic.Int64 // Unix ns after which a down store probes again
+}
+
+// failed counts a call that ran from start to end (Unix ns) and failed,
+// unless it started before the last counted failure returned, and reports
+// whether downAfter failures in a row have now been counted.
+func (h *health) failed(start, end int64) bool {
+	for {
+		last := h.lastFail.Load()
+		if start < last {
+			return false // in flight with the counted failure: the same spell
+		}
+		if h.lastFail.CompareAndSwap(last, end) {
+			return h.failures.Add(1) >= downAfter
+		}
+	}
 }
 
 // do runs fn against Redis, bounded by Config.Timeout, unless Redis is
@@ -47,8 +67,8 @@ type health struct {
 // Config.RetryInterval has passed since it went down it starts a probe on
 // its own goroutine: no request waits for a probe, and a hung Redis never
 // serializes requests. Redis is known to be down after downAfter calls in
-// a row failed. An error caused by the caller's own context is returned as
-// ctx.Err() and says nothing about Redis.
+// a row failed (see downAfter). An error caused by the caller's own
+// context is returned as ctx.Err() and says nothing about Redis.
 func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -62,6 +82,7 @@ func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 	case stateProbing:
 		return ErrUnavailable
 	}
+	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, s.s.timeout)
 	err := fn(cctx)
 	cancel()
@@ -74,7 +95,7 @@ func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	if s.health.failures.Add(1) >= downAfter {
+	if s.health.failed(start.UnixNano(), time.Now().UnixNano()) {
 		s.markDown()
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

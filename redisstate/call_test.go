@@ -218,3 +218,40 @@ func TestOneSlowCallStaysUp(t *testing.T) {
 		t.Errorf("state %d after one failure and a success, want up", st)
 	}
 }
+
+// TestOneStallIsOneFailure: calls that were in flight together when they
+// failed count as one failure (a descheduled process fails them all at
+// once; here Redis is frozen while 8 calls wait for it): the store stays
+// up and the next call goes to Redis. Calls that fail one after another
+// still mark it down.
+func TestOneStallIsOneFailure(t *testing.T) {
+	srv, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{Timeout: 100 * time.Millisecond, RetryInterval: time.Hour})
+	ctx := context.Background()
+	if err := srv.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := takeOne(ctx, s); err == nil {
+				t.Error("a call to a frozen Redis succeeded")
+			}
+		})
+	}
+	wg.Wait()
+	srv.Thaw()
+	if st := s.health.state.Load(); st != stateUp {
+		t.Fatalf("state %d after one spell of overlapping failures, want up", st)
+	}
+	if _, err := takeOne(ctx, s); err != nil {
+		t.Fatalf("the call after the spell: %v, want it sent to Redis", err)
+	}
+	srv.Kill()
+	for range downAfter {
+		takeOne(ctx, s)
+	}
+	if _, err := takeOne(ctx, s); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("after %d failures one after another: %v, want ErrUnavailable", downAfter, err)
+	}
+}

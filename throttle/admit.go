@@ -135,7 +135,7 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	if paused > 0 {
 		// The fleet's gate for the host is closed: this process's closes
 		// too, and the gate decides again.
-		w.h.gate.pause(now.Add(paused))
+		t.fleetPause(w, now, paused)
 		undo()
 		return ticket{}, true, nil
 	}

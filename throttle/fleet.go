@@ -90,6 +90,24 @@ func (t *Throttle) reserveShared(w *waiter, now time.Time, q Quota, maxWait time
 	return res, t.noteShared(w.ctx, w.h.name, err, now), err
 }
 
+// fleetPause closes w's host's gate for d, the pause left on the fleet's
+// gate: another process received it. The first request to learn it counts
+// it in Stats.Pauses and records it as paused, reason fleet, as a pause a
+// response asked for is recorded with reason pushback in the process that
+// received it.
+func (t *Throttle) fleetPause(w *waiter, now time.Time, d time.Duration) {
+	until := now.Add(d)
+	w.h.gate.pause(until)
+	if !w.h.share.newPause(until) {
+		return
+	}
+	t.stats.pauses.Add(1)
+	if decision.Enabled(w.ctx, t.s.logger, decision.Paused) {
+		decision.Emit(w.ctx, t.s.logger, decision.Event{Stage: decision.StageThrottle, Name: decision.Paused,
+			Host: w.h.name, Request: w.req, Reason: decision.ReasonFleet, Wait: d})
+	}
+}
+
 // sharePause tells the fleet about a pause a response asked for. It runs
 // on the response's way back, after the local gate has closed; the
 // caller's cancellation does not stop it, since the pause concerns every
@@ -98,6 +116,10 @@ func (t *Throttle) sharePause(req *http.Request, h *host, d time.Duration) {
 	if t.s.shared == nil {
 		return
 	}
+	// This process knows the pause already: meeting it on the fleet's gate
+	// later (its local gate may open a moment before the fleet's) is not
+	// another.
+	h.share.newPause(time.Now().Add(d))
 	ctx := context.WithoutCancel(req.Context())
 	t.noteShared(ctx, h.name, t.s.shared.Pause(ctx, h.name, d), time.Now())
 }

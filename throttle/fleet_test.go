@@ -198,7 +198,9 @@ func TestSharedPause(t *testing.T) {
 
 // TestSharedStoreFailure: a store that fails never fails a request: each
 // request uses the local bucket at once, the outage is logged once, and
-// sharing resumes (logged once) when the store answers again.
+// sharing resumes (logged once) when the store answers again. A blip, a
+// failed call followed by one answered within outage.LogAfter, is no
+// outage and logs nothing.
 func TestSharedStoreFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &upstream{}
@@ -217,10 +219,14 @@ func TestSharedStoreFailure(t *testing.T) {
 
 		assert.Zero(t, offer(rt, "http://api.test/", 10, 100*time.Millisecond))
 		store.set(true)
+		assert.Zero(t, offer(rt, "http://api.test/", 2, 100*time.Millisecond), "a blip")
+		store.set(false)
+		assert.Zero(t, offer(rt, "http://api.test/", 1, 100*time.Millisecond))
+		store.set(true)
 		assert.Zero(t, offer(rt, "http://api.test/", 30, 100*time.Millisecond), "no caller error while the store is down")
 		store.set(false)
 		assert.Zero(t, offer(rt, "http://api.test/", 10, 100*time.Millisecond))
-		assert.Equal(t, 50, u.count(), "every request sent: paced locally while the store was down")
+		assert.Equal(t, 53, u.count(), "every request sent: paced locally while the store was down")
 
 		want := `level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=http://api.test:80 error="store down"
 level=INFO msg="shared state answering again; sharing resumed" stage=throttle event=shared_resumed host=http://api.test:80

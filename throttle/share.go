@@ -18,6 +18,29 @@ import (
 // It is safe for concurrent use; the zero value knows no share.
 type share struct {
 	lim atomic.Pointer[rate.Limiter] // nil until the store reports a fleet
+	// pausedTo is the end of the last pause this process learned from the
+	// fleet's gate (Unix ns), so that the requests that learn one pause at
+	// once count and log it once.
+	pausedTo atomic.Int64
+}
+
+// fleetPauseSlack is how much later than the last pause learned from the
+// fleet a pause must end to be another: each request that learns one
+// computes its end from its own clock after its own round trip.
+const fleetPauseSlack = 100 * time.Millisecond
+
+// newPause reports whether a pause until until, learned from the fleet, is
+// not one already learned, and remembers it.
+func (s *share) newPause(until time.Time) bool {
+	for {
+		last := s.pausedTo.Load()
+		if until.UnixNano() < last+int64(fleetPauseSlack) {
+			return false
+		}
+		if s.pausedTo.CompareAndSwap(last, until.UnixNano()) {
+			return true
+		}
+	}
 }
 
 // granted charges the fleet's grant of a token at now to the share, after

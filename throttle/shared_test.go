@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"sync"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
+
+	"github.com/tailguard/tailguard/internal/testkit"
 )
 
 // gcraShared is a Shared store for synctest bubbles that keeps the quota
@@ -169,4 +173,53 @@ func TestSharedScheduleAtFleetQuota(t *testing.T) {
 	// local-only's (before: 86 OK and 58 refused, against 137 and 7).
 	assert.GreaterOrEqual(t, float64(shared.ok), 0.9*float64(local.ok), "shared, 5-14 s: 200s")
 	assert.LessOrEqual(t, shared.refused, 3*local.refused, "shared, 5-14 s: refusals")
+}
+
+// TestSharedPauseRecorded: a pause learned from the fleet's gate is a
+// pause in the process that learns it: recorded as paused, reason fleet,
+// with the pause left, and counted in Stats.Pauses, once however many of
+// its requests meet it at once; the process that received the 429 records
+// it once too (reason pushback), even when its own gate opens a moment
+// before the fleet's and it meets the same pause there.
+func TestSharedPauseRecorded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = func(n int, req *http.Request) *http.Response {
+			if n == 1 {
+				return reply(req, &u.tr, 429, "Retry-After", "5", "RateLimit-Policy", roomy)
+			}
+			return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
+		}
+		store := &gcraShared{}
+		logA, linesA := testkit.NewLogs(slog.LevelInfo)
+		logB, linesB := testkit.NewLogs(slog.LevelInfo)
+		a := New(Config{Shared: store, Logger: logA})
+		b := New(Config{Shared: store, Logger: logB, MaxWait: 10 * time.Second})
+		status, err := send(context.Background(), a.Wrap(u), "http://api.test/")
+		require.NoError(t, err)
+		require.Equal(t, 429, status)
+
+		// The fleet's gate ends a moment after a's own (a's clock, the
+		// round trip): a meets the tail of the pause it received.
+		store.Pause(context.Background(), "http://api.test:80", 5*time.Second+10*time.Millisecond)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			time.Sleep(5 * time.Second)
+			_, err := send(context.Background(), a.Wrap(u), "http://api.test/")
+			assert.NoError(t, err)
+		})
+		time.Sleep(time.Second)
+		for range 8 {
+			wg.Go(func() {
+				_, err := send(context.Background(), b.Wrap(u), "http://api.test/")
+				assert.NoError(t, err, "b waits out the fleet's pause")
+			})
+		}
+		wg.Wait()
+
+		assert.Equal(t, []string{"paused reason=pushback wait=5s status=429"}, linesA.Lines())
+		assert.Equal(t, []string{"paused reason=fleet wait=4.01s"}, linesB.Lines())
+		assert.EqualValues(t, 1, a.Stats().Pauses)
+		assert.EqualValues(t, 1, b.Stats().Pauses)
+	})
 }

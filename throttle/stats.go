@@ -18,7 +18,8 @@ type Stats struct {
 	// [*Error].
 	RejectedGate, RejectedPace, RejectedAdaptive, RejectedConcurrency uint64
 
-	// Pauses counts responses that closed (or extended) a host's gate.
+	// Pauses counts responses that closed (or extended) a host's gate,
+	// and, with Config.Shared, pauses learned from the fleet's gate.
 	Pauses uint64
 }
 

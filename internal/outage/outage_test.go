@@ -15,9 +15,10 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// TestOncePerChange: a run of failures logs one Warn, a run of successes
-// after it one Info, from any number of goroutines at once.
-func TestOncePerChange(t *testing.T) {
+// TestOncePerOutage: a blip (failures shorter than LogAfter, then an
+// answer) logs nothing; failures that last LogAfter log one Warn, and the
+// answer after them one Info, from any number of goroutines at once.
+func TestOncePerOutage(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -40,10 +41,23 @@ func TestOncePerChange(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	burst(func() { l.Up(ctx, logger, "throttle", "h") })
-	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("dial tcp: connection refused"), time.Now()) })
-	burst(func() { l.Up(ctx, logger, "throttle", "h") })
-	burst(func() { l.Down(ctx, logger, "throttle", "h", errors.New("timeout"), time.Now()) })
+	t0 := time.Unix(100, 0)
+	down := func(err string, at time.Duration) func() {
+		return func() { l.Down(ctx, logger, "throttle", "h", errors.New(err), t0.Add(at)) }
+	}
+	up := func() { l.Up(ctx, logger, "throttle", "h") }
+	burst(up)
+	burst(down("blip", 0)) // a stalled process: its calls in flight fail together
+	burst(down("blip", LogAfter-time.Millisecond))
+	burst(up)
+	if buf.Len() != 0 {
+		t.Errorf("a blip logged:\n%s", buf.String())
+	}
+	burst(down("dial tcp: connection refused", time.Second))
+	burst(down("dial tcp: connection refused", time.Second+LogAfter))
+	burst(up)
+	burst(down("timeout", 5*time.Second))
+	burst(down("timeout", 6*time.Second))
 	want := `level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error="dial tcp: connection refused"
 level=INFO msg="shared state answering again; sharing resumed" stage=throttle event=shared_resumed host=h
 level=WARN msg="shared state unavailable; using local state until it answers" stage=throttle event=shared_unavailable host=h error=timeout
@@ -52,8 +66,9 @@ level=WARN msg="shared state unavailable; using local state until it answers" st
 		t.Errorf("log:\n%s\nwant:\n%s", got, want)
 	}
 	var nilLog Log // a nil logger: state still tracked, nothing written
-	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"), time.Now())
-	if !nilLog.down.Load() || strings.Contains(buf.String(), "x\n") {
+	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"), t0)
+	nilLog.Down(ctx, nil, "throttle", "h", errors.New("x"), t0.Add(time.Second))
+	if !nilLog.failing.Load() || !nilLog.logged || strings.Contains(buf.String(), "x\n") {
 		t.Error("nil logger")
 	}
 }
