@@ -20,13 +20,16 @@ import (
 // when its delay after the start of the request has elapsed with no attempt
 // won yet: k × Delay (fixed), Delays[k-1] (schedule, see [SLO]) or k × the
 // host's recent latency quantile (adaptive; see [Config]). An attempt that
-// fails with a transient or throttled response or a transport error fires
-// the next hedge at once instead of waiting for its delay — unless the
-// response carries a Retry-After asking for a pause: the server is pushing
-// back, so no further hedge is sent for that request. The same holds when
-// an inner stage reports a pause it is waiting out (a retry stage honouring
-// a 429's Retry-After, where this stage cannot see the 429), in every
-// order of stages. Every hedge must first be granted by the budget; a
+// fails with a transient response or a transport error fires the next
+// hedge at once instead of waiting for its delay — unless the response
+// carries a Retry-After asking for a pause. A throttled response (a 429,
+// with or without Retry-After) or any failed response asking for a pause
+// is pushback: the server is refusing load, so no further hedge is sent
+// for that request, early or on its timer (copies would multiply the load
+// it refuses). The same holds when an inner stage reports a throttled try
+// or a pause it is waiting out (a retry stage honouring a 429's
+// Retry-After, where this stage cannot see the 429), in every order of
+// stages. Every hedge must first be granted by the budget; a
 // denied hedge is not sent and ends hedging for that request.
 //
 // # Who wins
@@ -136,7 +139,8 @@ import (
 // stage sends several tries per attempt (a retry stage, in hedge(retry)
 // order), it reports each to the race, and the tries are learnt instead of
 // the attempt, whose duration would include backoff waits; a try that
-// fails fires the next hedge at once, as a failed attempt does. An
+// fails fires the next hedge at once, as a failed attempt does (a
+// throttled try stops hedging instead). An
 // original canceled because a hedge won counts as long as its try in
 // flight has run, if that is past the delay: a lower bound that still
 // lands in the tail where it belongs, so hedging does not hide the

@@ -165,11 +165,11 @@ func (s *serverRace) report(ru *run) (out *run, winner int, err error, done bool
 			s.failed = ru
 		}
 		switch {
-		case ru.pause:
-			// The handler's backend asked for a pause, whatever the
-			// status (a 500 or 502 with Retry-After too): another run
-			// now, or on the timer, would ignore it. Runs going may
-			// still win.
+		case ru.pause || stopsHedging(ru.kind, nil):
+			// The handler's backend refused (a 429) or asked for a
+			// pause, whatever the status (a 500 or 502 with Retry-After
+			// too): another run now, or on the timer, would ignore it.
+			// Runs going may still win.
 			if s.next <= s.h.m.cfg.sched.hedges {
 				logStopped(s.r.Context(), s.h.m.cfg.logger, decision.StageMiddleware, s.r, ru.n, ru.resp.StatusCode)
 			}

@@ -114,7 +114,7 @@ func TestMiddlewareTimeoutKeepsFailure(t *testing.T) {
 		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				time.Sleep(5 * time.Millisecond)
-				http.Error(w, "busy", http.StatusTooManyRequests)
+				http.Error(w, "busy", http.StatusServiceUnavailable)
 				return
 			}
 			<-r.Context().Done()
@@ -122,7 +122,7 @@ func TestMiddlewareTimeoutKeepsFailure(t *testing.T) {
 		start := time.Now()
 		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, 50*time.Millisecond, time.Since(start))
-		assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 		assert.Equal(t, "busy\n", rec.Body.String())
 	})
 }
@@ -322,6 +322,7 @@ func TestMiddlewarePushbackOnAnyStatusStopsHedging(t *testing.T) {
 		{http.StatusBadGateway, "5", []int{2}},
 		{http.StatusServiceUnavailable, "5", []int{2}},
 		{http.StatusTooManyRequests, "5", []int{2}},
+		{http.StatusTooManyRequests, "", []int{2}}, // a 429 is pushback with or without Retry-After
 		{http.StatusNotImplemented, "5", []int{2}}, // fatal: no hedge at once, and none on the timer
 		{http.StatusGatewayTimeout, "Fri, 31 Dec 2100 23:59:59 GMT", []int{2}},
 		{http.StatusInternalServerError, "0", []int{2, 3, 4}},

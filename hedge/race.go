@@ -116,9 +116,20 @@ func wins(k idempotency.Kind) bool {
 
 // firesNext reports whether an outcome fires the next hedge at once. A
 // rejection does not: nothing was sent, so nothing was learnt about the
-// upstream. Nor does a fatal outcome: no copy can fix it.
+// upstream. Nor does a fatal outcome: no copy can fix it. Nor does a
+// throttled one (a 429, with or without Retry-After): it is pushback, which
+// stops hedging the request (see stopsHedging).
 func firesNext(k idempotency.Kind) bool {
-	return k == idempotency.Transient || k == idempotency.Throttled
+	return k == idempotency.Transient
+}
+
+// stopsHedging reports whether a failed outcome ends hedging for the
+// request: a throttled answer, or any failed response asking for a pause.
+// The upstream is refusing load; a copy would only add to it (the SRE
+// book's "overloaded; don't retry": pushback must not multiply through
+// the layers). Attempts in flight may still win.
+func stopsHedging(k idempotency.Kind, resp *http.Response) bool {
+	return k == idempotency.Throttled || pushedBack(resp)
 }
 
 // pushedBack reports whether resp, a failed response, asks the client to
@@ -166,13 +177,18 @@ func (r *race) failLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 		r.err = err
 	}
 	switch {
-	case pushedBack(resp):
-		// The server asked for a pause (gRPC calls it pushback): a copy
-		// now would ignore it, and so would one on a timer. Attempts in
-		// flight may still win. Any failed response may ask, not only a
-		// 429 or 503 (issue 11, bug 9): the retry stage honours
-		// Retry-After on every retryable status, and so does this one.
-		r.pushbackLocked(st, a.n, resp.StatusCode)
+	case stopsHedging(k, resp):
+		// The server refused or asked for a pause (gRPC calls it
+		// pushback): a copy now would ignore it, and so would one on a
+		// timer. Attempts in flight may still win. Any failed response
+		// may ask, not only a 429 or 503 (issue 11, bug 9): the retry
+		// stage honours Retry-After on every retryable status, and so
+		// does this one.
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		r.pushbackLocked(st, a.n, status)
 	case firesNext(k) && !a.resent:
 		r.fireLocked(st, ReasonFailure, now)
 	case k == idempotency.Rejected && r.failoverLocked(now):
@@ -262,6 +278,8 @@ func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool
 		if a == &r.first {
 			st.record = max(rep.TryEnd.Sub(rep.TryStart), 1)
 		}
+	case stopsHedging(rep.TryKind, nil):
+		r.pushbackLocked(st, a.n, 0)
 	case firesNext(rep.TryKind):
 		return r.resendLocked(st, a, rep.TryEnd)
 	}

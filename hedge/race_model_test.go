@@ -31,7 +31,7 @@ const (
 	mSuccess   modelKind = iota // 200: wins
 	mFinal                      // 404: wins
 	mTransient                  // 503: fails, fires the next hedge at once
-	mThrottled                  // 429 without Retry-After: fails, fires the next hedge at once
+	mThrottled                  // 429 without Retry-After: fails, stops hedging (pushback)
 	mPushback                   // 429 with Retry-After: 1: fails, stops hedging
 	mFatal                      // 501: fails, fires nothing
 	mTransport                  // connection reset: fails, fires the next hedge at once
@@ -136,9 +136,9 @@ func (s scenario) simulate() (expected, bool) {
 			lastRej = n
 		}
 		switch s.kinds[n-1] {
-		case mPushback:
+		case mPushback, mThrottled:
 			stopped = true
-		case mTransient, mThrottled, mTransport:
+		case mTransient, mTransport:
 			fire(next)
 		}
 		inFlight := false
