@@ -62,6 +62,15 @@ func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 		w.limit, w.deadline = w.start, false
 	}
 
+	if w.optional {
+		// A host that refused requests lately has no spare capacity for
+		// copies of them: a hedge would only add to the load it refuses.
+		if at := h.pushedBack.Load(); at != 0 {
+			if until := time.Unix(0, at).Add(HedgeHoldoff); w.start.Before(until) {
+				return t.reject(&w, Gate, until)
+			}
+		}
+	}
 	if p := h.adaptive.rejectProbability(w.start); p > 0 && rand.Float64() < p {
 		h.adaptive.record(w.start, false)
 		return t.reject(&w, Adaptive, time.Time{})

@@ -68,6 +68,18 @@ const (
 	DefaultMaxHosts = 10000
 )
 
+// HedgeHoldoff is how long after a host's last throttled answer (a 429,
+// with or without Retry-After, or any response asking for a pause) the
+// throttle refuses hedges to it, at once, with Reason Gate. Such a host is
+// at its limit (its 429s are cutting its learned rate): it has no spare
+// capacity for optional copies, and a hedge would only add to the load it
+// refuses (the SRE book: an overloaded answer must not multiply load).
+// Ten seconds covers the episode a 429 belongs to (a burst of refusals,
+// the pause it asked for, the release after it and AIMD's cut), the span
+// over which Finagle's retry budget remembers refusals, and lets a host
+// that throttled once be hedged again soon after it recovers.
+const HedgeHoldoff = 10 * time.Second
+
 // Config configures a [Throttle]. The zero value is the recommended setup:
 // per-host gates from every pushback dialect, pacing learned from rate-limit
 // headers (or, without them, from 429s by AIMD), adaptive throttling with

@@ -21,7 +21,8 @@
 //   - returns ctx.Err() untouched when the request's context ends during a
 //     wait, and leaves nothing running;
 //   - never sends a hedge (an attempt after the first of an enclosing hedge
-//     stage) that would have to wait;
+//     stage) that would have to wait, nor one to a host that answered
+//     throttled or asked for a pause within [HedgeHoldoff];
 //   - never reads, closes or drains a response body, never retries, and
 //     never modifies the request;
 //   - departs from a plain RoundTripper in one way: it reads each

@@ -22,7 +22,8 @@ type Reason uint8
 const (
 	// Gate: the host asked every client to pause (Retry-After, or a
 	// rate-limit header with nothing remaining), or the request that
-	// probes it after a pause is still in flight.
+	// probes it after a pause is still in flight; or, for a hedge, the
+	// host answered throttled within HedgeHoldoff.
 	Gate Reason = iota + 1
 	// Pace: the host's token bucket is empty.
 	Pace

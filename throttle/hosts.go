@@ -21,6 +21,10 @@ type host struct {
 	slots    *slots // nil: no cap
 	share    share  // this process's part of a shared quota, for when the store fails
 
+	// pushedBack is when the host last answered throttled or asked for a
+	// pause (Unix ns; 0: never): hedges stay away for HedgeHoldoff.
+	pushedBack atomic.Int64
+
 	busy     atomic.Int32 // requests waiting or in flight: never evicted while > 0
 	lastUsed atomic.Int64 // ns since the registry's epoch
 

@@ -39,6 +39,9 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		}
 		reportPause(req, now.Add(pause))
 	}
+	if pause > 0 || kind == idempotency.Throttled {
+		h.pushedBack.Store(now.UnixNano())
+	}
 	unanswered := kind == idempotency.Canceled || kind == idempotency.Rejected
 	if !unanswered {
 		// Before the probe's answer opens the gate: the requests it

@@ -183,3 +183,52 @@ func TestCutJudgesByPaceTurn(t *testing.T) {
 			"one cut (to %v, and a little growth since) for the queue's 429s, got %v: the success and the 429 after it were paced at the old rate", once, got)
 	})
 }
+
+// TestHedgesHeldOffAfterPushback: a host that answered throttled (a bare
+// 429 as much as one with Retry-After) gets no hedge for HedgeHoldoff, even
+// when its pace has a token free: it has no spare capacity for copies.
+// Originals and retries go as usual. Round 2 admitted the hedges, and
+// against a bare-429 upstream 194 of 442 requests were hedges.
+func TestHedgesHeldOffAfterPushback(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer []string // the first response's status and headers
+	}{
+		{"bare 429", []string{"429"}},
+		{"429 with Retry-After", []string{"429", "Retry-After", "1"}},
+		{"503 asking for a pause", []string{"503", "Retry-After", "1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{}
+				u.answer = func(n int, req *http.Request) *http.Response {
+					if n == 1 {
+						status := map[string]int{"429": 429, "503": 503}[tc.answer[0]]
+						return reply(req, &u.tr, status, append(tc.answer[1:], "RateLimit-Policy", roomy)...)
+					}
+					return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
+				}
+				th := New(Config{})
+				rt := th.Wrap(u)
+				start := time.Now()
+				_, err := send(context.Background(), rt, "http://a.test/")
+				require.NoError(t, err)
+				time.Sleep(2 * time.Second) // past any pause: originals go at once
+
+				_, err = send(hedgeCtx(context.Background(), 2), rt, "http://a.test/")
+				var te *Error
+				require.ErrorAs(t, err, &te, "a hedge within the holdoff")
+				assert.Equal(t, Gate, te.Reason)
+				assert.Equal(t, start.Add(HedgeHoldoff), te.Until)
+				status, err := send(context.Background(), rt, "http://a.test/")
+				require.NoError(t, err, "an original goes")
+				assert.Equal(t, 200, status)
+
+				time.Sleep(HedgeHoldoff)
+				_, err = send(hedgeCtx(context.Background(), 2), rt, "http://a.test/")
+				assert.NoError(t, err, "after the holdoff a hedge goes again")
+				assert.Equal(t, 3, u.count(), "the refused hedge was not sent")
+			})
+		})
+	}
+}

@@ -60,7 +60,9 @@ import (
 // trying again, or it spins.
 // Hedges (attempts after the first of an enclosing hedge stage) never wait:
 // they are sent only if the host has capacity now, so hedging uses spare
-// quota and never delays or displaces the requests it backs up. Retries wait
+// quota and never delays or displaces the requests it backs up; a host
+// that answered throttled or asked for a pause within [HedgeHoldoff] has
+// none, and its hedges are refused (Reason Gate). Retries wait
 // like originals: a retry meeting the gate waits exactly until it opens, or
 // is rejected.
 //
