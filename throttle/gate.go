@@ -95,6 +95,10 @@ func (g *gate) enter(now time.Time, mayProbe, waited bool) gateView {
 		return gateView{state: gateClosed, until: now, changed: g.watch()}
 	default:
 		g.probing = true
+		// Wake the requests waiting for the pause to end: they go on
+		// to wait for the probe's answer, watching anew, so that the
+		// opening knows whether anyone is left to release.
+		g.notify()
 		return gateView{state: gateProbe}
 	}
 }
@@ -132,7 +136,8 @@ func (g *gate) settle(now time.Time, r probeResult) {
 		g.until = time.Time{}
 		g.opened = now
 		if g.changed != nil && g.window > 0 {
-			// Requests are waiting to be released: newcomers go after them.
+			// Requests are waiting for the probe's answer, to be released:
+			// newcomers go after them.
 			g.releaseEnd = now.Add(g.window)
 			g.releasing.Store(true)
 		}

@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -333,4 +334,41 @@ func TestRetryWaitsExactlyForTheGate(t *testing.T) {
 		assert.Equal(t, 200, status)
 		assert.Equal(t, []time.Duration{0, 2 * time.Second}, u.times(start))
 	})
+}
+
+// TestReleaseWindowOnlyWithWaiters: requests arriving while an opening
+// gate releases its waiters wait for the release window to end, behind
+// them; but when the probe was the only request waiting, nobody is being
+// released, and a newcomer goes at once.
+func TestReleaseWindowOnlyWithWaiters(t *testing.T) {
+	for _, waiters := range []int{0, 3} {
+		t.Run(fmt.Sprint(waiters, " waiters"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{latency: 10 * time.Millisecond}
+				u.answer = func(n int, req *http.Request) *http.Response {
+					if n == 1 {
+						return reply(req, &u.tr, 429, "Retry-After", "1", "RateLimit-Policy", roomy)
+					}
+					return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
+				}
+				rt := New(Config{}).Wrap(u)
+				start := time.Now()
+				send(context.Background(), rt, "http://a.test/") // the gate is closed from 10 ms to 1.01 s
+				var wg sync.WaitGroup
+				for range waiters + 1 { // the first to the gate probes, answered at 1.02 s
+					wg.Go(func() { send(context.Background(), rt, "http://a.test/") })
+				}
+				time.Sleep(1100 * time.Millisecond) // to 1.11 s, inside the release window if one began at 1.02 s
+				send(context.Background(), rt, "http://a.test/")
+				times := u.times(start)
+				newcomer := times[len(times)-1]
+				if waiters == 0 {
+					assert.Equal(t, 1110*time.Millisecond, newcomer, "nobody to release: at once")
+				} else {
+					assert.Equal(t, 1020*time.Millisecond+DefaultReleaseWindow, newcomer, "behind the released")
+				}
+				wg.Wait()
+			})
+		})
+	}
 }
