@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // Fleet is where the breakers of many processes calling the same hosts
@@ -126,7 +128,8 @@ func (b *Breaker) observe(ctx context.Context, e *entry) {
 		return
 	}
 	now := b.now()
-	until := now - int64(v.Newest) + int64(b.s.openTimeout) + 1 // +1: as onTransition, Until is the first instant admitted
+	// +1: as onTransition, Until is the first instant admitted.
+	until := int64(saturate.Add(time.Duration(now)-v.Newest, saturate.Add(b.s.openTimeout, 1)))
 	if until <= now || until <= e.fleet.until.Load() {
 		return
 	}

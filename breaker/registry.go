@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // evictScan is how many entries a new key looks at, at most, to evict
@@ -215,7 +217,7 @@ func (b *Breaker) onTransition(e *entry, from, to State) {
 		// admitted, so a caller that waits exactly RetryAfter (a request
 		// waiting under MaxWait does, and fake clocks hit the boundary
 		// exactly) is let in.
-		until := at.Add(b.s.openTimeout + time.Nanosecond)
+		until := at.Add(saturate.Add(b.s.openTimeout, time.Nanosecond))
 		e.openUntil.Store(int64(until.Sub(b.epoch)))
 		e.open.Store(&OpenError{Key: e.name, State: Open, Until: until})
 	}

@@ -53,7 +53,7 @@ func (w *window) advance(now time.Time) {
 		w.start = now
 	case elapsed < w.width:
 		// Still inside the head bucket.
-	case elapsed >= time.Duration(len(w.buckets))*w.width:
+	case elapsed/w.width >= time.Duration(len(w.buckets)): // the ring's span, len × width, may not fit a Duration
 		// A gap longer than the ring: nothing recorded still counts.
 		w.buckets = [numBuckets + 1]tally{}
 		w.start = now

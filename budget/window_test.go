@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -150,4 +151,17 @@ func TestWindowZeroInstantIsValid(t *testing.T) {
 	w.addFirst()
 	w.advance(time.Time{}.Add(500 * time.Millisecond))
 	assert.Equal(t, tally{1, 0}, w.sum(), "the zero time.Time is an ordinary instant")
+}
+
+// A window near the largest Duration still rotates bucket by bucket: the
+// ring's span, 21 buckets of Window/20, wrapped around to a negative
+// Duration, and any step of a bucket or more emptied the whole ring.
+func TestWindowHugeDuration(t *testing.T) {
+	var w window
+	w.init(math.MaxInt64)
+	t0 := time.Unix(0, 0)
+	w.advance(t0)
+	w.addFirst()
+	w.advance(t0.Add(w.width))
+	assert.Equal(t, tally{1, 0}, w.sum(), "one bucket later, still counted")
 }

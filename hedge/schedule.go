@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // schedule says when each hedge of a request fires. It holds no state per
@@ -52,10 +54,7 @@ func (s *schedule) at(k int, base time.Duration) time.Duration {
 	if s.mode == modeSchedule {
 		return s.delays[k-1]
 	}
-	if base > 0 && time.Duration(k) > math.MaxInt64/base {
-		return math.MaxInt64
-	}
-	return time.Duration(k) * base
+	return saturate.Mul(int64(k), base)
 }
 
 // SLO returns a schedule for [Config.Delays] that fires one hedge at each

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 //go:embed quota.lua
@@ -44,7 +45,15 @@ func interval(rate float64) int64 {
 	if math.IsInf(rate, 1) {
 		return 0
 	}
-	return max(1, int64(math.Ceil(1e6/rate)))
+	us := math.Ceil(1e6 / rate)
+	if us >= math.MaxInt64 {
+		// A rate too slow for an int64 of microseconds (a window a server
+		// announced as a billion years): converting it would be
+		// implementation-defined, math.MinInt64 on amd64, which max
+		// turned into a 1 µs interval, a million requests a second.
+		return math.MaxInt64
+	}
+	return max(1, int64(us))
 }
 
 // take asks Redis, in one round trip, for up to want tokens of key's quota
@@ -83,7 +92,7 @@ func (s *Store) pause(ctx context.Context, key string, d time.Duration) (time.Du
 	return micros(left), err
 }
 
-func micros(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+func micros(n int64) time.Duration { return saturate.Mul(n, time.Microsecond) }
 
 // reserve grants one token of key's fleet quota: from this process's lease
 // when it holds one (no round trip), else in one round trip that also
@@ -104,7 +113,7 @@ func (s *Store) reserve(ctx context.Context, key string, rate float64, burst int
 		// The extra tokens are good for as long as the fleet's quota takes
 		// to produce them; later they would be a burst the schedule never
 		// saw.
-		s.leases.add(key, extra, g.users, now, now.Add(time.Duration(extra)*micros(interval(rate))))
+		s.leases.add(key, extra, g.users, now, now.Add(saturate.Mul(int64(extra), micros(interval(rate)))))
 		g.tokens = 1
 	}
 	return g, nil

@@ -172,3 +172,23 @@ func TestReserveLeases(t *testing.T) {
 		t.Error("a pause left leased tokens")
 	}
 }
+
+// A quota too slow for an int64 of microseconds per token (the window a
+// server announced as a billion years) has the longest interval, not a
+// wrapped one: the conversion gave math.MinInt64 on amd64, clamped to a
+// 1 µs interval, a million requests a second.
+func TestIntervalSaturates(t *testing.T) {
+	for _, tt := range []struct {
+		rate float64
+		want int64
+	}{
+		{3, 333334}, {1e6, 1}, {1e9, 1}, {1e-15, math.MaxInt64}, {math.Inf(1), 0},
+	} {
+		if got := interval(tt.rate); got != tt.want {
+			t.Errorf("interval(%g) = %d, want %d", tt.rate, got, tt.want)
+		}
+	}
+	if got := micros(math.MaxInt64); got != math.MaxInt64 {
+		t.Errorf("micros(MaxInt64) = %v, want the largest Duration", got)
+	}
+}

@@ -2,7 +2,6 @@ package retry
 
 import (
 	"context"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // RetryAfterSpread is how much later than asked a Retry-After wait may end:
@@ -114,11 +114,7 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 // spread returns d stretched by the fraction u ∈ [0, 1) of
 // RetryAfterSpread, saturating instead of overflowing.
 func spread(d time.Duration, u float64) time.Duration {
-	extra := time.Duration(u * RetryAfterSpread * float64(d))
-	if d > math.MaxInt64-extra {
-		return math.MaxInt64
-	}
-	return d + extra
+	return saturate.Add(d, saturate.Seconds(u*RetryAfterSpread*d.Seconds()))
 }
 
 // wait sleeps for d unless ctx ends first, in which case it returns

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // signal is what one response says about its host's limits. Each dialect
@@ -111,7 +112,7 @@ func parseRetryAfterMs(v string) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	return seconds(ms / 1000), true
+	return saturate.Seconds(ms / 1000), true
 }
 
 // readIETF reads RateLimit and RateLimit-Policy (draft-ietf-httpapi-
@@ -157,7 +158,7 @@ func parsePolicy(values []string) (quota float64, window time.Duration, ok bool)
 			continue
 		}
 		if r := float64(q.num) / float64(w.num); r < best {
-			best, quota, window = r, float64(q.num), time.Duration(w.num)*time.Second
+			best, quota, window = r, float64(q.num), saturate.Mul(w.num, time.Second)
 		}
 	}
 	return quota, window, quota > 0
@@ -186,7 +187,7 @@ func parseRateLimit(values []string) (remaining int64, reset time.Duration, hasR
 		if hasT && (!t.isInt || t.num < 0) {
 			return 0, 0, false, false
 		}
-		d := time.Duration(t.num) * time.Second
+		d := saturate.Mul(t.num, time.Second)
 		switch {
 		case r.num < remaining:
 			remaining, reset, hasReset = r.num, d, hasT
@@ -235,7 +236,7 @@ func xReset(v float64, now time.Time) time.Duration {
 	case v > float64(now.Unix())/2:
 		return untilUnix(v, now)
 	default:
-		return seconds(v)
+		return saturate.Seconds(v)
 	}
 }
 
@@ -327,15 +328,6 @@ func parseDecimal(v string) (float64, bool) {
 	return n, !math.IsInf(n, 0)
 }
 
-// seconds converts a non-negative number of seconds to a Duration,
-// saturating instead of overflowing.
-func seconds(s float64) time.Duration {
-	if s >= float64(math.MaxInt64)/float64(time.Second) {
-		return math.MaxInt64
-	}
-	return time.Duration(s * float64(time.Second))
-}
-
 // untilUnix returns the time from now until Unix time sec, or 0 if it has
 // passed.
 func untilUnix(sec float64, now time.Time) time.Duration {
@@ -343,5 +335,5 @@ func untilUnix(sec float64, now time.Time) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return seconds(d)
+	return saturate.Seconds(d)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // pacer is one host's token bucket: a rate.Limiter whose rate is the lowest
@@ -286,7 +288,7 @@ func (t *Throttle) paceWait(w *waiter, now time.Time) time.Duration {
 	d := w.limit.Sub(now)
 	q := t.s.maxPaceWait
 	if r, _ := w.h.pace.limits(); r > 0 && r != rate.Inf {
-		q = max(q, time.Duration(paceQueueTokens*float64(time.Second)/float64(r)))
+		q = max(q, saturate.Seconds(paceQueueTokens/float64(r)))
 	}
 	return min(d, q-w.waits[Pace])
 }

@@ -325,3 +325,15 @@ func TestPacerRestoresAtPauseEnd(t *testing.T) {
 		})
 	}
 }
+
+// A rate so slow that four tokens' time exceeds the largest Duration lets
+// a request wait for its turn up to its own limit: the float conversion
+// overflowed (on amd64, to the most negative Duration), and the bound fell
+// back to MaxPaceWait.
+func TestPaceWaitAtATinyRate(t *testing.T) {
+	now := time.Now()
+	th := New(Config{Rate: 1e-12, MaxWait: time.Hour})
+	h := th.newHost(hostkey.Key{Host: "a.test"}, now)
+	w := waiter{h: h, start: now, limit: now.Add(time.Hour)}
+	assert.Equal(t, time.Hour, th.paceWait(&w, now))
+}
