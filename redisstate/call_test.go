@@ -38,7 +38,7 @@ func waitShared(t *testing.T, s *Store) time.Duration {
 // Redis; a restarted Redis is used again after the retry interval.
 func TestKilledRedis(t *testing.T) {
 	srv, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{RetryInterval: 100 * time.Millisecond})
+	s := newStore(t, rdb, Config{RetryInterval: 100 * time.Millisecond, Timeout: generous})
 	ctx := context.Background()
 	if _, err := takeOne(ctx, s); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestOneProbeAtATime(t *testing.T) {
 // Redis: the store stays up.
 func TestCallerCancelIsNotAFailure(t *testing.T) {
 	_, rdb := testRedis(t)
-	s := newStore(t, rdb, Config{})
+	s := newStore(t, rdb, Config{Timeout: generous})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := takeOne(ctx, s); !errors.Is(err, context.Canceled) {
