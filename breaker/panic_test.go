@@ -97,10 +97,10 @@ func newPanicStub(panicAt int32) *panicStub {
 
 // sendRecovering is send, recovering a panic as net/http's server
 // recovers a handler's.
-func sendRecovering(ctx context.Context, rt http.RoundTripper, url string) (code int, err error, p any) {
+func sendRecovering(ctx context.Context, rt http.RoundTripper, url string) (code int, p any, err error) {
 	defer func() { p = recover() }()
 	code, err = send(ctx, rt, url)
-	return code, err, nil
+	return code, nil, err
 }
 
 // A probe of a key back from the graveyard that panics gives its probe
@@ -115,7 +115,7 @@ func TestPanicDuringParoleProbeReleasesSlot(t *testing.T) {
 		time.Sleep(DefaultOpenTimeout + time.Second)
 		s.mode.Store(1)
 		send(t.Context(), rt, "http://other.test/") // request 1: evicts a.test, which goes on parole
-		if _, _, p := sendRecovering(t.Context(), rt, "http://a.test/"); p != "transport bug" {
+		if _, p, _ := sendRecovering(t.Context(), rt, "http://a.test/"); p != "transport bug" {
 			t.Fatalf("the probe did not panic: %v", p)
 		}
 		time.Sleep(time.Minute)
@@ -141,7 +141,7 @@ func TestPanicInWaveReleasesTheNext(t *testing.T) {
 		var took []time.Duration
 		for range 6 {
 			wg.Go(func() {
-				_, _, p := sendRecovering(t.Context(), rt, "http://a.test/")
+				_, p, _ := sendRecovering(t.Context(), rt, "http://a.test/")
 				if p == nil {
 					mu.Lock()
 					took = append(took, time.Since(start))
@@ -191,7 +191,7 @@ func TestPanicDuringProbeWakesWaiters(t *testing.T) {
 				var took []time.Duration
 				for range 2 {
 					wg.Go(func() {
-						if _, err, p := sendRecovering(t.Context(), rt, "http://a.test/"); p == nil && err == nil {
+						if _, p, err := sendRecovering(t.Context(), rt, "http://a.test/"); p == nil && err == nil {
 							mu.Lock()
 							took = append(took, time.Since(start))
 							mu.Unlock()
@@ -232,7 +232,7 @@ func TestPanicDeliveringTransitionClosesResponse(t *testing.T) {
 				if parole {
 					send(t.Context(), rt, "http://other.test/") // evicts a.test, which goes on parole
 				}
-				if _, _, p := sendRecovering(t.Context(), rt, "http://a.test/"); p != "hook bug" {
+				if _, p, _ := sendRecovering(t.Context(), rt, "http://a.test/"); p != "hook bug" {
 					t.Fatalf("the hook's panic did not reach the caller: %v", p)
 				}
 				if n := s.tr.Open(); n != 0 {
@@ -252,7 +252,7 @@ func TestPanickingFleetIsPolledAgain(t *testing.T) {
 		f.panicking.Store(true)
 		b := New(Config{Fleet: f, FleetPoll: time.Second})
 		rt := b.Wrap(newStatusStub(http.StatusOK))
-		if _, _, p := sendRecovering(t.Context(), rt, "http://a.test/"); p != "fleet bug" {
+		if _, p, _ := sendRecovering(t.Context(), rt, "http://a.test/"); p != "fleet bug" {
 			t.Fatalf("the fleet's panic did not reach the caller: %v", p)
 		}
 		f.panicking.Store(false)
