@@ -133,11 +133,14 @@ func stopsHedging(k idempotency.Kind, resp *http.Response) bool {
 }
 
 // pushedBack reports whether resp, a failed response, asks the client to
-// wait before trying again: a Retry-After that is valid and not already
-// past. It is false for a nil response.
+// wait before trying again (see [idempotency.PauseAsked]). It is false for
+// a nil response.
 func pushedBack(resp *http.Response) bool {
-	d, ok := idempotency.RetryAfter(resp)
-	return ok && d > 0
+	if resp == nil {
+		return false
+	}
+	_, ok := idempotency.PauseAsked(resp.Header, time.Now())
+	return ok
 }
 
 // landLocked records attempt a's result, classified as kind.

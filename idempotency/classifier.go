@@ -78,21 +78,15 @@ func responseKind(resp *http.Response) Kind {
 	k := StatusKind(resp.StatusCode)
 	switch resp.StatusCode {
 	case http.StatusServiceUnavailable:
-		if asksPause(resp) {
+		if _, ok := PauseAsked(resp.Header, time.Now()); ok {
 			return Throttled
 		}
 	case http.StatusForbidden:
-		if asksPause(resp) || strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining")) == "0" {
+		if _, ok := PauseAsked(resp.Header, time.Now()); ok || strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining")) == "0" {
 			return Throttled
 		}
 	}
 	return k
-}
-
-// asksPause reports whether resp's Retry-After asks for a positive delay.
-func asksPause(resp *http.Response) bool {
-	d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	return ok && d > 0
 }
 
 // WithStatus returns a Classifier that uses kinds[status] for the listed

@@ -20,6 +20,28 @@ func RetryAfter(resp *http.Response) (time.Duration, bool) {
 	return ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 }
 
+// PauseAsked returns the pause a response with header h asks for at now:
+// the delay its Retry-After names, when that is valid and positive. A
+// Retry-After of 0, or a date already past, asks for no pause, and neither
+// does a missing or malformed one: ok is false. Every stage decides
+// "asks a pause" here (see ParseRetryAfter for the forms read):
+//
+//   - the retry stage waits a pause out instead of its backoff, and backs
+//     off as after any failure when none is asked;
+//   - the hedge stage stops hedging a request that was asked for a pause;
+//   - the throttle closes its host's gate for it;
+//   - [Default] calls a 503 (or a 403) that asks for one Throttled, which
+//     a breaker does not count against the host.
+//
+// A response that asks for no pause is a failure like any other, not a
+// throttle: a dead load balancer answering every request "503,
+// Retry-After: 0" must be backed off from, hedged and counted, not
+// retried at once.
+func PauseAsked(h http.Header, now time.Time) (time.Duration, bool) {
+	d, ok := ParseRetryAfter(h.Get("Retry-After"), now)
+	return d, ok && d > 0
+}
+
 // ParseRetryAfter parses a Retry-After value (RFC 9110 §10.2.3) and returns
 // the delay it asks for, relative to now, and whether value was valid.
 //

@@ -81,12 +81,15 @@ func (r *Retrier) decide(ctx context.Context, n int, rp replay, out idempotency.
 	}
 
 	var v verdict
-	if err == nil {
+	if err == nil && resp != nil {
 		// Retry-After is honoured on any retryable response, not only on
 		// 429 and 503: a server that names a time knows better than our
 		// backoff. It is never shortened or jittered below, only spread
-		// a little above (see RetryAfterSpread).
-		v.delay, v.server = idempotency.RetryAfter(resp)
+		// a little above (see RetryAfterSpread). One that asks for no
+		// pause (0, a date past) is no throttle: the backoff applies, or
+		// a dead load balancer answering "503, Retry-After: 0" would get
+		// every attempt back to back.
+		v.delay, v.server = idempotency.PauseAsked(resp.Header, time.Now())
 	}
 	if !v.server {
 		if *policy == nil {
@@ -143,7 +146,8 @@ func pushback(ctx context.Context, out idempotency.Outcome, resp *http.Response,
 	if err != nil || resp == nil || out.Kind == idempotency.Success || out.Kind == idempotency.Final {
 		return
 	}
-	if d, ok := idempotency.RetryAfter(resp); ok && d > 0 {
-		attempt.Pause(ctx, time.Now().Add(d))
+	now := time.Now()
+	if d, ok := idempotency.PauseAsked(resp.Header, now); ok {
+		attempt.Pause(ctx, now.Add(d))
 	}
 }

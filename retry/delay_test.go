@@ -90,12 +90,13 @@ func TestRetryAfterHonoured(t *testing.T) {
 		{"429 HTTP-date", func() step {
 			return retryAfter(429, time.Now().Add(3*time.Second).UTC().Format(http.TimeFormat))
 		}, 3 * time.Second},
-		{"503 past HTTP-date", func() step {
+		{"503 past HTTP-date asks no pause: the backoff", func() step {
 			return retryAfter(503, time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat))
-		}, 0},
+		}, DefaultBaseDelay},
 		{"502 with Retry-After", func() step { return retryAfter(502, "1") }, time.Second},
 		{"429 without Retry-After uses backoff", func() step { return status(429) }, DefaultBaseDelay},
-		{"Retry-After below the backoff is not raised", func() step { return retryAfter(503, "0") }, 0},
+		{"Retry-After 0 asks no pause: the backoff", func() step { return retryAfter(503, "0") }, DefaultBaseDelay},
+		{"a malformed Retry-After: the backoff", func() step { return retryAfter(429, "soon") }, DefaultBaseDelay},
 		{"exactly MaxRetryAfter", func() step { return retryAfter(503, "30") }, 30 * time.Second},
 	}
 	for _, tc := range tests {
@@ -112,7 +113,11 @@ func TestRetryAfterHonoured(t *testing.T) {
 				// Honoured, never earlier, at most RetryAfterSpread later.
 				waited := time.Since(start)
 				assert.GreaterOrEqual(t, waited, tc.want)
-				assert.LessOrEqual(t, waited, spread(tc.want, 1))
+				if info.ServerDelay {
+					assert.LessOrEqual(t, waited, spread(tc.want, 1))
+				} else {
+					assert.Equal(t, tc.want, waited, "NoJitter's first backoff, exactly")
+				}
 				assert.Equal(t, []time.Duration{waited}, s.gaps())
 				assert.Equal(t, waited, info.Delay)
 				assert.Equal(t, 1, info.Attempt)
@@ -120,6 +125,26 @@ func TestRetryAfterHonoured(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A dead load balancer answering every request "503, Retry-After: 0" is
+// backed off from like any failing host, never retried back to back: the
+// stage took the 0 for the server's wait, and sent every attempt at once.
+func TestRetryAfterZeroBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(retryAfter(503, "0"))
+		var infos []RetryInfo
+		cfg := quiet(Config{MaxAttempts: 4, Budget: tolerant(), OnRetry: func(i RetryInfo) { infos = append(infos, i) }})
+		resp, err := New(cfg).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
+		require.NoError(t, err)
+		assert.Equal(t, 503, resp.StatusCode)
+		resp.Body.Close()
+		b := DefaultBaseDelay
+		assert.Equal(t, []time.Duration{b, 2 * b, 4 * b}, s.gaps())
+		for _, i := range infos {
+			assert.False(t, i.ServerDelay, "the backoff, not the server's word")
+		}
+	})
 }
 
 // A server's wait is a minimum: never shortened, but spread up to

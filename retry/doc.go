@@ -58,9 +58,13 @@
 //
 // Between attempts the stage waits, in order of precedence:
 //
-//  1. the response's Retry-After (delay-seconds or HTTP-date): never
-//     shortened, but spread up to [RetryAfterSpread] later, so that
-//     clients pushed back at the same moment do not return in lock-step;
+//  1. the pause the response's Retry-After asks for (delay-seconds or
+//     HTTP-date; see [idempotency.PauseAsked]): never shortened, but
+//     spread up to [RetryAfterSpread] later, so that clients pushed back
+//     at the same moment do not return in lock-step. A Retry-After of 0
+//     or a date already past asks for no pause, and the backoff applies:
+//     a dead load balancer answering "503, Retry-After: 0" is not retried
+//     back to back;
 //  2. the next draw of the [Config.Jitter] policy ([FullJitter] by
 //     default) over an exponential envelope from BaseDelay doubling to
 //     MaxDelay.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -56,9 +57,9 @@ func TestDecisionLog(t *testing.T) {
 			[]string{"retry attempt=1 reason=backoff wait=1ms error=reset",
 				"gave_up attempt=2 reason=attempts_exhausted error=reset",
 				"outcome attempt=2 reason=transient error=retry: gave up after 2 attempts: reset"}},
-		{"server's wait", "GET", Config{MaxRetryAfter: time.Minute}, nil,
+		{"a Retry-After of 0 asks no pause: the backoff", "GET", Config{MaxRetryAfter: time.Minute}, nil,
 			[]step{{status: 503, header: http.Header{"Retry-After": {"0"}}}, {status: 204}},
-			[]string{"retry attempt=1 reason=retry_after status=503", "outcome attempt=2 reason=success status=204"}},
+			[]string{"retry attempt=1 reason=backoff wait=1ms status=503", "outcome attempt=2 reason=success status=204"}},
 		{"caller leaves during the wait: no retry", "GET", Config{BaseDelay: time.Hour, MaxDelay: time.Hour},
 			func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -101,6 +102,27 @@ func TestDecisionLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecisionLogServerWait: a wait the server asked for is logged as
+// such, with the wait taken (the Retry-After, spread a little above).
+func TestDecisionLogServerWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logger, logs := testkit.NewLogs(slog.LevelDebug)
+		s := newScript(retryAfter(503, "1"), status(204))
+		resp, err := New(Config{Logger: logger}).Wrap(s).RoundTrip(newReq(t, t.Context(), "GET", ""))
+		require.NoError(t, err)
+		resp.Body.Close()
+		recs := logs.Records()
+		require.Len(t, recs, 2)
+		assert.Equal(t, "retry", recs[0].Attrs["event"])
+		assert.Equal(t, "retry_after", recs[0].Attrs["reason"])
+		wait, err := time.ParseDuration(recs[0].Attrs["wait"])
+		require.NoError(t, err)
+		assert.Equal(t, s.gaps(), []time.Duration{wait})
+		assert.GreaterOrEqual(t, wait, time.Second)
+		assert.LessOrEqual(t, wait, spread(time.Second, 1))
+	})
 }
 
 // TestDecisionLogLevels: a logger at Warn sees only the give-ups.

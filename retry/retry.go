@@ -27,8 +27,9 @@ import (
 //   - the outcome is Transient or Throttled, and the request is replayable
 //     or the failure proves it was never sent (a dial or DNS error);
 //   - fewer than MaxAttempts attempts were made;
-//   - the wait (Retry-After if the response has one, else the next backoff
-//     draw) is at most MaxRetryAfter when the server chose it, and ends
+//   - the wait (the pause the response's Retry-After asks for, if any,
+//     else the next backoff draw) is at most MaxRetryAfter when the server
+//     chose it, and ends
 //     before the context's deadline;
 //   - the budget grants a withdrawal.
 //

@@ -79,6 +79,8 @@ func readSignal(h http.Header, retryable bool, now time.Time) signal {
 		explicit bool // a valid Retry-After decides the pause, even one of 0
 	)
 	if retryable {
+		// The pause taken from Retry-After is idempotency.PauseAsked's:
+		// positive, or none. A valid one of 0 still decides, as no pause.
 		if d, ok := parseRetryAfterMs(h.Get(hdrRetryAfterMs)); ok {
 			s.pause, explicit = d, true
 		} else if d, ok := idempotency.ParseRetryAfter(h.Get(hdrRetryAfter), now); ok {
