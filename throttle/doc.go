@@ -55,6 +55,27 @@
 // served from a cache (Age above 0) are stale and ignored; trailers are
 // never read.
 //
+// # Adaptive throttling: what counts as a refusal
+//
+// Adaptive throttling (see [Throttle]) counts, per host, the requests sent
+// and those the host accepted. The host accepted a request when it answered
+// with a status the classifier (Config.Classifier) calls a success, a final
+// answer or fatal: 2xx and 3xx, 4xx other than 408, 425 and 429 (and a 403
+// without rate-limit headers), 501, 505. Everything else counts as not
+// accepted: a throttled answer (429, a rate-limiting 403), a transient one
+// (408, 425, 500, 502, 503, 504), and any transport error, timeouts
+// included (a connection refused or reset, a response that did not come
+// before the request's deadline or an enclosing retry stage's
+// AttemptTimeout). So a host that is slow or failing
+// sheds load locally as much as one that answers 429: once more than half
+// of its recent requests fail (with K = 2), the throttle refuses some
+// locally, at once, with Reason Adaptive. That is the SRE book's intent (an
+// overloaded backend shows as errors as often as as refusals); set K
+// negative to keep adaptive throttling out of a client whose breaker
+// already handles failing hosts. Not counted at all: a response asking for
+// a pause (the gate handles it), a request the caller canceled, and one an
+// inner stage refused (an open breaker: the host said nothing).
+//
 // # Pacing
 //
 // A host's token bucket runs at the lowest of: Config.Rate (or

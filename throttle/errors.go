@@ -14,6 +14,12 @@ var _ idempotency.Rejection = (*Error)(nil)
 // ErrThrottled matches, with [errors.Is], every error a [Throttle] returns
 // when it refuses a request without sending it. Use [errors.As] with an
 // [*Error] to learn why and when the request could go.
+//
+// Most refusals come back at once, without any network I/O: a caller that
+// loops until it succeeds must wait for the error's RetryAfter (or back off
+// when it is 0, which means unknown) before trying again. One that retries
+// at once spins: against a host that refused most requests, such a loop
+// ran 325,000 times in 10 s.
 var ErrThrottled = errors.New("throttle: throttled")
 
 // Reason says which part of the throttle delayed or refused a request.

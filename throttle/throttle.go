@@ -23,10 +23,11 @@ import (
 // this order for every request:
 //
 //  1. Adaptive throttling (the SRE book's client-side throttling): when the
-//     host has refused a large share of recent requests, reject the request
-//     locally with probability max(0, (requests − K·accepts) /
-//     (requests + 1)), once the window holds [AdaptiveMinRequests]
-//     requests, never waiting.
+//     host has not accepted a large share of recent requests (throttled,
+//     transient or failed in transport, timeouts included: see the package
+//     documentation), reject the request locally with probability
+//     max(0, (requests − K·accepts) / (requests + 1)), once the window holds
+//     [AdaptiveMinRequests] requests, never waiting.
 //  2. The gate: a response that asks for a pause (Retry-After or
 //     retry-after-ms on a retryable status, or a rate-limit header with
 //     nothing remaining and a reset) closes the host's gate until then, for

@@ -1,8 +1,10 @@
-// Command throttled shows tailguard meeting a throttled upstream with the
-// retry stage and the throttle: a 429 with Retry-After pauses every request
-// to its host, not only the one that received it (the host-wide gate); the
-// retry waits exactly as asked, in both forms of the header; and an absurd
-// wait is neither slept through nor sent into.
+// Command throttled shows tailguard's recommended pipeline (hedge, retry,
+// throttle, breaker) meeting a throttled upstream: a 429 with Retry-After
+// pauses every request to its host, not only the one that received it (the
+// host-wide gate); the retry waits at least as long as asked, in both forms
+// of the header, spread a little later so that callers pushed back together
+// do not return together; and an absurd wait is neither slept through nor
+// sent into.
 //
 //	go run ./examples/throttled
 package main
@@ -17,9 +19,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/tailguard/tailguard/breaker"
 	"github.com/tailguard/tailguard/examples/internal/upstream"
+	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
 	"github.com/tailguard/tailguard/throttle"
@@ -48,20 +53,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	defer tr.CloseIdleConnections()
 
-	var asked time.Duration
+	var waited time.Duration // the retry stage's wait: the header's, spread a little later
 	r := retry.New(retry.Config{
 		// The default cap, spelled out: a server asking for more than this
 		// gets its 429 handed back to the caller instead of a stuck client.
 		MaxRetryAfter: retry.DefaultMaxRetryAfter,
-		OnRetry:       func(i retry.RetryInfo) { asked = i.Delay },
+		OnRetry:       func(i retry.RetryInfo) { waited = i.Delay },
 	})
-	th := throttle.New(throttle.Config{})
+	var refusedHedges atomic.Int64
+	th := throttle.New(throttle.Config{OnThrottle: func(e throttle.Event) {
+		if e.Rejected && hedge.IsHedge(e.Request.Context()) {
+			refusedHedges.Add(1)
+		}
+	}})
 	// The recommended order: the throttle inside the retry stage, so that
-	// every attempt passes through the host's gate.
-	client := pipeline.Wrap(tr, r, th).Client()
+	// every attempt passes through the host's gate, and the breaker
+	// innermost, so that it sees only requests that were sent.
+	h := hedge.New(hedge.Config{})
+	client := pipeline.Wrap(tr, h, r, th, breaker.New(breaker.Config{})).Client()
 
 	fmt.Fprintln(stdout, "The upstream answers the first request on each /orders/ path with 429 Too Many Requests;")
-	fmt.Fprintln(stdout, "/browse/ pages always answer 200. Client: pipeline.New(retry, throttle), every Config zero.")
+	fmt.Fprintln(stdout, "/browse/ pages always answer 200. Client: pipeline.New(hedge, retry, throttle, breaker), every Config zero.")
+	fmt.Fprintf(stdout, "The retry stage waits a Retry-After d for a draw in [d, %.1f d] (retry.RetryAfterSpread): never shorter.\n",
+		1+retry.RetryAfterSpread)
 
 	// 1. The host-wide gate: while one caller's order waits out its 429,
 	// other callers' requests to the same host wait too, instead of
@@ -111,13 +125,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  the %d browse requests waited at the gate: %d reached the upstream during the pause;\n", browsers, during)
 	fmt.Fprintf(stdout, "  they arrived %s after the 429, spread out, not all at once\n", strings.Join(offsets, ", "))
 	if len(a) > 1 {
-		fmt.Fprintf(stdout, "  attempt 2: %d, %.2fs after the 429 (the header asked for %.2fs) → caller gets 200 OK after %.2fs\n",
-			a[1].Status, a[1].At.Sub(a[0].At).Seconds(), asked.Seconds(), orderTook.Seconds())
+		fmt.Fprintf(stdout, "  attempt 2: %d, %.2fs after the 429 (the header asked for 1.00s; the retry stage drew %.2fs) → caller gets 200 OK after %.2fs\n",
+			a[1].Status, a[1].At.Sub(a[0].At).Seconds(), waited.Seconds(), orderTook.Seconds())
 	}
 
-	// 2. The HTTP-date form: the retry and the gate wait for the same
-	// instant.
-	asked = 0
+	// 2. The HTTP-date form: the gate closes until the instant named, and
+	// the retry waits at least until then.
+	waited = 0
 	start = time.Now()
 	if err := get(client, srv.URL()+"/orders/date"); err != nil {
 		return err
@@ -125,8 +139,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	a = srv.Arrivals("/orders/date")
 	fmt.Fprintf(stdout, "\nGET /orders/date\n  attempt 1: 429, Retry-After: %s\n", a[0].RetryAfter)
 	if len(a) > 1 {
-		fmt.Fprintf(stdout, "  waited %.2fs (the header asked for %.2fs), as requested: no jitter, no shortening\n",
-			a[1].At.Sub(a[0].At).Seconds(), asked.Seconds())
+		asked := time.Duration(0)
+		if until, err := http.ParseTime(a[0].RetryAfter); err == nil {
+			asked = until.Sub(a[0].At)
+		}
+		fmt.Fprintf(stdout, "  waited %.2fs: the header asked for %.2fs, the retry stage drew %.2fs (never shorter, at most %.0f%% longer)\n",
+			a[1].At.Sub(a[0].At).Seconds(), asked.Seconds(), waited.Seconds(), 100*retry.RetryAfterSpread)
 		fmt.Fprintf(stdout, "  attempt 2: %d → caller gets 200 OK after %.2fs\n", a[1].Status, time.Since(start).Seconds())
 	}
 
@@ -153,12 +171,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "GET /browse/after\n  refused at once (%.3fs), not sent: gate closed, could go in %v (errors.Is ErrThrottled: %v)\n",
 		time.Since(start).Seconds(), te.RetryAfter().Round(time.Minute), errors.Is(err, throttle.ErrThrottled))
+	fmt.Fprintln(stdout, "  a refusal comes back at once: a caller that tries again must first wait te.RetryAfter() (or back off), or it spins")
 
 	st, rs := th.Stats(), r.Stats()
 	fmt.Fprintf(stdout, "\nthrottle stats: %d sent, %d waited, %d refused at the gate, %d pauses\n",
 		st.Admitted, st.Waited, st.RejectedGate, st.Pauses)
 	fmt.Fprintf(stdout, "retry stats: %d requests, %d retries, %d stopped because the wait was too long\n",
 		rs.Requests, rs.Retries, rs.ThrottleStops)
+	hs := h.Stats()
+	fmt.Fprintf(stdout, "hedge stats: %d requests, %d hedges, %d refused by the throttle: a host that pushed back gets none\n",
+		hs.Requests, hs.Hedges, refusedHedges.Load())
 	return nil
 }
 

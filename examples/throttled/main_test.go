@@ -20,8 +20,10 @@ func TestRun(t *testing.T) {
 		"caller gets the 429 Too Many Requests without a retry",
 		"the host's gate is closed for 5m0s",
 		"not sent: gate closed, could go in 5m0s (errors.Is ErrThrottled: true)",
-		"1 refused at the gate, 3 pauses",
-		"7 requests, 2 retries, 1 stopped",
+		"3 pauses",
+		"2 retries, 1 stopped",
+		"pipeline.New(hedge, retry, throttle, breaker)",
+		"never shorter",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
@@ -31,8 +33,21 @@ func TestRun(t *testing.T) {
 	if !regexp.MustCompile(`attempt 2: 200, (1\.\d\d)s after the 429`).MatchString(s) {
 		t.Errorf("the retry must wait the 1 s asked for:\n%s", s)
 	}
-	if !regexp.MustCompile(`waited [12]\.\d\ds \(the header asked for`).MatchString(s) {
+	if !regexp.MustCompile(`waited [12]\.\d\ds: the header asked for`).MatchString(s) {
 		t.Errorf("the date form must be waited for 1–2 s:\n%s", s)
+	}
+	// The hedges the timer launched for requests held by the throttle
+	// were all refused there: none reached the paused upstream.
+	if m := regexp.MustCompile(`(\d+) hedges, (\d+) refused by the throttle`).FindStringSubmatch(s); m == nil || m[1] != m[2] {
+		t.Errorf("every hedge must be refused by the throttle:\n%s", s)
+	}
+	for _, wrong := range []string{"no jitter", "no shortening"} {
+		if strings.Contains(s, wrong) {
+			t.Errorf("the retry stage spreads Retry-After waits (retry.RetryAfterSpread); the output says %q:\n%s", wrong, s)
+		}
+	}
+	if m := regexp.MustCompile(`the header asked for (\d\.\d\d)s; the retry stage drew (\d\.\d\d)s`).FindStringSubmatch(s); m == nil || m[1] != "1.00" || m[2] < "1.00" || m[2] > "1.20" {
+		t.Errorf("the seconds form: the header's 1 s, and the draw in [1 s, 1.2 s]:\n%s", s)
 	}
 	arrived := regexp.MustCompile(`they arrived (\d+\.\d\d)s, (\d+\.\d\d)s, (\d+\.\d\d)s after`).FindStringSubmatch(s)
 	if arrived == nil || arrived[1] < "1.00" || arrived[1] == arrived[3] {
