@@ -49,6 +49,8 @@ import (
 // sees the herd gathered during the open period arrive over a few round
 // trips instead of in one instant, and no waiter loses a race for a single
 // probe slot. Requests arriving after the key closed are never held back.
+// A waiting request is reported to an enclosing hedge stage as a pause, as
+// a throttle's closed gate is, so that no hedge of it joins the wait.
 //
 // # Panics
 //

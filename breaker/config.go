@@ -119,8 +119,11 @@ type Config struct {
 	// recovered. A request whose key stays open past its wait (MaxWait, or
 	// its context's deadline if sooner) is refused at once, without
 	// waiting in vain, and one still refused when its wait ends is refused
-	// then. If zero, DefaultMaxWait: requests never wait, and an open
-	// breaker refuses at once. New panics if it is negative.
+	// then. A request that waits tells an enclosing hedge stage, as a
+	// throttle's closed gate does: it sends no hedge of the request into
+	// the wait, and does not take the wait for the host's latency. If
+	// zero, DefaultMaxWait: requests never wait, and an open breaker
+	// refuses at once. New panics if it is negative.
 	MaxWait time.Duration
 
 	// CountThrottled makes throttled outcomes (429, or 503 whose

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tailguard/tailguard/internal/attempt"
 )
 
 // waitroom holds the requests of one key that Config.MaxWait lets wait
@@ -137,6 +139,16 @@ func (t *transport) await(e *entry, req *http.Request, refused *OpenError) (*htt
 	if refused.State == Open && refused.Until.After(deadline) {
 		return nil, refused, nil // the open period outlasts the wait: refuse up front
 	}
+	// The request waits: an enclosing hedge race must send no copy of it
+	// meanwhile (the copy would wait in this room beside it, or meet the
+	// same refusal) and must not take the wait for the host's latency.
+	// It is told of a pause, as a throttle's closed gate tells it: until
+	// the open period ends, or, for a probe's answer, until the wait's end.
+	pause := deadline
+	if refused.State == Open {
+		pause = refused.Until
+	}
+	attempt.Pause(ctx, pause)
 	r := &e.room
 	r.queue()
 	queued := true

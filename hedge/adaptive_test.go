@@ -1,6 +1,7 @@
 package hedge
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -211,4 +212,37 @@ func TestFailuresCloseTheBudgetGate(t *testing.T) {
 		assert.Equal(t, uint64(12), b.Stats().Failures)
 		assert.Equal(t, uint64(8), h.Stats().BudgetDenied)
 	})
+}
+
+// A try (or, without an inner stage reporting tries, an attempt) during
+// which an inner stage reported a pause it waited out — a breaker's
+// MaxWait for its probe, a throttle's closed gate — is no sample of the
+// upstream's latency: the wait is the inner stage's, and a second-long
+// one taught the adaptive delay that the host takes a second. It stops
+// hedging, too: a hedge would only wait beside it.
+func TestInnerWaitIsNoLatencySample(t *testing.T) {
+	for _, tries := range []bool{true, false} {
+		t.Run(fmt.Sprint("tries reported=", tries), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+					ctx := req.Context()
+					var start time.Time
+					if tries {
+						start = attempt.StartTry(ctx)
+					}
+					attempt.Pause(ctx, time.Now().Add(time.Second)) // waits for a breaker's probe
+					if err := testkit.Sleep(ctx, time.Second); err != nil {
+						return nil, err
+					}
+					resp, err := after(req, 10*time.Millisecond, 200, nil)
+					attempt.EndTry(ctx, start, idempotency.Success)
+					return resp, err
+				}}
+				h := New(Config{Delay: 20 * time.Millisecond, Quantile: DefaultQuantile}) // adaptive, warm-up 20 ms
+				sendN(t, h.Wrap(stub), 1)
+				assert.Zero(t, h.hosts.get("upstream.test", time.Now()).seq.Load(), "no latency sample")
+				assert.Zero(t, h.Stats().Hedges)
+			})
+		})
+	}
 }

@@ -47,6 +47,11 @@ type attemptCtx struct {
 	tryStart time.Time // when the try in flight was sent; zero between tries
 	resent   bool      // a failed try of it was re-sent as a hedge, which its own failure must not fire again
 	prepaid  bool      // a hedge whose budget was withdrawn when it was launched (see race.resendLocked)
+	// waited says an inner stage reported a pause it waits out (a
+	// breaker's MaxWait, a throttle's gate) during the try in flight, or
+	// during the attempt if no tries are reported: its duration is that
+	// wait's, not the upstream's latency, and is no sample of it.
+	waited bool
 }
 
 // replicaIndex returns the index in Replicas.Addrs of a's replica, or -1.
@@ -82,6 +87,7 @@ func (a *attemptCtx) Report(rep attempt.Report) {
 	}
 	var st step
 	r.mu.Lock()
+	a.waited = true
 	if !r.decided {
 		r.pushbackLocked(&st, a.n, 0)
 	}

@@ -140,8 +140,10 @@ import (
 // order), it reports each to the race, and the tries are learnt instead of
 // the attempt, whose duration would include backoff waits; a try that
 // fails fires the next hedge at once, as a failed attempt does (a
-// throttled try stops hedging instead). An
-// original canceled because a hedge won counts as long as its try in
+// throttled try stops hedging instead). A try (or attempt) during which
+// an inner stage reported a pause it waits out — a throttle's closed gate,
+// a breaker's MaxWait for its probe — is not learnt: its time is the
+// wait's, not the upstream's. An original canceled because a hedge won counts as long as its try in
 // flight has run, if that is past the delay: a lower bound that still
 // lands in the tail where it belongs, so hedging does not hide the
 // slowness it cures. Hedges' own latencies are not counted: they are

@@ -147,7 +147,7 @@ func pushedBack(resp *http.Response) bool {
 func (r *race) landLocked(st *step, a *attemptCtx, resp *http.Response, err error, kind idempotency.Kind, now time.Time) {
 	a.landed = true
 	r.inflight--
-	if a == &r.first && !a.tries && err == nil && wins(kind) && !r.decided {
+	if a == &r.first && !a.tries && !a.waited && err == nil && wins(kind) && !r.decided {
 		// Only an outcome that could win says how long a good answer
 		// takes: a fast 503 would pull the delay down.
 		st.record = max(now.Sub(r.start), 1)
@@ -245,6 +245,9 @@ func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Res
 // already; a try that began just before the cancellation says nothing
 // about the tail, and nothing is recorded for it (0).
 func (r *race) censoredLocked(now time.Time) time.Duration {
+	if r.first.waited {
+		return 0 // it was waiting in an inner stage, not for the upstream
+	}
 	ran := r.took
 	if r.first.tries {
 		if r.first.tryStart.IsZero() {
@@ -269,7 +272,7 @@ func (r *race) censoredLocked(now time.Time) time.Duration {
 func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool {
 	a.tries = true
 	if rep.TryEnd.IsZero() {
-		a.tryStart = rep.TryStart
+		a.tryStart, a.waited = rep.TryStart, false
 		return false
 	}
 	if a.tryStart.Equal(rep.TryStart) {
@@ -278,7 +281,7 @@ func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool
 	switch {
 	case r.decided:
 	case wins(rep.TryKind):
-		if a == &r.first {
+		if a == &r.first && !a.waited {
 			st.record = max(rep.TryEnd.Sub(rep.TryStart), 1)
 		}
 	case stopsHedging(rep.TryKind, nil):

@@ -145,12 +145,65 @@ func TestOpenBreakerOptInWait(t *testing.T) {
 						t.Errorf("caller %d: %d, %v; want 200 after waiting for the probe", i, codes[i], errs[i])
 					}
 				}
-				// The room holds the 20 originals and, in orders with a
-				// hedge, the hedges their timers fired while they waited:
-				// at most 40 requests, let through in waves of 1, 2, 4, 8
-				// and 16 at most.
-				if p := peak.Load(); p > 16 {
-					t.Errorf("%d requests in flight at once at the recovered host, want waves of at most 16", p)
+				// The room holds the 20 originals alone — a waiting request
+				// stops its hedge stage from hedging it (in round 2 the
+				// hedges its timer fired joined the room, and waves reached
+				// 16) — let through in waves of 1, 2, 4, 8 and the last 4.
+				if p := peak.Load(); p > 8 {
+					t.Errorf("%d requests in flight at once at the recovered host, want waves of at most 8", p)
+				}
+			})
+		})
+	}
+}
+
+// TestBreakerWaitStopsHedging: a request waiting in the breaker for its
+// probe (Config.MaxWait, opt-in) is reported to an enclosing hedge as a
+// pause, as a throttle's closed gate is: no hedge fires while it waits,
+// where in round 2 the hedge's timer fired one that only waited beside it
+// in the same room and went to the recovering host in the same wave.
+func TestBreakerWaitStopsHedging(t *testing.T) {
+	builds := []struct {
+		name  string
+		build func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper
+	}{
+		{"hedge→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
+			return pipeline.Wrap(base, h, b)
+		}},
+		{"hedge→retry→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
+			return pipeline.Wrap(base, h, retry.New(retry.Config{}), b)
+		}},
+		{"hedge→retry→throttle→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
+			return pipeline.Wrap(base, h, retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
+		}},
+	}
+	for _, bd := range builds {
+		t.Run(bd.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var healed atomic.Bool
+				stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
+					if err := testkit.Sleep(req.Context(), 10*time.Millisecond); err != nil {
+						return nil, err
+					}
+					if healed.Load() {
+						return testkit.Respond(req, http.StatusOK, "ok", nil), nil
+					}
+					return testkit.Respond(req, http.StatusBadGateway, "down", nil), nil
+				}}
+				b := breaker.New(breaker.Config{MaxWait: 10 * time.Second, ConsecutiveFailures: 1})
+				get(t, b.Wrap(stub)) // opens for DefaultOpenTimeout
+				healed.Store(true)
+				before := stub.Calls()
+				h := hedge.New(hedge.Config{Delay: 20 * time.Millisecond})
+				code, err := get(t, bd.build(stub, h, b))
+				if code != http.StatusOK {
+					t.Fatalf("%d, %v: want 200 after waiting for the probe", code, err)
+				}
+				if n := h.Stats().Hedges; n != 0 {
+					t.Errorf("%d hedges fired while the original waited for the breaker", n)
+				}
+				if n := stub.Calls() - before; n != 1 {
+					t.Errorf("%d requests reached the host, want the probe alone", n)
 				}
 			})
 		})
