@@ -14,6 +14,7 @@ import (
 // ticket is an admitted request's hold on its host, settled by learn or
 // abandon.
 type ticket struct {
+	debut   bool      // it holds one of its new host's first places (see debut)
 	probe   bool      // the request is its gate's probe
 	slot    bool      // it holds a concurrency slot
 	limited bool      // it waited for the pacing: demand reached the rate
@@ -75,15 +76,25 @@ func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 		h.adaptive.record(w.start, false)
 		return t.reject(&w, Adaptive, time.Time{})
 	}
+	first, err := t.passDebut(&w)
+	if err != nil {
+		return err
+	}
+	out.debut = first // settled by abandon should anything below panic
 	for {
 		tk, retry, err := t.pass(&w)
 		if err != nil || retry {
 			if err != nil {
+				if out.debut {
+					out.debut = false
+					h.debut.settle(false)
+				}
 				return err
 			}
 			continue
 		}
 		tk.sentAt = time.Now()
+		tk.debut = out.debut
 		*out = tk
 		var wait time.Duration
 		if w.blocked {

@@ -67,6 +67,7 @@ func TestMaxConcurrent(t *testing.T) {
 		u.answer = always(u, 200)
 		th := New(Config{MaxConcurrent: 2, MaxWait: 1500 * time.Millisecond})
 		rt := th.Wrap(u)
+		send(context.Background(), rt, "http://a.test/") // the host has answered: past its debut
 		start := time.Now()
 		var wg sync.WaitGroup
 		errs := make([]error, 5)
@@ -83,7 +84,7 @@ func TestMaxConcurrent(t *testing.T) {
 		assert.Equal(t, Concurrency, te.Reason)
 		assert.True(t, te.Until.IsZero(), "nobody knows when a slot frees")
 		wg.Wait()
-		assert.Equal(t, []time.Duration{0, time.Millisecond, time.Second, time.Second + time.Millisecond}, u.times(start))
+		assert.Equal(t, []time.Duration{-time.Second, 0, time.Millisecond, time.Second, time.Second + time.Millisecond}, u.times(start))
 		assert.NoError(t, errs[0])
 		assert.NoError(t, errs[3])
 		require.ErrorAs(t, errs[4], &te, "the fifth would wait until 2 s, past MaxWait")

@@ -15,6 +15,7 @@ type host struct {
 	key  hostkey.Key
 	name string // key.String(), computed once
 
+	debut    *debut // holds requests until the host's first answer
 	gate     gate
 	pace     *pacer
 	adaptive *adaptive

@@ -44,12 +44,16 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 	}
 	unanswered := kind == idempotency.Canceled || kind == idempotency.Rejected
 	if !unanswered {
-		// Before the probe's answer opens the gate: the requests it
-		// releases take their turns from a bucket that already knows what
-		// the answer said (a remaining count caps it).
+		// Before the answer ends the debut or opens the gate: the
+		// requests they release take their turns from a bucket that
+		// already knows what the answer said (a quota, a remaining count).
 		throttled := kind == idempotency.Throttled
 		success := kind == idempotency.Success || kind == idempotency.Final
 		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
+	}
+	if tk.debut {
+		tk.debut = false
+		h.debut.settle(!unanswered)
 	}
 	if tk.probe {
 		tk.probe = false // settled: abandon, after a panic below, has nothing to do
@@ -99,6 +103,9 @@ func accepted(k idempotency.Kind, err error) bool {
 // classifier, the logger, Config.Shared): the slot is freed and the probe
 // passed on, and nothing more is learned.
 func (t *Throttle) abandon(h *host, tk *ticket) {
+	if tk.debut {
+		h.debut.settle(false)
+	}
 	if tk.probe {
 		h.gate.settle(time.Now(), probeAbandoned)
 	}

@@ -20,7 +20,10 @@ import (
 // # Algorithm
 //
 // Each host (by default each scheme and host:port) has four parts, asked in
-// this order for every request:
+// this order for every request, after its debut: until a new host has
+// answered once, only [NewHostRequests] requests go to it, and the others
+// wait for that first answer, which teaches the pacing the host's quota, at
+// most [NewHostWait]:
 //
 //  1. Adaptive throttling (the SRE book's client-side throttling): when the
 //     host has not accepted a large share of recent requests (throttled,
@@ -110,6 +113,7 @@ func New(c Config) *Throttle {
 func (t *Throttle) newHost(k hostkey.Key, now time.Time) *host {
 	h := &host{key: k, name: k.String()}
 	h.gate.window = t.s.releaseWindow
+	h.debut = newDebut(now)
 	r, b := t.s.rate, t.s.burst
 	if t.s.hostRate != nil {
 		r, b = t.s.hostRateOf(h.name)
