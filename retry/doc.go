@@ -23,9 +23,11 @@
 //     once, up to [Config.MaxBufferedBody], and only if the request is
 //     replayable; a larger one is sent once, whole, never truncated);
 //   - closes the caller's body exactly once, also when nothing is sent;
-//   - drains (up to 256 KiB, for at most 500 ms, during the backoff) and
-//     closes every response it discards, so retried error responses keep
-//     their keep-alive connection and a stalled one cannot hold the retry;
+//   - drains (up to 256 KiB, for at most 500 ms) and closes every response
+//     it discards, during the backoff and never beyond it: a retried error
+//     response read to its end in that time keeps its keep-alive
+//     connection, and what is left of a slow one drains in the background
+//     while the retry goes out, so it never holds the retry;
 //   - lets a client trace in the caller's context
 //     ([net/http/httptrace.ClientTrace]) see each attempt in turn, never a
 //     previous attempt's late events;

@@ -13,8 +13,10 @@ import (
 // OnRetry is called on the goroutine that called RoundTrip, after the
 // stage has decided to retry (the budget already granted it) and before
 // the wait, at most MaxAttempts−1 times per request. The failed attempt's
-// response, if any, has already been drained and closed; the drain counts
-// toward Delay, and so does the time OnRetry takes, so it should be quick.
+// response, if any, has been drained and closed, or, if its body is slow,
+// is being drained in the background; the drain counts toward Delay (and
+// never extends it), and so does the time OnRetry takes, so it should be
+// quick.
 // The stage holds no lock while calling it.
 type RetryInfo struct {
 	// Request is the caller's request. It must not be modified.

@@ -139,11 +139,14 @@ func TestHTTPPostNeverSentRetried(t *testing.T) {
 	assert.EqualValues(t, 1, r.Stats().Retries)
 }
 
-// Retried 503s with 100 KB bodies are drained, so all attempts share one
-// keep-alive connection (go-retryablehttp drains 4 KiB and reconnects).
+// Retried 503s with 100 KB bodies are drained during the backoff, so all
+// attempts share one keep-alive connection (go-retryablehttp drains 4 KiB
+// and reconnects). The backoff is what the drain may take before the retry
+// goes out; 100 ms is far more than reading 100 KB from loopback takes.
 func TestHTTPRetriedErrorsKeepConnection(t *testing.T) {
 	client, url, hits, conns := statusServer(t, strings.Repeat("e", 100_000), 503, 503, 503, 200)
-	client.Transport = New(Config{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}).
+	client.Transport = New(Config{MaxAttempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: 100 * time.Millisecond,
+		Jitter: NoJitter}).
 		Wrap(client.Transport.(*transport).next)
 	for range 3 {
 		resp, err := client.Get(url)

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -80,6 +81,44 @@ func Discard(resp *http.Response, release func()) {
 		return
 	}
 	go Drain(resp, release)
+}
+
+// DrainFor drains resp as [Drain] does, but waits for the drain at most
+// for d, or until ctx ends: a drain that takes longer goes on in the
+// background, within Drain's bounds, and release (if not nil) runs when it
+// ends. It reports whether the drain was over when DrainFor returned.
+//
+// A stage that drains a failed response before its next attempt calls it
+// with the backoff delay, during which it waits anyway: a small body is
+// read to its end in that time, so the next attempt reuses the
+// connection; a body that trickles or stalls no longer holds the next
+// attempt up to DrainTimeout (with the retry stage's 25 ms default
+// backoff, a stalled error body stretched the first retry to 500 ms).
+func DrainFor(ctx context.Context, resp *http.Response, release func(), d time.Duration) bool {
+	if resp == nil || resp.Body == nil {
+		if release != nil {
+			release()
+		}
+		return true
+	}
+	if d <= 0 {
+		go Drain(resp, release)
+		return false
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Drain(resp, release)
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // upgraded reports whether resp's body is a switched-protocol connection,

@@ -164,3 +164,38 @@ func TestCloseWithoutDrainLosesConnection(t *testing.T) {
 	}
 	assert.Equal(t, 3, conns.New())
 }
+
+// DrainFor waits for a drain at most d: a small body is read to its end
+// and closed before it returns; a stalled one is left to drain in the
+// background, still closed within DrainTimeout; a nil response or body
+// returns at once.
+func TestDrainFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr testkit.Tracker
+		small := testkit.Respond(nil, 503, "error page", &tr)
+		released := false
+		assert.True(t, DrainFor(t.Context(), small, func() { released = true }, time.Second))
+		assert.Zero(t, tr.Open())
+		assert.True(t, released)
+
+		stalled := newStalledBody(t.Context())
+		start := time.Now()
+		assert.False(t, DrainFor(t.Context(), &http.Response{StatusCode: 503, Body: stalled}, nil, 25*time.Millisecond))
+		assert.Equal(t, 25*time.Millisecond, time.Since(start), "no longer than asked")
+		time.Sleep(DrainTimeout)
+		synctest.Wait()
+		select {
+		case <-stalled.closed:
+		default:
+			t.Error("not closed in the background within DrainTimeout")
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		stalled = newStalledBody(t.Context())
+		assert.False(t, DrainFor(ctx, &http.Response{StatusCode: 503, Body: stalled}, nil, time.Hour), "the caller left")
+		assert.True(t, DrainFor(t.Context(), nil, nil, time.Hour))
+		time.Sleep(DrainTimeout)
+		synctest.Wait()
+	})
+}
