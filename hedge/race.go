@@ -8,9 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tailguard/tailguard/decision"
 	"github.com/tailguard/tailguard/idempotency"
-	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/httpx"
 )
 
@@ -70,39 +68,6 @@ type race struct {
 	outErr   error
 	panicVal any           // the panic that decided the race, raised again on the caller's goroutine
 	took     time.Duration // from the start to the decision
-}
-
-// step is what a locked transition leaves to do once mu is released.
-type step struct {
-	launch  *attemptCtx // a hedge to start on its own goroutine
-	reason  Reason
-	elapsed time.Duration
-	stop    *hedgeTimer   // a timer to stop and recycle
-	drops   []droppedResp // failed responses that will not be returned
-	record  time.Duration // the original's latency to record; 0 for none
-	settle  bool          // the race was decided: cancel the losers, signal the caller
-
-	pushedBy, pushStatus int // the attempt whose pushback stopped hedging, and its status
-	// denied is a hedge due but not sent, deniedWhy why, and deniedErr
-	// the error that kept it from being built.
-	denied    int
-	deniedWhy decision.Reason
-	deniedErr error
-}
-
-// droppedResp is a response to drain and close, and its attempt's cancel
-// function, run after the drain so the connection survives.
-type droppedResp struct {
-	resp   *http.Response
-	cancel context.CancelFunc
-}
-
-// dropLocked discards resp, attempt a's response, once the lock is released.
-// (An attempt without a response was canceled when it reported.)
-func (st *step) dropLocked(a *attemptCtx, resp *http.Response) {
-	if resp != nil {
-		st.drops = append(st.drops, droppedResp{resp, a.cancel})
-	}
 }
 
 // errNoResponse stands for a transport's (nil, nil), which breaks the
@@ -237,85 +202,6 @@ func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Res
 	st.settle = true
 }
 
-// censoredLocked returns what the original, about to be canceled because a
-// hedge won, tells the adaptive delay: it is at least as slow as the try
-// it has in flight has run so far (its whole attempt, unless an inner
-// stage reports tries). That lower bound belongs in the tail, so hedging
-// does not hide the slowness it cures, but only if it is past the delay
-// already; a try that began just before the cancellation says nothing
-// about the tail, and nothing is recorded for it (0).
-func (r *race) censoredLocked(now time.Time) time.Duration {
-	if r.first.waited {
-		return 0 // it was waiting in an inner stage, not for the upstream
-	}
-	ran := r.took
-	if r.first.tries {
-		if r.first.tryStart.IsZero() {
-			return 0 // canceled between tries, in a backoff wait
-		}
-		ran = now.Sub(r.first.tryStart)
-	}
-	if ran < r.unit {
-		return 0
-	}
-	return ran
-}
-
-// tryReportLocked takes an inner stage's report of one try of attempt a, and
-// reports whether the race re-sent the request because of it. Only the
-// original's tries are learnt from, and only those whose outcome could
-// win: a hedge's are biased towards the fast (a slow one is canceled when
-// the original wins), and a fast 503 would pull the delay down. A try that
-// failed is re-sent at once as the next hedge, as the attempt's own
-// failure would be (a pause the server asked for was reported first, and
-// has stopped hedging): see resendLocked.
-func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool {
-	a.tries = true
-	if rep.TryEnd.IsZero() {
-		a.tryStart, a.waited = rep.TryStart, false
-		return false
-	}
-	if a.tryStart.Equal(rep.TryStart) {
-		a.tryStart = time.Time{}
-	}
-	switch {
-	case r.decided:
-	case wins(rep.TryKind):
-		if a == &r.first && !a.waited {
-			st.record = max(rep.TryEnd.Sub(rep.TryStart), 1)
-		}
-	case stopsHedging(rep.TryKind, nil):
-		r.pushbackLocked(st, a.n, 0)
-	case firesNext(rep.TryKind):
-		return r.resendLocked(st, a, rep.TryEnd)
-	}
-	return false
-}
-
-// resendLocked answers a failed try of attempt a with the next hedge, at
-// once, and reports whether it launched one. The hedge is the retry of
-// that try: the inner stage (a retry stage) gives the attempt up rather
-// than retry it after its backoff as well, which would send the request
-// twice for one failure. So that the inner stage can rely on it, the
-// budget is asked now rather than when the hedge is built (a hedge that
-// then fails to build has spent its grant).
-func (r *race) resendLocked(st *step, a *attemptCtx, now time.Time) bool {
-	h := r.t.h
-	if r.stopped || len(r.hedges) >= h.cfg.sched.hedges || r.parent.Err() != nil {
-		return false
-	}
-	if !h.cfg.budget.Withdraw() {
-		h.stats.budgetDenied.Add(1)
-		r.stopHedgingLocked(st)
-		st.denied, st.deniedWhy = len(r.hedges)+2, decision.ReasonBudget
-		return false
-	}
-	r.fireLocked(st, ReasonFailure, now)
-	st.launch.prepaid = true
-	a.resent = true
-	return true
-}
-
 // settle carries out a decision, with no lock held: the decision's fields
 // are frozen once decided is set, so they are read without mu.
 func (r *race) settle() {
@@ -414,38 +300,4 @@ func (r *race) onTimer() {
 	}
 	r.mu.Unlock()
 	r.apply(&st)
-}
-
-// apply carries out st with no lock held. The decisions st records go to
-// the decision log first, whose logger and observer are the user's code:
-// if one panics, the panic is the race's (see logStep), and the rest of st
-// is carried out all the same, deferred so that even a runtime.Goexit
-// there leaves no timer armed and no caller waiting.
-func (r *race) apply(st *step) {
-	if st.pushedBy > 0 || st.denied > 0 {
-		defer r.effects(st)
-		r.logStep(st)
-		return
-	}
-	r.effects(st)
-}
-
-// effects carries out what st leaves to do, with no lock held; it calls
-// nothing outside the stage.
-func (r *race) effects(st *step) {
-	if st.stop != nil {
-		r.t.h.timers.release(st.stop)
-	}
-	for _, d := range st.drops {
-		httpx.Discard(d.resp, d.cancel)
-	}
-	if st.record > 0 && r.est != nil {
-		r.est.record(st.record, r.start.Add(st.record))
-	}
-	if st.settle {
-		r.settle()
-	}
-	if st.launch != nil {
-		go r.run(st.launch, st.reason, st.elapsed)
-	}
 }
