@@ -124,15 +124,34 @@ import (
 // # Adaptive delay
 //
 // In adaptive mode each host (req.URL.Host; at most 512 are tracked, and
-// the one least recently used is forgotten first) has two decaying
-// histograms of the original attempt's time to response headers: a short
-// memory (about 460 samples' worth at p95) and a long one eight times as
-// long, which also halve every 5 and 40 seconds, so an idle host's samples
-// fade. The delay is the long memory's quantile, unless the recent samples
-// put more than twice 1 − Quantile above it or less than half at or above
-// it: then the upstream has changed and the short memory's quantile is
-// used. A step in latency is thus followed within about 50 samples up and
-// 1,500 down, without a burst of hedges.
+// the one least recently used is forgotten first) has two memories of the
+// original attempt's time to response headers: a long one, a decaying
+// histogram that halves every 2,560 samples at p95 (eight times 16 ÷
+// (1 − Quantile)) or every 40 s, and a short one, the samples of the
+// current generation and the one before. A generation ends after 320
+// samples at p95, or after 500 ms once it holds 80, or after 10 s. The
+// delay is the long memory's quantile, unless the recent samples put more
+// than twice 1 − Quantile above it or less than half at or above it: then
+// the upstream has changed and the short memory's quantile is used. A
+// generation whose median lies outside the long memory's quartiles empties
+// the long memory (the body of the distribution moved: nothing in it is
+// current), and one whose tail disagrees halves it once more. So a step in
+// latency, up or down, is followed within two generations: 0.6 s at 1,000
+// requests per second, 1 s from 160 to 500 per second, 1.6 s at 80; below
+// 80 per second it takes 160 samples (3.2 s at 50 per second), since a p95
+// from fewer would be the guess of a handful of samples.
+//
+// A step up is first seen as requests overrunning the delay, before any of
+// them answers. So a hedge due on an estimated delay is sent only while the
+// host's requests hedged on their delay stay within twice 1 − Quantile of
+// its requests started, plus 1, in every span of at least half a second of
+// the last second (counted by request start); otherwise it is put off to
+// twice the time elapsed and asked for again (Stats.Deferred), so a request
+// that is still slow once the estimate has caught up is hedged then. The
+// warm-up delay, a guess and a delay cut down to MaxDelay are not put off:
+// they are the user's choice, or the best there is. With the default p95
+// the delay alone never hedges more than about 15% of a second's requests
+// (10% plus the allowance and the buckets' rounding), whatever the budget.
 //
 // What is learnt is one try's time to an answer that could win (a success
 // or a final answer): a fast 503 would pull the delay down. When an inner
@@ -266,8 +285,9 @@ func (t *transport) race(req, caller *http.Request, home int) (*http.Response, e
 	r := &race{t: t, parent: parent, caller: caller, req: req, start: now, sent: 1, inflight: 1, reports: deposits}
 	if h.cfg.sched.mode == modeAdaptive {
 		r.est = h.hosts.get(req.URL.Host, now)
+		r.est.start(now)
 	}
-	r.unit = h.cfg.sched.base(r.est, now)
+	r.unit, r.rated = h.cfg.sched.adaptiveBase(r.est, now)
 
 	traced, gate := httpx.GateTrace(parent) // parent itself, and nil, without a ClientTrace
 	ctx, cancel := context.WithCancel(traced)

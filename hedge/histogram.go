@@ -49,24 +49,32 @@ func upperBound(i int) time.Duration {
 }
 
 // histogram is a decaying latency histogram with fixed-point counts: each
-// sample adds one unit to its bucket, and halve divides every count. Adds
-// are atomic and never block; halve must not run concurrently with itself
-// (its caller serializes it), but may with adds, which it never loses. It
-// is about 1.3 KB.
+// sample adds one unit to its bucket, and halve divides every count (or
+// empties the histogram). Adds are atomic and never block; halve must not
+// run concurrently with itself (its caller serializes it), but may with
+// adds, which it never loses unless it empties. It is about 1.4 KB.
 type histogram struct {
 	counts [numBuckets]atomic.Uint32
+	added  atomic.Uint64 // samples ever added
 
 	// Written by the goroutine that halves, read by any.
-	halvedSeq   atomic.Uint64 // the estimator's sample count at the last halving
+	halvedAdded atomic.Uint64 // added as of the last halving
 	halvedAt    atomic.Int64  // when, as an offset from the estimator's birth, ns
 	halvedTotal atomic.Uint64 // the weight left by the last halving, in units
 }
 
-func (h *histogram) add(bucket int) { h.counts[bucket].Add(1 << weightShift) }
+func (h *histogram) add(bucket int) {
+	h.counts[bucket].Add(1 << weightShift)
+	h.added.Add(1)
+}
 
-// halve shifts every count right by shift (at least 1, at most 32), as of
-// the estimator's sample count seq.
-func (h *histogram) halve(shift int64, seq uint64) {
+// since returns how many samples were added since the last halving.
+func (h *histogram) since() uint64 { return h.added.Load() - h.halvedAdded.Load() }
+
+// halve shifts every count right by shift (at least 1; from 32 on it
+// empties the histogram), at the offset at from the estimator's birth.
+func (h *histogram) halve(shift int64, at int64) {
+	added := h.added.Load()
 	shift = min(shift, 32)
 	var total uint64
 	for i := range h.counts {
@@ -79,7 +87,16 @@ func (h *histogram) halve(shift int64, seq uint64) {
 		}
 	}
 	h.halvedTotal.Store(total)
-	h.halvedSeq.Store(seq)
+	h.halvedAdded.Store(added)
+	h.halvedAt.Store(at)
+}
+
+// total returns the weight of every sample, in units: what the last
+// halving left, plus a unit per sample since. Samples added while a
+// halving ran may count whole or halved; a few units either way do not
+// move a quantile.
+func (h *histogram) total() uint64 {
+	return h.halvedTotal.Load() + h.since()<<weightShift
 }
 
 // guess returns a cautious hedge delay from too few samples for a
@@ -116,27 +133,38 @@ func (h *histogram) guess() (time.Duration, bool) {
 	return 2 * upperBound(top), true // the counts raced with a halving
 }
 
-// total returns the weight of every sample, in units, given the
-// estimator's sample count seq: what the last halving left, plus a unit
-// per sample since. Samples added while a halving ran may count whole or
-// halved; a few units either way do not move a quantile.
-func (h *histogram) total(seq uint64) uint64 {
-	return h.halvedTotal.Load() + (seq-h.halvedSeq.Load())<<weightShift
+// view reads one histogram, or two as if they were one (the short
+// memory's two generations). The second may be nil.
+type view [2]*histogram
+
+func (v view) count(i int) uint64 {
+	c := uint64(v[0].counts[i].Load())
+	if v[1] != nil {
+		c += uint64(v[1].counts[i].Load())
+	}
+	return c
 }
 
-// quantileBucket returns the bucket holding the q-quantile of the weighted
-// samples, and false if they weigh less than MinSamples. seq is the
-// estimator's sample count.
-func (h *histogram) quantileBucket(q float64, seq uint64) (int, bool) {
-	total := h.total(seq)
-	if total < MinSamples<<weightShift {
+func (v view) total() uint64 {
+	t := v[0].total()
+	if v[1] != nil {
+		t += v[1].total()
+	}
+	return t
+}
+
+// quantileBucket returns the bucket holding the q-quantile of the
+// weighted samples, and false if they weigh less than minWeight samples.
+func (v view) quantileBucket(q float64, minWeight uint64) (int, bool) {
+	total := v.total()
+	if total < minWeight<<weightShift {
 		return 0, false
 	}
 	rank := uint64(math.Ceil(q * float64(total)))
 	var seen uint64
 	last := -1
-	for i := range h.counts {
-		c := uint64(h.counts[i].Load())
+	for i := range numBuckets {
+		c := v.count(i)
 		if c == 0 {
 			continue
 		}
@@ -150,18 +178,17 @@ func (h *histogram) quantileBucket(q float64, seq uint64) (int, bool) {
 }
 
 // tail returns the fractions of the weight above bucket b and at or above
-// it, and false if the samples weigh less than MinSamples. seq is the
-// estimator's sample count.
-func (h *histogram) tail(b int, seq uint64) (above, atOrAbove float64, ok bool) {
-	total := h.total(seq)
-	if total < MinSamples<<weightShift {
+// it, and false if the samples weigh less than minWeight samples.
+func (v view) tail(b int, minWeight uint64) (above, atOrAbove float64, ok bool) {
+	total := v.total()
+	if total < minWeight<<weightShift || total == 0 {
 		return 0, 0, false
 	}
 	var below uint64 // scanning up to b is shorter than scanning the tail
 	for i := range b {
-		below += uint64(h.counts[i].Load())
+		below += v.count(i)
 	}
-	at := uint64(h.counts[b].Load())
+	at := v.count(b)
 	below = min(below, total) // counts and total are read at slightly different times
 	at = min(at, total-below)
 	return float64(total-below-at) / float64(total), float64(total-below) / float64(total), true

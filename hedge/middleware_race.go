@@ -30,6 +30,7 @@ type serverRace struct {
 	start   time.Time
 	unit    time.Duration // this request's delay unit (see schedule.at)
 	est     *estimator    // the route's estimator; nil unless adaptive
+	rated   bool          // unit is est's own estimate, which the route's hedge rate may overrule
 	results chan *run     // room for every run's one report, so a report never blocks
 
 	first    run // run 1, in the same allocation
@@ -62,8 +63,9 @@ func (h *handler) race(w http.ResponseWriter, r *http.Request, body []byte) {
 		results: make(chan *run, m.cfg.sched.hedges+1)}
 	if m.cfg.sched.mode == modeAdaptive {
 		s.est = h.routes.get(r.Pattern, now)
+		s.est.start(now)
 	}
-	s.unit = m.cfg.sched.base(s.est, now)
+	s.unit, s.rated = m.cfg.sched.adaptiveBase(s.est, now)
 	if len(w.Header()) > 0 {
 		// Runs start from the headers outer middleware set, but from a
 		// copy: whoever answers rewrites the real map while losing runs
@@ -114,7 +116,9 @@ func (s *serverRace) loop() (out *run, winner int, err error) {
 				return out, winner, err
 			}
 		case <-s.timerC:
-			s.fire(ReasonDelay)
+			if !s.deferred() {
+				s.fire(ReasonDelay)
+			}
 		case <-s.parent.Done():
 			return s.fallback(), 0, s.parent.Err()
 		}
@@ -268,6 +272,19 @@ func (s *serverRace) fire(reason Reason) {
 	// Later hedges keep their offsets from the start, even when this one
 	// fired early.
 	s.timer.Reset(max(sched.at(s.next, s.unit)-elapsed, 0))
+}
+
+// deferred puts off a delay hedge that would take the route's hedge rate
+// past its limit, as the client stage does (see race.deferLocked), and
+// reports whether it did.
+func (s *serverRace) deferred() bool {
+	now := time.Now()
+	if !s.rated || s.est.admitHedge(s.h.m.cfg.sched.quantile, s.start, now) {
+		return false
+	}
+	s.h.m.stats.deferred.Add(1)
+	s.timer.Reset(max(now.Sub(s.start), time.Millisecond))
+	return true
 }
 
 func (s *serverRace) stopTimer() {

@@ -15,46 +15,56 @@ import (
 // one, which errs towards hedging late.
 const MinSamples = 20
 
-// How the estimator forgets. It keeps two decaying histograms of the same
-// samples, a short memory and a long one. Every count of the short one
-// halves after a span of samples or after decayPeriod, whichever comes
-// first; the long one's span and period are longSpans times as long. The
-// estimate is the long memory's quantile, accurate in a steady state,
-// unless the recent samples disagree with it: if more than shiftFactor ×
-// (1 − q) of the short memory lies above the long memory's quantile, or
-// less than (1 − q) / shiftFactor at or above it, hedging at the long
-// memory's delay would hedge twice as often as asked or half as often,
-// so the upstream has changed, and the short memory's quantile is the one
-// to trust. Comparing shares rather than latencies is what matters: 20%
-// below the new p95 of a narrow distribution is a delay that hedges half
-// of all requests.
+// How the estimator forgets. It keeps two memories of the same samples:
+// a long one, a decaying histogram accurate in a steady state, and a short
+// one, the samples of the current generation and the one before it. The
+// estimate is the long memory's quantile unless the short one disagrees
+// with it: if more than shiftFactor × (1 − q) of the short memory lies
+// above the long memory's quantile, or less than (1 − q) / shiftFactor at
+// or above it, hedging at the long memory's delay would hedge twice as
+// often as asked or half as often, so the upstream has changed, and the
+// short memory's quantile is the one to trust. Comparing shares rather
+// than latencies is what matters: 20% below the new p95 of a narrow
+// distribution is a delay that hedges half of all requests.
 //
-// Counting in samples is what lets a busy host follow a change fast without
-// making a quiet one noisy. The span is sized by the quantile so that it
-// holds decayTail samples above it: 320 samples for the default p95, 1,600
-// for p99. The short memory then weighs about 1.44 spans (about 23 samples
-// above the quantile), the long one eight times as much. After a step, old
-// samples keep half of the short memory after one span of new ones and
-// 1/32 after five: at the default p95 and 1,000 requests per second the
-// estimate moves within 0.1 s of a step up (the new samples soon hold the
-// top 5%) and settles within 1.5 s of a step down (the old ones must drop
-// below 5%). The periods bound how long a quiet host (below about 64
-// requests per second at p95) remembers: an idle host's samples fade, and
-// once the long memory weighs less than MinSamples the host borrows again.
+// A generation ends after a span of samples (sized by the quantile so that
+// it holds decayTail samples above it: 320 for the default p95, 1,600 for
+// p99), or after genPeriod once it holds a quarter of a span (80 at p95),
+// or after genStale whatever it holds. The short memory therefore forgets
+// a step completely within two generations: at the default p95, 0.64 s at
+// 1,000 requests per second, 1 s at 160 to 500 per second, and 1.6 s at 80
+// (two quarter spans); below 80 per second it takes two quarter spans,
+// 160 samples (3.2 s at 50 per second), since fewer would make its p95
+// the guess of a handful of samples. Hard generations rather than decay
+// are what make this fast: a decayed memory keeps a fraction of the old
+// samples, and a p95 needs them below 5%, which takes 4.3 half-lives, and
+// a half-life short enough for 2 s would weigh 60 samples at 100 per
+// second.
+//
+// The long memory halves every longSpans spans of samples or every
+// longPeriod, whichever comes first, so an idle host's samples fade and
+// once the long memory weighs less than MinSamples the host borrows again;
+// and it halves once more each time a whole generation ends disagreeing
+// with it, so that after a step it stops being stale within a few
+// generations rather than a few minutes. While the last generation to end
+// disagreed, the short memory's quantile is used.
 const (
 	decayTail    = 16
 	minDecaySpan = 64
 	maxDecaySpan = 1 << 14
 	longSpans    = 8
-	decayPeriod  = 5 * time.Second
+	longPeriod   = 40 * time.Second
+	genPeriod    = 500 * time.Millisecond
+	genStale     = 10 * time.Second
 	defaultSpan  = 320 // decaySpan(DefaultQuantile), until a quantile is asked for
 
 	// shiftFactor is how far the recent share above the long memory's
 	// quantile must stray from 1 − q for the short memory to take over.
-	// The short memory holds about 900 samples' worth of independent
-	// evidence (its weights decay), so at p95 the share's noise is about
-	// 0.7 points: 10% and 2.5% are 7 and 3.5 standard deviations away, and
-	// noise alone rarely crosses them.
+	// At p95 and a generation's quarter span of samples, noise alone
+	// crosses it now and then, and the short memory's quantile is then
+	// about one bucket off the long one's; at a span (from 320 samples a
+	// second) 10% and 2.5% are 3.6 and 2.2 standard deviations away, and
+	// it rarely does.
 	shiftFactor = 2
 
 	// recomputeEvery is how many new samples make the cached quantile
@@ -64,34 +74,40 @@ const (
 	recomputeEvery = 16
 )
 
-// decaySpan returns how many samples halve the short memory of an
-// estimator read at quantile q.
+// decaySpan returns a generation's span of samples for an estimator read
+// at quantile q.
 func decaySpan(q float64) uint32 {
 	return uint32(min(max(math.Round(decayTail/(1-q)), minDecaySpan), maxDecaySpan))
 }
 
-// estimator is a streaming latency quantile estimator over a pair of
-// exponentially decaying histograms (see decayTail): bounded memory (about
-// 2.7 KB), lock-free recording (atomic adds, no allocation), and a cached
-// quantile. It is safe for concurrent use.
+// estimator is a streaming latency quantile estimator over a decaying
+// histogram and two generations of samples (see decayTail): bounded memory
+// (about 4.2 KB), lock-free recording (atomic adds, no allocation), and a
+// cached quantile. It also keeps the host's hedge rate (see rateFactor).
+// It is safe for concurrent use.
 //
 // Time enters only as offsets from the estimator's birth, so it is
 // monotonic when the instants passed in carry a monotonic reading (as
 // time.Now's do). Counts are approximate while a halving runs; a hedge
 // delay needs a fair estimate, not an exact one.
 type estimator struct {
-	short, long histogram
+	long histogram
+	gens [2]histogram // the short memory: gens[cur&1] collects samples, the other is the generation before
+	rate hedgeRate
 
-	born   time.Time
-	span   atomic.Uint32 // decaySpan of the quantile read; 0 until one is
-	seq    atomic.Uint64 // samples ever recorded
-	decays atomic.Uint64 // halvings so far, to tell when the cache is stale
+	born     time.Time
+	span     atomic.Uint32 // decaySpan of the quantile read; 0 until one is
+	q        atomic.Uint64 // math.Float64bits of the quantile read; 0 until one is
+	seq      atomic.Uint64 // samples ever recorded
+	decays   atomic.Uint64 // halvings and generations so far, to tell when the cache is stale
+	cur      atomic.Uint32 // which of gens collects samples
+	genStart atomic.Int64  // when gens[cur&1] began, as an offset from born, ns
 
 	// fleet is the estimator of every host of the stage, which this one
 	// borrows from while its own weight is short; nil for the fleet's own.
 	fleet *estimator
 
-	mu sync.Mutex // serializes halving and recomputation; never waited for (TryLock)
+	mu sync.Mutex // serializes halving, generations and recomputation; never waited for (TryLock)
 	// Written under mu, read without it.
 	cached       atomic.Int64 // last quantile in ns; < 0 if too little weight: the negated warm-up guess, or -1
 	cachedSeq    atomic.Uint64
@@ -106,23 +122,37 @@ func newEstimator(now time.Time, fleet *estimator) *estimator {
 	return e
 }
 
+// offset returns now as an offset from the estimator's birth.
+func (e *estimator) offset(now time.Time) int64 { return int64(now.Sub(e.born)) }
+
 // record adds one latency observed at now, and to the fleet's estimator.
 func (e *estimator) record(d time.Duration, now time.Time) {
 	b := bucketOf(d)
-	e.short.add(b)
 	e.long.add(b)
-	// The long memory is due only when the short one is: its span and
-	// period are multiples of the short one's.
-	if seq := e.seq.Add(1); seq-e.short.halvedSeq.Load() >= e.decaySpan() || e.due(&e.short, now, decayPeriod) > 0 {
-		e.decay(now)
+	e.gens[e.cur.Load()&1].add(b)
+	e.seq.Add(1)
+	if e.due(now) {
+		e.maintain(now)
 	}
 	if e.fleet != nil {
 		e.fleet.record(d, now)
 	}
 }
 
-// decaySpan returns the short memory's span: sized by the quantile read, or
-// the default quantile's before the first read.
+// start counts a request to the host started at now, for the hedge rate.
+func (e *estimator) start(now time.Time) {
+	e.rate.started(rateIndex(now.Sub(e.born)))
+}
+
+// admitHedge reports whether a delay hedge at now, of a request started at
+// start, keeps the host's hedge rate within rateFactor × (1 − q) (see
+// rateFactor), and counts it if so.
+func (e *estimator) admitHedge(q float64, start, now time.Time) bool {
+	return e.rate.admit(rateIndex(start.Sub(e.born)), rateIndex(now.Sub(e.born)), rateFactor*(1-q))
+}
+
+// decaySpan returns the span of a generation: sized by the quantile read,
+// or the default quantile's before the first read.
 func (e *estimator) decaySpan() uint64 {
 	if n := e.span.Load(); n != 0 {
 		return uint64(n)
@@ -130,40 +160,115 @@ func (e *estimator) decaySpan() uint64 {
 	return defaultSpan
 }
 
-// due is how many of h's decay periods passed since its last halving. A
-// clock that steps back is due none.
-func (e *estimator) due(h *histogram, now time.Time, period time.Duration) int64 {
-	return max(int64(now.Sub(e.born))-h.halvedAt.Load(), 0) / int64(period)
+// quantileRead returns the quantile the estimator is read at, or the
+// default before the first read.
+func (e *estimator) quantileRead() float64 {
+	if q := e.q.Load(); q != 0 {
+		return math.Float64frombits(q)
+	}
+	return DefaultQuantile
 }
 
-// decay halves each memory whose span of samples or whose periods have
-// passed, unless another goroutine holds mu (a later call will).
-func (e *estimator) decay(now time.Time) {
+// due reports whether the current generation should end or the long
+// memory halve (see decayTail). A clock that steps back makes neither due.
+func (e *estimator) due(now time.Time) bool {
+	return e.genDue(now) || e.longDue(now) > 0
+}
+
+// genDue reports whether the current generation should end.
+func (e *estimator) genDue(now time.Time) bool {
+	span := e.decaySpan()
+	n := e.gens[e.cur.Load()&1].since()
+	age := time.Duration(e.offset(now) - e.genStart.Load())
+	return n >= span || (age >= genPeriod && n >= span/4) || age >= genStale
+}
+
+// longDue returns by how many halvings the long memory is due: one per
+// longPeriod passed since its last, or one if longSpans spans of samples
+// arrived since.
+func (e *estimator) longDue(now time.Time) int64 {
+	shift := max(e.offset(now)-e.long.halvedAt.Load(), 0) / int64(longPeriod)
+	if shift == 0 && e.long.since() >= e.decaySpan()*longSpans {
+		shift = 1
+	}
+	return shift
+}
+
+// maintain ends the current generation and halves the long memory as
+// they are due, unless another goroutine holds mu (a later call will).
+func (e *estimator) maintain(now time.Time) {
 	if !e.mu.TryLock() {
 		return
 	}
 	defer e.mu.Unlock()
-	seq, span := e.seq.Load(), e.decaySpan()
-	halved := e.decayOne(&e.short, now, seq, span, decayPeriod)
-	halved = e.decayOne(&e.long, now, seq, span*longSpans, decayPeriod*longSpans) || halved
-	if halved {
+	off := e.offset(now)
+	changed := false
+	shift := e.longDue(now)
+	if e.genDue(now) {
+		cur := e.cur.Load()
+		if time.Duration(off-e.genStart.Load()) >= 2*genStale {
+			// No sample arrived for at least genStale (one would have
+			// ended the generation): both generations are stale.
+			e.gens[cur&1].halve(64, off)
+		}
+		shift += e.judge(view{&e.gens[cur&1]})
+		e.gens[(cur+1)&1].halve(64, off) // empty it before it collects again
+		e.genStart.Store(off)
+		e.cur.Store(cur + 1)
+		changed = true
+	}
+	if shift > 0 {
+		e.long.halve(shift, off)
+		changed = true
+	}
+	if changed {
 		e.decays.Add(1)
 	}
 }
 
-// decayOne halves h once if span samples arrived since its last halving,
-// and once per period that passed. e.mu must be held.
-func (e *estimator) decayOne(h *histogram, now time.Time, seq, span uint64, period time.Duration) bool {
-	shift := e.due(h, now, period)
-	if shift == 0 && seq-h.halvedSeq.Load() >= span {
-		shift = 1
+// judge compares the generation that ended, v, with the long memory, and
+// returns by how many halvings the long memory is stale: none if they
+// agree or v weighs less than a quarter span; 64 (empty it) if v's median
+// lies outside the long memory's interquartile range, since the body of
+// the distribution has moved and nothing the long memory holds describes
+// the upstream any more; one more if the shares of v above the long
+// memory's quantile stray from 1 − q by more than shiftFactor (the tail
+// has moved: the long memory follows by forgetting faster). A median
+// outside the quartiles is beyond 4.5 standard deviations of sampling
+// noise at a quarter span, so noise alone does not empty the long memory.
+func (e *estimator) judge(v view) int64 {
+	q := e.quantileRead()
+	lo, ok := view{&e.long}.quantileBucket(0.25, MinSamples)
+	if !ok {
+		return 0
 	}
-	if shift == 0 {
-		return false
+	hi, _ := view{&e.long}.quantileBucket(0.75, MinSamples)
+	if mid, ok := v.quantileBucket(0.5, e.decaySpan()/4); ok && (mid < lo || mid > hi) {
+		return 64
 	}
-	h.halve(shift, seq)
-	h.halvedAt.Store(int64(now.Sub(e.born)))
-	return true
+	if e.disagrees(v, q) {
+		return 1
+	}
+	return 0
+}
+
+// disagrees reports whether the samples of v, if they weigh at least a
+// quarter span, put a share above the long memory's q-quantile that
+// strays from 1 − q by more than shiftFactor either way.
+func (e *estimator) disagrees(v view, q float64) bool {
+	above, atOrAbove, ok := e.shares(v, q)
+	return ok && (above > shiftFactor*(1-q) || atOrAbove < (1-q)/shiftFactor)
+}
+
+// shares returns the shares of v's samples above the long memory's
+// q-quantile and at or above it, and false if the long memory has no
+// quantile or v weighs less than a quarter span.
+func (e *estimator) shares(v view, q float64) (above, atOrAbove float64, ok bool) {
+	long, ok := view{&e.long}.quantileBucket(q, MinSamples)
+	if !ok {
+		return 0, 0, false
+	}
+	return v.tail(long, e.decaySpan()/4)
 }
 
 // quantile returns the q-quantile of the host's recent latencies. While
@@ -197,13 +302,15 @@ func (e *estimator) quantile(q float64, now time.Time) (time.Duration, bool) {
 // cached and recomputed only after recomputeEvery new samples or a halving.
 func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
 	if e.span.Load() == 0 {
+		e.q.Store(math.Float64bits(q))
 		e.span.Store(decaySpan(q))
-		if e.fleet != nil {
-			e.fleet.span.CompareAndSwap(0, decaySpan(q))
+		if e.fleet != nil && e.fleet.span.Load() == 0 {
+			e.fleet.q.Store(math.Float64bits(q))
+			e.fleet.span.Store(decaySpan(q))
 		}
 	}
-	if e.due(&e.short, now, decayPeriod) > 0 {
-		e.decay(now) // a quiet host's samples age without new ones
+	if e.due(now) {
+		e.maintain(now) // a quiet host's samples age without new ones
 	}
 	seq, decays := e.seq.Load(), e.decays.Load()
 	if e.cachedDecays.Load() == decays && seq-e.cachedSeq.Load() < recomputeEvery &&
@@ -239,22 +346,29 @@ func cachedResult(c int64) (time.Duration, bool) {
 }
 
 // compute returns the long memory's q-quantile, or the short memory's if
-// the recent samples disagree with it (see shiftFactor). If the samples
+// the recent samples disagree with it (see decayTail). If the samples
 // weigh less than MinSamples it returns the negated warm-up guess (see
 // quantile), or -1 without samples.
 func (e *estimator) compute(q float64) time.Duration {
-	seq := e.seq.Load()
-	long, ok := e.long.quantileBucket(q, seq)
+	quarter := e.decaySpan() / 4
+	recent := view{&e.gens[0], &e.gens[1]}
+	if e.long.total() < quarter<<weightShift {
+		// The long memory was just emptied (see judge): the recent
+		// samples are the best there is. During the warm-up the two
+		// hold the same samples.
+		if short, ok := recent.quantileBucket(q, quarter); ok {
+			return upperBound(short)
+		}
+	}
+	long, ok := view{&e.long}.quantileBucket(q, MinSamples)
 	if !ok {
-		// The short memory never weighs more than the long one.
 		if g, ok := e.long.guess(); ok {
 			return -g
 		}
 		return -1
 	}
-	if above, atOrAbove, ok := e.short.tail(long, seq); ok &&
-		(above > shiftFactor*(1-q) || atOrAbove < (1-q)/shiftFactor) {
-		if short, ok := e.short.quantileBucket(q, seq); ok {
+	if e.disagrees(recent, q) {
+		if short, ok := recent.quantileBucket(q, quarter); ok {
 			return upperBound(short)
 		}
 	}

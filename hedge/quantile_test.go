@@ -124,7 +124,7 @@ func TestEstimatorFollowsSteps(t *testing.T) {
 // longSpans × decayPeriod, and once it weighs less than MinSamples the host
 // borrows the fleet's estimate again.
 func TestEstimatorFadesWithTime(t *testing.T) {
-	const period = longSpans * decayPeriod
+	const period = longPeriod
 	t0 := time.Now()
 	fleet := newEstimator(t0, nil)
 	e := newEstimator(t0, fleet)
@@ -168,7 +168,8 @@ func TestEstimatorClockStepsBack(t *testing.T) {
 	d, ok := e.quantile(0.5, t0.Add(-time.Hour))
 	require.True(t, ok)
 	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d)
-	assert.Zero(t, e.decays.Load())
+	assert.Zero(t, e.long.halvedAt.Load(), "the long memory did not halve")
+	assert.Zero(t, e.long.halvedAdded.Load())
 }
 
 // A cold host borrows the fleet's estimate; its own takes over at

@@ -40,6 +40,7 @@ type race struct {
 	start  time.Time
 	unit   time.Duration    // this request's delay unit (see schedule.at)
 	est    *estimator       // the host's estimator; nil unless adaptive
+	rated  bool             // unit is est's own estimate, which the host's hedge rate may overrule
 	trace  *httpx.TraceGate // lets the caller's ClientTrace see the original; nil without one
 	// reports is set when this stage deposited the request into its
 	// budget: it then records its attempts' outcomes there too.
@@ -115,7 +116,7 @@ func (r *race) landLocked(st *step, a *attemptCtx, resp *http.Response, err erro
 	if a == &r.first && !a.tries && !a.waited && err == nil && wins(kind) && !r.decided {
 		// Only an outcome that could win says how long a good answer
 		// takes: a fast 503 would pull the delay down.
-		st.record = max(now.Sub(r.start), 1)
+		st.record, st.ended = max(now.Sub(r.start), 1), now
 	}
 	switch {
 	case r.decided:
@@ -191,7 +192,7 @@ func (r *race) decideLocked(st *step, from *attemptCtx, won bool, resp *http.Res
 	r.from, r.won, r.out, r.outErr = from, won, resp, err
 	r.took = now.Sub(r.start)
 	if won && from != &r.first && !r.first.landed {
-		st.record = r.censoredLocked(now)
+		st.record, st.ended = r.censoredLocked(now), now
 	}
 	if resp != nil {
 		r.keepAlive(resp, from.cancel)
@@ -296,8 +297,26 @@ func (r *race) onTimer() {
 	// reset for the next) finds the next hedge's time not yet come.
 	if k := len(r.hedges) + 1; r.timer != nil && k <= r.t.h.cfg.sched.hedges &&
 		now.Sub(r.start) >= r.t.h.cfg.sched.at(k, r.unit) {
-		r.fireLocked(&st, ReasonDelay, now)
+		if r.deferLocked(now) {
+			r.t.h.stats.deferred.Add(1)
+		} else {
+			r.fireLocked(&st, ReasonDelay, now)
+		}
 	}
 	r.mu.Unlock()
 	r.apply(&st)
+}
+
+// deferLocked puts off a delay hedge that would take the host's hedge
+// rate past its limit (see rateFactor), and reports whether it did: the
+// timer is armed again for twice the time elapsed, when the hedge is asked
+// for again. Only an estimated delay is checked (see adaptiveBase): fixed
+// and scheduled delays, the warm-up delay and MaxDelay are the user's to
+// choose.
+func (r *race) deferLocked(now time.Time) bool {
+	if !r.rated || r.est.admitHedge(r.t.h.cfg.sched.quantile, r.start, now) {
+		return false
+	}
+	r.timer.t.Reset(max(now.Sub(r.start), time.Millisecond))
+	return true
 }

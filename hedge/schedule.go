@@ -26,21 +26,30 @@ type schedule struct {
 
 // base returns the delay unit for one request: the fixed step, or in
 // adaptive mode the estimate clamped to [min, max] (the warm-up step when
-// the estimator has too few samples, reported by ok false).
+// the estimator has too few samples). est is nil outside adaptive mode.
 func (s *schedule) base(est *estimator, now time.Time) time.Duration {
+	d, _ := s.adaptiveBase(est, now)
+	return d
+}
+
+// adaptiveBase is base, and reports whether the unit is the estimator's
+// own: an estimate the host's hedge rate may overrule (see rateFactor).
+// A warm-up delay, a guess, or an estimate cut down to MaxDelay is not:
+// the user chose it, or nothing better is known.
+func (s *schedule) adaptiveBase(est *estimator, now time.Time) (time.Duration, bool) {
 	if s.mode != modeAdaptive || est == nil {
-		return s.step
+		return s.step, false
 	}
 	d, ok := est.quantile(s.quantile, now)
 	switch {
 	case ok:
-		return min(max(d, s.min), s.max)
+		return min(max(d, s.min), s.max), d <= s.max
 	case d > 0:
 		// Too few samples for a quantile: the estimator's cautious
 		// guess, never later than the warm-up delay.
-		return min(max(d, s.min), s.step)
+		return min(max(d, s.min), s.step), false
 	}
-	return s.step
+	return s.step, false
 }
 
 // at returns the offset from the start of the request at which hedge k

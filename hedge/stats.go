@@ -24,6 +24,13 @@ type Stats struct {
 	Failed uint64
 	// BudgetDenied counts hedges not sent because the budget refused them.
 	BudgetDenied uint64
+	// Deferred counts, in adaptive mode, times a hedge due on its delay
+	// was put off because the host's delay hedges already ran above
+	// twice 1 − Quantile of its requests in the last second: the
+	// upstream has slowed faster than the estimate followed (see
+	// [Hedger], "Adaptive delay"). A hedge put off is asked for again at
+	// twice the time elapsed, so one request may count several times.
+	Deferred uint64
 	// PassThrough counts requests sent unhedged because the classifier
 	// does not call them replayable (POST without Idempotency-Key, a body
 	// that cannot be replayed or is above the buffering limit), because
@@ -57,7 +64,7 @@ func (s Stats) Hedgeable() uint64 {
 // would in memory for the rare contended case.
 type counters struct {
 	requests, hedged, hedges, originalWins, hedgeWins, failed,
-	budgetDenied, passThrough, skipped, droppedPanics atomic.Uint64
+	budgetDenied, deferred, passThrough, skipped, droppedPanics atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -69,6 +76,7 @@ func (c *counters) snapshot() Stats {
 		HedgeWins:     c.hedgeWins.Load(),
 		Failed:        c.failed.Load(),
 		BudgetDenied:  c.budgetDenied.Load(),
+		Deferred:      c.deferred.Load(),
 		PassThrough:   c.passThrough.Load(),
 		Skipped:       c.skipped.Load(),
 		DroppedPanics: c.droppedPanics.Load(),

@@ -21,6 +21,7 @@ type step struct {
 	stop    *hedgeTimer   // a timer to stop and recycle
 	drops   []droppedResp // failed responses that will not be returned
 	record  time.Duration // the original's latency to record; 0 for none
+	ended   time.Time     // when what record measures ended: the estimator's now
 	settle  bool          // the race was decided: cancel the losers, signal the caller
 
 	pushedBy, pushStatus int // the attempt whose pushback stopped hedging, and its status
@@ -70,7 +71,7 @@ func (r *race) effects(st *step) {
 		httpx.Discard(d.resp, d.cancel)
 	}
 	if st.record > 0 && r.est != nil {
-		r.est.record(st.record, r.start.Add(st.record))
+		r.est.record(st.record, st.ended)
 	}
 	if st.settle {
 		r.settle()

@@ -58,7 +58,10 @@ func (r *race) tryReportLocked(st *step, a *attemptCtx, rep attempt.Report) bool
 	case r.decided:
 	case wins(rep.TryKind):
 		if a == &r.first && !a.waited {
-			st.record = max(rep.TryEnd.Sub(rep.TryStart), 1)
+			// The try's own end, not r.start + its length: a try after a
+			// backoff ended later than that, and the estimator's clock
+			// must not run backwards.
+			st.record, st.ended = max(rep.TryEnd.Sub(rep.TryStart), 1), rep.TryEnd
 		}
 	case stopsHedging(rep.TryKind, nil):
 		r.pushbackLocked(st, a.n, 0)

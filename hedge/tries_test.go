@@ -186,3 +186,25 @@ func TestInnerWaitIsNoLatencySample(t *testing.T) {
 		})
 	}
 }
+
+// A try reported by an inner stage is learnt as of its own end, not as of
+// the request's start plus its length: after a 10 s backoff, a 10 ms try
+// ends 10 s later than that, and the estimator, told the earlier instant,
+// would see its clock run backwards from what other requests told it (a
+// generation would end, or the long memory halve, at a past instant).
+// Here the try's end, 10.011 s after the host's estimator was born, is
+// past genStale: the generation ends then, not at 10 ms.
+func TestTryLearntAtItsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stub := triesStage(func(int) []try {
+			return []try{{took: time.Millisecond, status: 503, backoff: 10 * time.Second}, {took: 10 * time.Millisecond, status: 200}}
+		})
+		h := New(Config{Budget: budget.New(budget.Config{Ratio: 1e-9, MinPerSecond: 1e-9})}) // no resend: the stage retries
+		start := time.Now()
+		sendN(t, h.Wrap(stub), 1)
+		e := h.hosts.get("upstream.test", start)
+		assert.Equal(t, uint64(1), e.seq.Load(), "one try learnt")
+		assert.Equal(t, int64(10*time.Second+11*time.Millisecond), e.genStart.Load(),
+			"the generation ended at the try's end")
+	})
+}
