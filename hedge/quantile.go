@@ -117,9 +117,31 @@ type estimator struct {
 
 func newEstimator(now time.Time, fleet *estimator) *estimator {
 	e := &estimator{born: now, fleet: fleet}
+	e.gens[1].frozen.Store(true) // gens[0] collects first
 	e.cached.Store(-1)
 	e.cachedDecays.Store(math.MaxUint64) // nothing cached yet
 	return e
+}
+
+// reset empties e for another host, at now: its samples, generations and
+// hedge rate go, its birth, fleet and quantile read stay. Requests of the
+// previous host still in flight may use it meanwhile (see hosts).
+func (e *estimator) reset(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	off, seq := e.offset(now), e.seq.Load()
+	e.long.halve(64, seq, off)
+	cur := e.cur.Load()
+	e.gens[cur&1].halve(64, seq, off)
+	e.gens[(cur+1)&1].halve(64, seq, off)
+	e.gens[(cur+1)&1].freeze(seq)
+	e.genStart.Store(off)
+	for i := range e.rate.buckets {
+		e.rate.buckets[i].Store(0)
+	}
+	e.decays.Add(1)
+	e.cached.Store(-1)
+	e.cachedDecays.Store(math.MaxUint64)
 }
 
 // offset returns now as an offset from the estimator's birth.
@@ -130,8 +152,7 @@ func (e *estimator) record(d time.Duration, now time.Time) {
 	b := bucketOf(d)
 	e.long.add(b)
 	e.gens[e.cur.Load()&1].add(b)
-	e.seq.Add(1)
-	if e.due(now) {
+	if seq := e.seq.Add(1); e.due(now, seq) {
 		e.maintain(now)
 	}
 	if e.fleet != nil {
@@ -170,25 +191,29 @@ func (e *estimator) quantileRead() float64 {
 }
 
 // due reports whether the current generation should end or the long
-// memory halve (see decayTail). A clock that steps back makes neither due.
-func (e *estimator) due(now time.Time) bool {
-	return e.genDue(now) || e.longDue(now) > 0
+// memory halve (see decayTail), given the sample count seq. A clock that
+// steps back makes neither due. It runs on every record, so it reads the
+// clock offset once.
+func (e *estimator) due(now time.Time, seq uint64) bool {
+	off := e.offset(now)
+	return e.genDue(off, seq) || e.longDue(off, seq) > 0
 }
 
-// genDue reports whether the current generation should end.
-func (e *estimator) genDue(now time.Time) bool {
+// genDue reports whether the current generation should end at offset off,
+// given the sample count seq.
+func (e *estimator) genDue(off int64, seq uint64) bool {
 	span := e.decaySpan()
-	n := e.gens[e.cur.Load()&1].since()
-	age := time.Duration(e.offset(now) - e.genStart.Load())
-	return n >= span || (age >= genPeriod && n >= span/4) || age >= genStale
+	n := e.gens[e.cur.Load()&1].since(seq)
+	age := time.Duration(off - e.genStart.Load())
+	return n >= span || (age >= genPeriod && (n >= span/4 || age >= genStale))
 }
 
-// longDue returns by how many halvings the long memory is due: one per
-// longPeriod passed since its last, or one if longSpans spans of samples
-// arrived since.
-func (e *estimator) longDue(now time.Time) int64 {
-	shift := max(e.offset(now)-e.long.halvedAt.Load(), 0) / int64(longPeriod)
-	if shift == 0 && e.long.since() >= e.decaySpan()*longSpans {
+// longDue returns by how many halvings the long memory is due at offset
+// off: one per longPeriod passed since its last, or one if longSpans spans
+// of samples arrived since (seq is the sample count).
+func (e *estimator) longDue(off int64, seq uint64) int64 {
+	shift := max(off-e.long.halvedAt.Load(), 0) / int64(longPeriod)
+	if shift == 0 && e.long.since(seq) >= e.decaySpan()*longSpans {
 		shift = 1
 	}
 	return shift
@@ -201,24 +226,26 @@ func (e *estimator) maintain(now time.Time) {
 		return
 	}
 	defer e.mu.Unlock()
-	off := e.offset(now)
+	off, seq := e.offset(now), e.seq.Load()
 	changed := false
-	shift := e.longDue(now)
-	if e.genDue(now) {
+	shift := e.longDue(off, seq)
+	if e.genDue(off, seq) {
 		cur := e.cur.Load()
+		ended, next := &e.gens[cur&1], &e.gens[(cur+1)&1]
 		if time.Duration(off-e.genStart.Load()) >= 2*genStale {
 			// No sample arrived for at least genStale (one would have
 			// ended the generation): both generations are stale.
-			e.gens[cur&1].halve(64, off)
+			ended.halve(64, seq, off)
 		}
-		shift += e.judge(view{&e.gens[cur&1]})
-		e.gens[(cur+1)&1].halve(64, off) // empty it before it collects again
+		ended.freeze(seq)
+		shift += e.judge(view{h: [2]*histogram{ended}, seq: seq})
+		next.halve(64, seq, off) // empty it before it collects again
 		e.genStart.Store(off)
 		e.cur.Store(cur + 1)
 		changed = true
 	}
 	if shift > 0 {
-		e.long.halve(shift, off)
+		e.long.halve(shift, seq, off)
 		changed = true
 	}
 	if changed {
@@ -238,11 +265,12 @@ func (e *estimator) maintain(now time.Time) {
 // noise at a quarter span, so noise alone does not empty the long memory.
 func (e *estimator) judge(v view) int64 {
 	q := e.quantileRead()
-	lo, ok := view{&e.long}.quantileBucket(0.25, MinSamples)
+	long := e.longView(v.seq)
+	lo, ok := long.quantileBucket(0.25, MinSamples)
 	if !ok {
 		return 0
 	}
-	hi, _ := view{&e.long}.quantileBucket(0.75, MinSamples)
+	hi, _ := long.quantileBucket(0.75, MinSamples)
 	if mid, ok := v.quantileBucket(0.5, e.decaySpan()/4); ok && (mid < lo || mid > hi) {
 		return 64
 	}
@@ -264,7 +292,7 @@ func (e *estimator) disagrees(v view, q float64) bool {
 // q-quantile and at or above it, and false if the long memory has no
 // quantile or v weighs less than a quarter span.
 func (e *estimator) shares(v view, q float64) (above, atOrAbove float64, ok bool) {
-	long, ok := view{&e.long}.quantileBucket(q, MinSamples)
+	long, ok := e.longView(v.seq).quantileBucket(q, MinSamples)
 	if !ok {
 		return 0, 0, false
 	}
@@ -309,7 +337,7 @@ func (e *estimator) own(q float64, now time.Time) (time.Duration, bool) {
 			e.fleet.span.Store(decaySpan(q))
 		}
 	}
-	if e.due(now) {
+	if e.due(now, e.seq.Load()) {
 		e.maintain(now) // a quiet host's samples age without new ones
 	}
 	seq, decays := e.seq.Load(), e.decays.Load()
@@ -350,9 +378,10 @@ func cachedResult(c int64) (time.Duration, bool) {
 // weigh less than MinSamples it returns the negated warm-up guess (see
 // quantile), or -1 without samples.
 func (e *estimator) compute(q float64) time.Duration {
+	seq := e.seq.Load()
 	quarter := e.decaySpan() / 4
-	recent := view{&e.gens[0], &e.gens[1]}
-	if e.long.total() < quarter<<weightShift {
+	recent := view{h: [2]*histogram{&e.gens[0], &e.gens[1]}, seq: seq}
+	if e.long.total(seq) < quarter<<weightShift {
 		// The long memory was just emptied (see judge): the recent
 		// samples are the best there is. During the warm-up the two
 		// hold the same samples.
@@ -360,9 +389,9 @@ func (e *estimator) compute(q float64) time.Duration {
 			return upperBound(short)
 		}
 	}
-	long, ok := view{&e.long}.quantileBucket(q, MinSamples)
+	long, ok := e.longView(seq).quantileBucket(q, MinSamples)
 	if !ok {
-		if g, ok := e.long.guess(); ok {
+		if g, ok := e.long.guess(seq); ok {
 			return -g
 		}
 		return -1
@@ -373,4 +402,9 @@ func (e *estimator) compute(q float64) time.Duration {
 		}
 	}
 	return upperBound(long)
+}
+
+// longView returns the long memory as of the sample count seq.
+func (e *estimator) longView(seq uint64) view {
+	return view{h: [2]*histogram{&e.long}, seq: seq}
 }

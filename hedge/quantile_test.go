@@ -169,7 +169,7 @@ func TestEstimatorClockStepsBack(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, upperBound(bucketOf(10*time.Millisecond)), d)
 	assert.Zero(t, e.long.halvedAt.Load(), "the long memory did not halve")
-	assert.Zero(t, e.long.halvedAdded.Load())
+	assert.Zero(t, e.long.halvedSeq.Load())
 }
 
 // A cold host borrows the fleet's estimate; its own takes over at
