@@ -17,6 +17,7 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
+	"github.com/tailguard/tailguard/throttle"
 )
 
 // reqKey carries a request's index, so that the upstream's draws depend on
@@ -27,7 +28,8 @@ type reqKey struct{}
 // fails with a 503 in 1 ms 20% of the time, stalls for 1 s 3% of the
 // time, and otherwise answers in 10 ms, the adaptive hedge's delay settles
 // at the p95 of one try to a good answer — the 10 ms bucket — in every
-// documented order, with every stage at its zero Config. Round 1 learnt the
+// documented order, the recommended pipeline.New(hedge, retry, throttle,
+// breaker) included, with every stage at its zero Config. Round 1 learnt the
 // whole retried operation in hedge(retry(...)) (backoff included) and the
 // fast 503s everywhere else.
 func TestAdaptiveLearnsOneTryInEveryOrder(t *testing.T) {
@@ -35,6 +37,9 @@ func TestAdaptiveLearnsOneTryInEveryOrder(t *testing.T) {
 		name  string
 		order func(h *hedge.Hedger, r *retry.Retrier, b *breaker.Breaker) []pipeline.Stage
 	}{
+		{"hedge→retry→throttle→breaker (recommended)", func(h *hedge.Hedger, r *retry.Retrier, b *breaker.Breaker) []pipeline.Stage {
+			return []pipeline.Stage{h, r, throttle.New(throttle.Config{}), b}
+		}},
 		{"hedge→retry→breaker", func(h *hedge.Hedger, r *retry.Retrier, b *breaker.Breaker) []pipeline.Stage {
 			return []pipeline.Stage{h, r, b}
 		}},
