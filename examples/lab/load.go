@@ -52,10 +52,23 @@ type Run struct {
 	Wall time.Duration
 }
 
+// requestKey carries a request's index in Drive's schedule.
+type requestKey struct{}
+
+// RequestIndex returns the index in Drive's schedule of the request whose
+// context ctx is, or derives from (as every attempt a stage clones from it
+// does), and false outside Drive: a transport under the stages can tell
+// which request an attempt belongs to.
+func RequestIndex(ctx context.Context) (int, bool) {
+	i, ok := ctx.Value(requestKey{}).(int)
+	return i, ok
+}
+
 // Drive sends a GET to url at each offset of sched through rt, without
 // waiting for earlier requests (open loop), and calls done (if not nil) as
 // each finishes, from that request's goroutine. A request still unanswered
-// after timeout counts as an error with latency timeout.
+// after timeout counts as an error with latency timeout. Each request's
+// context carries its index in sched (see [RequestIndex]).
 func Drive(ctx context.Context, rt http.RoundTripper, url string, sched []time.Duration, timeout time.Duration, done func()) Run {
 	client := &http.Client{Transport: rt}
 	run := Run{Latencies: make([]time.Duration, len(sched))}
@@ -78,7 +91,7 @@ func Drive(ctx context.Context, rt http.RoundTripper, url string, sched []time.D
 		}
 		wg.Go(func() {
 			intended := start.Add(off)
-			failed[i] = !get(ctx, client, url, timeout)
+			failed[i] = !get(context.WithValue(ctx, requestKey{}, i), client, url, timeout)
 			run.Latencies[i] = time.Since(intended)
 			if done != nil {
 				done()

@@ -105,3 +105,29 @@ func TestSplit(t *testing.T) {
 		t.Errorf("Split(nil) = %v", got)
 	}
 }
+
+// Every request Drive sends carries its index in the schedule, and so does
+// every clone a stage makes of it.
+func TestDriveRequestIndex(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer s.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	var seen [5]atomic.Int64
+	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		clone := req.Clone(context.WithoutCancel(req.Context()))
+		if i, ok := RequestIndex(clone.Context()); ok && i >= 0 && i < len(seen) {
+			seen[i].Add(1)
+		}
+		return tr.RoundTrip(req)
+	})
+	Drive(context.Background(), rt, s.URL, make([]time.Duration, len(seen)), 5*time.Second, nil)
+	for i := range seen {
+		if n := seen[i].Load(); n != 1 {
+			t.Errorf("request %d seen %d times, want 1", i, n)
+		}
+	}
+	if _, ok := RequestIndex(context.Background()); ok {
+		t.Error("an index outside Drive")
+	}
+}

@@ -11,8 +11,9 @@
 //
 // With -step F the adaptive arms instead face, in turn, three phases of
 // -phase each (10 s by default), every latency × F in the middle one, and
-// a table shows per second of request starts each arm's extra attempts and
-// p99: how fast it follows the step up and back, and whether it storms.
+// a table shows per second of request starts the share of each arm's
+// requests that were hedged and their p99: how fast it follows the step up
+// and back, and whether it storms.
 package main
 
 import (

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
@@ -29,38 +29,55 @@ func stepArms(o options) []lab.Arm {
 	}
 }
 
-// stepSecond is what one arm saw of the requests started in one second.
+// stepSecond is what one arm saw of the requests scheduled in one second.
 type stepSecond struct {
-	requests, attempts int
-	p99                time.Duration
+	requests, hedged int // hedged: requests that sent more than one attempt
+	p99              time.Duration
 }
 
-// countingTransport counts the attempts it sends, by the second they were
-// sent in, since start.
+// countingTransport counts the attempts it sends per request, by the
+// request's index in the schedule (lab.RequestIndex): each attempt then
+// counts for the second its request was scheduled in, whenever it is sent.
 type countingTransport struct {
-	next  http.RoundTripper
-	start time.Time
-
-	mu  sync.Mutex
-	per []int // guarded by mu
+	next     http.RoundTripper
+	attempts []atomic.Int32 // by request index
 }
 
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	s := int(time.Since(c.start) / time.Second)
-	c.mu.Lock()
-	for len(c.per) <= s {
-		c.per = append(c.per, 0)
+	if i, ok := lab.RequestIndex(req.Context()); ok && i < len(c.attempts) {
+		c.attempts[i].Add(1)
 	}
-	c.per[s]++
-	c.mu.Unlock()
 	return c.next.RoundTrip(req)
+}
+
+// tally sorts the requests of sched into seconds by when they were
+// scheduled: how many, how many were hedged (sent more than one attempt),
+// and their p99 latency. Counting a hedge in the second it was sent, as
+// this lab once did, set a second's hedges against another second's
+// requests, and a second after a busy one showed fewer attempts than
+// requests (−2.1% "extra").
+func tally(sched, latencies []time.Duration, attempts []atomic.Int32, secs int) []stepSecond {
+	out := make([]stepSecond, secs)
+	lat := make([][]time.Duration, secs)
+	for i, at := range sched {
+		s := int(at / time.Second)
+		out[s].requests++
+		if attempts[i].Load() > 1 {
+			out[s].hedged++
+		}
+		lat[s] = append(lat[s], latencies[i])
+	}
+	for s := range out {
+		out[s].p99 = p99(lat[s])
+	}
+	return out
 }
 
 // runStep is peerlab -step: each adaptive arm in turn faces o.Rate
 // requests per second for three phases of o.phase, every latency × o.step
 // in the middle one, and the per-second table shows how fast each follows
-// the step up and back, and whether it storms: the share of extra attempts
-// and the p99 of the requests started in each second.
+// the step up and back, and whether it storms: the share of the requests
+// scheduled in each second that were hedged, and their p99.
 func runStep(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	arms := stepArms(o)
 	total := 3 * o.phase
@@ -81,10 +98,9 @@ func runStep(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		srv.Reset(o.Seed)
 		srv.Scale(1)
 		base := lab.NewTransport()
-		counter := &countingTransport{next: base}
+		counter := &countingTransport{next: base, attempts: make([]atomic.Int32, len(sched))}
 		rt := arm.Wrap(counter)
 		fmt.Fprintf(stderr, "%s: %v…\n", arm.Name, total)
-		counter.start = time.Now()
 		stepUp := time.AfterFunc(o.phase, func() { srv.Scale(o.step) })
 		stepDown := time.AfterFunc(2*o.phase, func() { srv.Scale(1) })
 		run := lab.Drive(ctx, rt, srv.URL(), sched, time.Minute, nil)
@@ -96,21 +112,7 @@ func runStep(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		table[a] = make([]stepSecond, secs)
-		lat := make([][]time.Duration, secs)
-		for i, l := range run.Latencies {
-			s := int(sched[i] / time.Second)
-			table[a][s].requests++
-			lat[s] = append(lat[s], l)
-		}
-		counter.mu.Lock()
-		for s := range table[a] {
-			if s < len(counter.per) {
-				table[a][s].attempts = counter.per[s]
-			}
-			table[a][s].p99 = p99(lat[s])
-		}
-		counter.mu.Unlock()
+		table[a] = tally(sched, run.Latencies, counter.attempts, secs)
 	}
 	noise := probe.Stop()
 	if err := writeStep(stdout, o, arms, table); err != nil {
@@ -131,12 +133,12 @@ func p99(xs []time.Duration) time.Duration {
 	return lab.Percentile(sorted, 0.99)
 }
 
-// writeStep prints one row per second: each arm's extra attempts, as a
-// share of the requests started in that second, and their p99.
+// writeStep prints one row per second of request starts: each arm's share
+// of those requests that were hedged, and their p99.
 func writeStep(w io.Writer, o options, arms []lab.Arm, table [][]stepSecond) error {
 	fmt.Fprintf(w, "| s | latency |")
 	for _, a := range arms {
-		fmt.Fprintf(w, " %s: extra | p99 |", a.Name)
+		fmt.Fprintf(w, " %s: hedged | p99 |", a.Name)
 	}
 	fmt.Fprintf(w, "\n|---:|---:|")
 	for range arms {
@@ -151,7 +153,7 @@ func writeStep(w io.Writer, o options, arms []lab.Arm, table [][]stepSecond) err
 		fmt.Fprintf(w, "| %d | ×%g |", s, scale)
 		for a := range arms {
 			sec := table[a][s]
-			fmt.Fprintf(w, " %.1f%% | %s |", 100*extra(sec), lab.Dur(sec.p99))
+			fmt.Fprintf(w, " %.1f%% | %s |", 100*hedgedShare(sec), lab.Dur(sec.p99))
 		}
 		fmt.Fprintln(w)
 	}
@@ -159,21 +161,20 @@ func writeStep(w io.Writer, o options, arms []lab.Arm, table [][]stepSecond) err
 	for a, arm := range arms {
 		peak, at, worst := 0.0, 0, time.Duration(0)
 		for s, sec := range table[a] {
-			if e := extra(sec); e > peak {
+			if e := hedgedShare(sec); e > peak {
 				peak, at = e, s
 			}
 			worst = max(worst, sec.p99)
 		}
-		fmt.Fprintf(w, "%s: peak %.1f%% extra attempts (second %d), worst per-second p99 %s.\n", arm.Name, 100*peak, at, lab.Dur(worst))
+		fmt.Fprintf(w, "%s: peak %.1f%% of a second's requests hedged (second %d), worst per-second p99 %s.\n", arm.Name, 100*peak, at, lab.Dur(worst))
 	}
 	return nil
 }
 
-// extra is the share of extra attempts among the requests started in a
-// second: hedges sent, attributed to the second they were sent in.
-func extra(sec stepSecond) float64 {
+// hedgedShare is the share of a second's requests that were hedged.
+func hedgedShare(sec stepSecond) float64 {
 	if sec.requests == 0 {
 		return 0
 	}
-	return float64(sec.attempts)/float64(sec.requests) - 1
+	return float64(sec.hedged) / float64(sec.requests)
 }
