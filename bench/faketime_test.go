@@ -133,6 +133,17 @@ func TestFakeClockLab(t *testing.T) {
 	if fixed := results[1].Extra; fixed < 0.04 || fixed > 0.06 {
 		t.Errorf("tailguard fixed at the true p95 sent %.1f%% extra, want ≈ 5%%", 100*fixed)
 	}
+	// The issue's target for d1 (issue 13): adaptive p95's p99.9 within
+	// 1.1× of the ideal hedge's, and its extra attempts no more than the
+	// ideal's 5%.
+	if adaptive := results[2]; d.Name == "d1" {
+		if r := float64(adaptive.Summary.P999) / float64(ideal.Summary.P999); r > 1.1 {
+			t.Errorf("%s: p99.9 %v is %.2f× the ideal's %v, want ≤ 1.1×", adaptive.Name, adaptive.Summary.P999, r, ideal.Summary.P999)
+		}
+		if adaptive.Extra > 0.05 {
+			t.Errorf("%s: %.1f%% extra attempts, want ≤ 5%%", adaptive.Name, 100*adaptive.Extra)
+		}
+	}
 	if testing.Verbose() {
 		os.Stdout.WriteString("\nfake-clock lab: " + d.String() + ", " + lab.Dur(time.Duration(n)*time.Millisecond) + " of arrivals at 1000/s\n\n")
 		lab.WriteTable(os.Stdout, append(results, ideal), &ideal, true)

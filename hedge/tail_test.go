@@ -33,17 +33,27 @@ func tailLatency(i, n int, fast func(*rand.Rand) time.Duration) time.Duration {
 	return fast(r)
 }
 
+// tailDists are TestTail's fast modes, each with the bounds it asserts:
+// what the adaptive and the fixed hedge measure today (fake clock, so
+// exact), plus a small margin (half a millisecond, or a tenth of a point
+// and a little more of extra attempts), so that a change that makes the
+// tail worse fails.
 var tailDists = []struct {
 	name string
 	fast func(*rand.Rand) time.Duration
+
+	adaptiveP999  time.Duration // measured 20.5 ms and 23.6 ms
+	adaptiveExtra float64       // measured 1.16% and 3.14%
+	fixedP999     time.Duration // measured 30.0 ms and 31.6 ms
 }{
 	// The model: 10 ms exactly.
-	{"10ms", func(*rand.Rand) time.Duration { return 10 * time.Millisecond }},
+	{"10ms", func(*rand.Rand) time.Duration { return 10 * time.Millisecond },
+		21 * time.Millisecond, 0.013, 30500 * time.Microsecond},
 	// FIELD-NOTES' model: N(10 ms, 1 ms), for which the ideal p95 hedge
-	// gives p99.9 ≈ 23 ms at 5% extra requests.
+	// gives p99.9 ≈ 23.1 ms at 5% extra requests.
 	{"N(10ms,1ms)", func(r *rand.Rand) time.Duration {
 		return time.Duration(max(1e6, 10e6+1e6*r.NormFloat64()))
-	}},
+	}, 24100 * time.Microsecond, 0.033, 32100 * time.Microsecond},
 }
 
 type tailResult struct {
@@ -94,8 +104,10 @@ func simulate(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper, fast
 }
 
 // TestTail is the evidence that hedging cures the tail cheaply: with 1% of
-// attempts taking 1 s, adaptive p95 hedging brings p99.9 from 1 s to within
-// 30 ms for at most 7% extra attempts.
+// attempts taking 1 s, adaptive p95 hedging brings p99.9 from 1 s to
+// 20.5 ms (10 ms fast mode) and 23.6 ms (N(10 ms, 1 ms), the ideal's
+// 23.1 ms) for 1.16% and 3.14% extra attempts; the test holds it there,
+// within the margins in tailDists.
 func TestTail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulates 120,000 requests")
@@ -117,9 +129,9 @@ func TestTail(t *testing.T) {
 
 				assert.Equal(t, time.Second, none.p999, "unhedged p99.9 is the slow mode")
 				assert.Zero(t, none.extra)
-				assert.LessOrEqual(t, adaptiveRes.p999, 30*time.Millisecond)
-				assert.LessOrEqual(t, adaptiveRes.extra, 0.07)
-				assert.LessOrEqual(t, fixedRes.p999, 40*time.Millisecond)
+				assert.LessOrEqual(t, adaptiveRes.p999, dist.adaptiveP999)
+				assert.LessOrEqual(t, adaptiveRes.extra, dist.adaptiveExtra)
+				assert.LessOrEqual(t, fixedRes.p999, dist.fixedP999)
 				st := adaptive.Stats()
 				assert.Equal(t, uint64(tailRequests), st.Requests)
 				assert.Equal(t, st.Requests, st.OriginalWins+st.HedgeWins)
