@@ -206,8 +206,8 @@ func TestSharedBudgetUnder500Storm(t *testing.T) {
 			noLeaks(t)
 			srv := testkit.NewFaultServer(t, testkit.FaultServerOptions{Script: testkit.FaultAlways(testkit.FaultStatus(500))})
 			tr := srv.Transport(t)
-			// A floor of 0.01/s over 10 s is 0.1 extra attempts: the ratio
-			// alone decides.
+			// A floor of 0.01/s over the default 1 s window is 0.01 extra
+			// attempts: the ratio alone decides.
 			b := budget.New(budget.Config{Ratio: ratio, MinPerSecond: 0.01})
 			r := retry.New(retry.Config{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Budget: b})
 			h := hedge.New(hedge.Config{Delay: 5 * time.Millisecond, MaxHedges: 2, Budget: b})

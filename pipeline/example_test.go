@@ -57,7 +57,7 @@ func ExampleNew() {
 	defer upstream.Close()
 
 	client := pipeline.New(
-		hedge.New(hedge.Config{}),     // adaptive p95 hedging, 10% budget
+		hedge.New(hedge.Config{}),     // adaptive p95 hedging, 20% budget
 		retry.New(retry.Config{}),     // 3 attempts, full jitter, Retry-After honoured
 		breaker.New(breaker.Config{}), // per host: opens on 5 failures in a row or 50% of 20
 	).Client()
