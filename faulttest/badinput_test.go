@@ -26,7 +26,7 @@ import (
 //	                                        breaker never opens
 //	nil response body (custom transport,    no panic; the response comes back with its status:
 //	503 then 200)                           retry 200, breaker 503, hedge 200 (the hedge fires on
-//	                                        the 503), both pipelines 200
+//	                                        the 503), every pipeline 200
 func TestBadInput(t *testing.T) {
 	for a := range numArrangements {
 		t.Run(a.String(), func(t *testing.T) {
@@ -172,7 +172,7 @@ func nilResponseBody(t *testing.T, a arrangement) {
 	req, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
 	o := do(t, st.rt, req, 5*time.Second)
 	want := map[arrangement]int{retryAlone: 200, breakerAlone: 503, hedgeAlone: 200,
-		hedgeRetryBreaker: 200, retryHedgeBreaker: 200}[a]
+		hedgeRetryBreaker: 200, retryHedgeBreaker: 200, hedgeRetryThrottleBreaker: 200}[a]
 	if o.err != nil || o.status != want {
 		t.Errorf("got %v, want %d", o, want)
 	}

@@ -19,8 +19,9 @@
 // # Layout
 //
 //   - matrix_test.go: every fault × every stage arrangement (retry, breaker,
-//     hedge alone; hedge→retry→breaker; retry→hedge→breaker), with the
-//     expected outcome of each cell written in the table;
+//     hedge alone; hedge→retry→breaker; retry→hedge→breaker;
+//     hedge→retry→throttle→breaker), with the expected outcome of each
+//     cell written in the table;
 //   - cross_test.go: cells where stages interact (a hedge against a
 //     half-open breaker, retry against an open breaker, retry and hedge
 //     sharing one budget, attempt timeouts against a black hole);

@@ -19,6 +19,7 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
+	"github.com/tailguard/tailguard/throttle"
 	"go.uber.org/goleak"
 )
 
@@ -36,15 +37,21 @@ const (
 	// retryHedgeBreaker is pipeline.New(retry, hedge, breaker): every retry
 	// is itself hedged. Breaker innermost in both, so it sees every attempt.
 	retryHedgeBreaker
+	// hedgeRetryThrottleBreaker is pipeline.New(hedge, retry, throttle,
+	// breaker): the order the README recommends for rate-limited
+	// upstreams, the throttle at its zero Config. Its expectations are the
+	// hedge→retry→breaker column's unless a row says otherwise.
+	hedgeRetryThrottleBreaker
 	numArrangements
 )
 
 var arrangementNames = [...]string{
-	retryAlone:        "retry",
-	breakerAlone:      "breaker",
-	hedgeAlone:        "hedge",
-	hedgeRetryBreaker: "hedge→retry→breaker",
-	retryHedgeBreaker: "retry→hedge→breaker",
+	retryAlone:                "retry",
+	breakerAlone:              "breaker",
+	hedgeAlone:                "hedge",
+	hedgeRetryBreaker:         "hedge→retry→breaker",
+	retryHedgeBreaker:         "retry→hedge→breaker",
+	hedgeRetryThrottleBreaker: "hedge→retry→throttle→breaker",
 }
 
 func (a arrangement) String() string { return arrangementNames[a] }
@@ -57,6 +64,8 @@ func (a arrangement) has(stage string) bool {
 		return stage == "breaker"
 	case hedgeAlone:
 		return stage == "hedge"
+	case hedgeRetryBreaker, retryHedgeBreaker:
+		return stage != "throttle"
 	}
 	return true
 }
@@ -116,17 +125,19 @@ type stack struct {
 	retrier *retry.Retrier
 	hedger  *hedge.Hedger
 	breaker *breaker.Breaker
+	thr     *throttle.Throttle
 	opens   atomic.Int64 // breaker transitions to Open
 	closes  atomic.Int64 // breaker transitions to Closed
 }
 
 // stackConfig lets a test change the matrix configuration.
 type stackConfig struct {
-	caller  time.Duration // each call's context deadline
-	retry   retry.Config
-	hedge   hedge.Config
-	breaker breaker.Config
-	budget  *budget.Budget
+	caller   time.Duration // each call's context deadline
+	retry    retry.Config
+	hedge    hedge.Config
+	breaker  breaker.Config
+	throttle throttle.Config
+	budget   *budget.Budget
 }
 
 func matrixConfig() stackConfig {
@@ -164,6 +175,7 @@ func newStack(a arrangement, base http.RoundTripper, c stackConfig) *stack {
 	s.retrier = retry.New(c.retry)
 	s.hedger = hedge.New(c.hedge)
 	s.breaker = breaker.New(c.breaker)
+	s.thr = throttle.New(c.throttle)
 	switch a {
 	case retryAlone:
 		s.rt = s.retrier.Wrap(base)
@@ -175,6 +187,8 @@ func newStack(a arrangement, base http.RoundTripper, c stackConfig) *stack {
 		s.rt = pipeline.Wrap(base, s.hedger, s.retrier, s.breaker)
 	case retryHedgeBreaker:
 		s.rt = pipeline.Wrap(base, s.retrier, s.hedger, s.breaker)
+	case hedgeRetryThrottleBreaker:
+		s.rt = pipeline.Wrap(base, s.hedger, s.retrier, s.thr, s.breaker)
 	default:
 		panic("unknown arrangement")
 	}

@@ -30,7 +30,7 @@ func init() {
 			script: func() script {
 				return testkit.FaultSequenceBy("X-Call", testkit.Fault{Kind: testkit.FaultStalledBody, Status: 503})
 			},
-			want: [...]want{
+			want: [numArrangements]want{
 				ok(2),
 				answers(503, 1).bodyFails(deadline),
 				ok(2),
@@ -40,7 +40,7 @@ func init() {
 		// Under retry, 3 refusals open the breaker and the hedges are
 		// refused locally.
 		row{name: "refused, MaxHedges 10", req: getReq, refused: true, config: maxHedges10,
-			want: [...]want{
+			want: [numArrangements]want{
 				fails(0, refused).trying(3, 3),
 				fails(0, refused).trying(1, 1),
 				fails(0, refused).trying(11, 11),
@@ -52,7 +52,7 @@ func init() {
 		// hedge out before the pause is known.
 		row{name: "429 Retry-After 1 always", req: getReq, config: patient,
 			script: always(testkit.FaultThrottle("1")),
-			want: [...]want{
+			want: [numArrangements]want{
 				answers(429, 3),
 				answers(429, 1),
 				answers(429, 1).upTo(2),

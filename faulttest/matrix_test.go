@@ -104,8 +104,10 @@ func bigSlow(c *stackConfig) {
 //
 // Columns: R = retry alone, B = breaker alone, H = hedge alone, HRB =
 // pipeline.New(hedge, retry, breaker), RHB = pipeline.New(retry, hedge,
-// breaker). "sent" counts requests the server received; "opens" counts
-// breaker openings.
+// breaker), HRTB = pipeline.New(hedge, retry, throttle, breaker) (HRB's
+// expectation unless a row gives its own: the throttle, at its zero
+// Config, changes nothing until the server pushes back). "sent" counts
+// requests the server received; "opens" counts breaker openings.
 //
 // Why the cells read as they do:
 //   - a retry stage retries 5xx, resets, refusals and attempt timeouts of
@@ -123,10 +125,10 @@ func bigSlow(c *stackConfig) {
 //     is: stages decide on headers and never buffer bodies, so the read
 //     error is the caller's to see.
 var matrix = []row{
-	{name: "ok", req: getReq, script: always(testkit.FaultOK()), want: [...]want{
+	{name: "ok", req: getReq, script: always(testkit.FaultOK()), want: [numArrangements]want{
 		ok(1), ok(1), ok(1), ok(1), ok(1)}},
 	// Nothing listens, so attempts are counted at the transport.
-	{name: "refused", req: getReq, refused: true, want: [...]want{
+	{name: "refused", req: getReq, refused: true, want: [numArrangements]want{
 		fails(0, refused).trying(3, 3),
 		fails(0, refused).trying(1, 1),
 		fails(0, refused).trying(2, 2),
@@ -135,39 +137,39 @@ var matrix = []row{
 		fails(0, refused, open).trying(3, 4).opening(1, 2),
 		fails(0, refused, open).trying(3, 4).opening(1, 2)}},
 	// Refused means never sent, so even a POST without a key is retried.
-	{name: "refused", req: postNoKey, refused: true, want: [...]want{
+	{name: "refused", req: postNoKey, refused: true, want: [numArrangements]want{
 		fails(0, refused).trying(3, 3),
 		fails(0, refused).trying(1, 1),
 		fails(0, refused).trying(1, 1),
 		fails(0, refused).trying(3, 3).opening(1, 1),
 		fails(0, refused).trying(3, 3).opening(1, 1)}},
-	{name: "reset-before-headers", req: getReq, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [...]want{
+	{name: "reset-before-headers", req: getReq, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [numArrangements]want{
 		fails(3, reset),
 		fails(1, reset),
 		fails(2, reset),
 		fails(3, reset, open).upTo(4).opening(1, 2),
 		fails(3, reset, open).upTo(4).opening(1, 2)}},
-	{name: "reset-before-headers", req: postNoKey, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [...]want{
+	{name: "reset-before-headers", req: postNoKey, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [numArrangements]want{
 		fails(1, reset), fails(1, reset), fails(1, reset), fails(1, reset), fails(1, reset)}},
-	{name: "reset-before-headers", req: postKeyBig, config: big, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [...]want{
+	{name: "reset-before-headers", req: postKeyBig, config: big, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [numArrangements]want{
 		fails(3, reset),
 		fails(1, reset),
 		fails(2, reset),
 		fails(3, reset, open).upTo(4).opening(1, 2),
 		fails(3, reset, open).upTo(4).opening(1, 2)}},
-	{name: "reset-mid-body", req: getReq, script: always(kind(testkit.FaultResetMidBody)), want: [...]want{
+	{name: "reset-mid-body", req: getReq, script: always(kind(testkit.FaultResetMidBody)), want: [numArrangements]want{
 		ok(1).bodyFails(reset, unexpectedEOF),
 		ok(1).bodyFails(reset, unexpectedEOF),
 		ok(1).bodyFails(reset, unexpectedEOF),
 		ok(1).bodyFails(reset, unexpectedEOF),
 		ok(1).bodyFails(reset, unexpectedEOF)}},
-	{name: "truncated-body", req: getReq, script: always(kind(testkit.FaultTruncatedBody)), want: [...]want{
+	{name: "truncated-body", req: getReq, script: always(kind(testkit.FaultTruncatedBody)), want: [numArrangements]want{
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF),
 		ok(1).bodyFails(unexpectedEOF)}},
-	{name: "black-hole", req: getReq, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "black-hole", req: getReq, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [numArrangements]want{
 		fails(3, attemptTO),
 		fails(1, deadline),
 		fails(2, deadline),
@@ -175,7 +177,7 @@ var matrix = []row{
 		// attempts are refused (the caller learns it was open).
 		fails(4, attemptTO, open).upTo(6).opening(1, 2),
 		fails(4, attemptTO, open).upTo(6).opening(1, 2)}},
-	{name: "black-hole", req: postNoKey, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "black-hole", req: postNoKey, config: blackHole, script: always(kind(testkit.FaultBlackHole)), want: [numArrangements]want{
 		fails(1, attemptTO),
 		fails(1, deadline),
 		fails(1, deadline),
@@ -183,13 +185,13 @@ var matrix = []row{
 		fails(1, attemptTO)}},
 	// Four calls whose hedges all lose: a breaker that counted lost hedges
 	// (failsafe-go) would open after the third.
-	{name: "slow-headers 100ms ×4 calls", req: getReq, calls: 4, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+	{name: "slow-headers 100ms ×4 calls", req: getReq, calls: 4, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [numArrangements]want{
 		ok(4), ok(4), ok(8).orAtLeast(5), ok(8).orAtLeast(5), ok(8).orAtLeast(5)}},
-	{name: "slow-headers 300ms", req: postKeyBig, config: bigSlow, script: always(testkit.FaultSlow(300 * time.Millisecond)), want: [...]want{
+	{name: "slow-headers 300ms", req: postKeyBig, config: bigSlow, script: always(testkit.FaultSlow(300 * time.Millisecond)), want: [numArrangements]want{
 		// 2: the hedge uploads its copy while the original waits; 1 if
 		// a loaded machine cancels it before the server sees it.
 		ok(1), ok(1), ok(2).orAtLeast(1), ok(2).orAtLeast(1), ok(2).orAtLeast(1)}},
-	{name: "slow-headers 100ms", req: postNoKey, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+	{name: "slow-headers 100ms", req: postNoKey, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [numArrangements]want{
 		ok(1), ok(1), ok(1), ok(1), ok(1)}},
 	{name: "500 ×2 then 200", req: getReq, script: burst(500), want: statusBurst(500)},
 	{name: "502 ×2 then 200", req: getReq, script: burst(502), want: statusBurst(502)},
@@ -197,9 +199,9 @@ var matrix = []row{
 	{name: "504 ×2 then 200", req: getReq, script: burst(504), want: statusBurst(504)},
 	{name: "503 ×2 then 200", req: postKeyBig, config: big, script: burst(503), want: statusBurst(503)},
 	{name: "503 ×2 then 200", req: putStream, script: burst(503), want: statusBurst(503)},
-	{name: "503 ×2 then 200", req: postNoKey, script: burst(503), want: [...]want{
+	{name: "503 ×2 then 200", req: postNoKey, script: burst(503), want: [numArrangements]want{
 		answers(503, 1), answers(503, 1), answers(503, 1), answers(503, 1), answers(503, 1)}},
-	{name: "503 always", req: getReq, script: always(testkit.FaultStatus(503)), want: [...]want{
+	{name: "503 always", req: getReq, script: always(testkit.FaultStatus(503)), want: [numArrangements]want{
 		answers(503, 3),
 		answers(503, 1),
 		answers(503, 2),
@@ -207,35 +209,35 @@ var matrix = []row{
 		// later retries are refused at once, not waited out.
 		answers(503, 3).upTo(4).opening(1, 2),
 		answers(503, 3).orFails(open).opening(1, 1)}},
-	{name: "h2 ok", req: getReq, h2: true, script: always(testkit.FaultOK()), want: [...]want{
+	{name: "h2 ok", req: getReq, h2: true, script: always(testkit.FaultOK()), want: [numArrangements]want{
 		ok(1), ok(1), ok(1), ok(1), ok(1)}},
-	{name: "h2 reset-before-headers", req: getReq, h2: true, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [...]want{
+	{name: "h2 reset-before-headers", req: getReq, h2: true, script: always(kind(testkit.FaultResetBeforeHeaders)), want: [numArrangements]want{
 		fails(3, streamReset),
 		fails(1, streamReset),
 		fails(2, streamReset),
 		fails(3, streamReset, open).upTo(4).opening(1, 2),
 		fails(3, streamReset, open).upTo(4).opening(1, 2)}},
-	{name: "h2 reset-mid-body", req: getReq, h2: true, script: always(kind(testkit.FaultResetMidBody)), want: [...]want{
+	{name: "h2 reset-mid-body", req: getReq, h2: true, script: always(kind(testkit.FaultResetMidBody)), want: [numArrangements]want{
 		ok(1).bodyFails(streamReset),
 		ok(1).bodyFails(streamReset),
 		ok(1).bodyFails(streamReset),
 		ok(1).bodyFails(streamReset),
 		ok(1).bodyFails(streamReset)}},
-	{name: "h2 black-hole", req: getReq, config: blackHole, h2: true, script: always(kind(testkit.FaultBlackHole)), want: [...]want{
+	{name: "h2 black-hole", req: getReq, config: blackHole, h2: true, script: always(kind(testkit.FaultBlackHole)), want: [numArrangements]want{
 		fails(3, attemptTO),
 		fails(1, deadline),
 		fails(2, deadline),
 		fails(4, attemptTO, open).upTo(6).opening(1, 2),
 		fails(4, attemptTO, open).upTo(6).opening(1, 2)}},
 	{name: "h2 503 ×2 then 200", req: getReq, h2: true, script: burst(503), want: statusBurst(503)},
-	{name: "h2 slow-headers 100ms ×4 calls", req: getReq, h2: true, calls: 4, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [...]want{
+	{name: "h2 slow-headers 100ms ×4 calls", req: getReq, h2: true, calls: 4, config: holding, script: always(testkit.FaultSlow(mxSlow)), want: [numArrangements]want{
 		ok(4), ok(4), ok(8).orAtLeast(5), ok(8).orAtLeast(5), ok(8).orAtLeast(5)}},
 }
 
 // statusBurst is the expectation for "status twice, then 200" on a
 // replayable request.
 func statusBurst(status int) [numArrangements]want {
-	return [...]want{
+	return [numArrangements]want{
 		ok(3),              // retried twice
 		answers(status, 1), // a breaker never retries
 		answers(status, 2), // the hedge fires at once and fails too
@@ -277,7 +279,18 @@ func throttleWant(f testkit.RetryAfterForm) [numArrangements]want {
 	if !f.Valid || f.Delay <= mxMaxRetryAfter {
 		r = ok(2)
 	}
-	return [...]want{r, answers(429, 1), answers(429, 1), r, r}
+	return [numArrangements]want{r, answers(429, 1), answers(429, 1), r, r}
+}
+
+func init() {
+	// The throttle pipeline's column is hedge→retry→breaker's where a row
+	// leaves it out: at its zero Config the throttle changes nothing
+	// until an upstream pushes back.
+	for i := range matrix {
+		if w := &matrix[i].want; w[hedgeRetryThrottleBreaker].unset() {
+			w[hedgeRetryThrottleBreaker] = w[hedgeRetryBreaker]
+		}
+	}
 }
 
 func (r row) cell(a arrangement) string { return r.name + "/" + r.req.String() + "/" + a.String() }

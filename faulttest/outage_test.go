@@ -47,7 +47,8 @@ func TestH2ProtocolViolation(t *testing.T) {
 					return
 				}
 				assert.GreaterOrEqual(t, sent, int64(map[arrangement]int{retryAlone: 3, breakerAlone: 1, hedgeAlone: 2,
-					hedgeRetryBreaker: mxConsecutive, retryHedgeBreaker: mxConsecutive}[a]), "the GET is retried as transient")
+					hedgeRetryBreaker: mxConsecutive, retryHedgeBreaker: mxConsecutive, hedgeRetryThrottleBreaker: mxConsecutive}[a]),
+					"the GET is retried as transient")
 				if a.has("breaker") && a != breakerAlone {
 					assert.EqualValues(t, 1, s.opens.Load(), "%d protocol violations open the breaker", mxConsecutive)
 				}

@@ -30,6 +30,12 @@ type want struct {
 	tries [2]int
 }
 
+// unset reports whether w is the zero want: a row that gives no
+// expectation for an arrangement.
+func (w want) unset() bool {
+	return w.status == 0 && w.errs == nil && w.body == nil && w.sent == [2]int{} && w.opens == [2]int{} && w.tries == [2]int{}
+}
+
 func ok(sent int) want { return want{status: 200, sent: [2]int{sent, sent}} }
 
 func answers(status, sent int) want { return want{status: status, sent: [2]int{sent, sent}} }
