@@ -20,8 +20,16 @@ const (
 	// AIMDBackoff multiplies the rate on a 429 when more requests were
 	// throttled than succeeded since the last cut: the rate is still
 	// clearly too high (a client sending ten times the limit), so halve
-	// it, as TCP does on a timeout.
+	// it, as TCP does on a timeout. It also bounds a cut to what the host
+	// admitted (see aimd.throttled).
 	AIMDBackoff = 0.5
+	// AIMDFirstDecrease multiplies the rate the client was sending at when
+	// the first 429 came. That rate was not paced, only measured over a
+	// moment, so it errs high: a tenth off, and the quota lab's
+	// Retry-After-only host refused the next second too, costing a second
+	// pause; a fifth off, and the rate starts near the host's limit, from
+	// where it grows slowly (the cut's rate is the first ceiling).
+	AIMDFirstDecrease = 0.8
 	// AIMDIncrease is how fast the rate grows within 10% of the ceiling,
 	// while the pacing is what holds requests back and they succeed: this
 	// fraction of the ceiling, per second. At 0.5%/s a rate cut by
@@ -48,6 +56,17 @@ const (
 // AIMDFastIncrease.
 const aimdBand = 0.1
 
+// pausedShare is the share of the time since the last cut that pauses
+// must have taken for a cut to go down to what the host admitted in the
+// last second (see aimd.throttled): when the host keeps its clients
+// waiting most of the time, what it lets through between pauses is what it
+// admits, and a rate above that only earns the next pause. A 429 that
+// comes right after a short pause (a quota refilling continuously, whose
+// burst the release overdrew) is not such a case: the host admitted more
+// than its last second shows, and a deep cut would cost more than the
+// pause it saves.
+const pausedShare = 0.75
+
 // aimdSpan is the shortest span the send rate is measured over for the
 // first cut: 16 requests sent in the first millisecond are not a rate of
 // 16,000/s.
@@ -58,17 +77,21 @@ const aimdSpan = 100 * time.Millisecond
 // The zero aimd imposes no rate. It is not safe for concurrent use; the
 // pacer guards it.
 type aimd struct {
-	rate      float64   // requests per second; 0 while AIMD does not pace the host
-	ceiling   float64   // the rate the last cut was made from
-	cutAt     time.Time // when the last cut happened
-	grewAt    time.Time // the last increase (or cut)
-	successes int       // successes since the last cut
-	throttles int       // throttled responses since the last cut
+	rate      float64       // requests per second; 0 while AIMD does not pace the host
+	ceiling   float64       // the rate the last cut was made from
+	cutAt     time.Time     // when the last cut happened
+	grewAt    time.Time     // the last increase (or cut, or the end of a pause)
+	successes int           // successes since the last cut
+	throttles int           // throttled responses since the last cut
+	pausedFor time.Duration // how long the host's gate was closed since the last cut
+	pauseEnd  time.Time     // the end of the latest pause counted in pausedFor
 }
 
 // throttled records a throttled response at now to a request that took
 // its turn in the pace at pacedAt, and reports whether the rate changed.
-// sendRate, the host's recent send rate, is read only for the first cut.
+// sendRate, the host's recent send rate, is read only for the first cut;
+// admitted, the host's successes over the last second, when pauses took
+// most of the time since the last cut.
 //
 // A response to a request that took its turn before the last cut says
 // nothing about the new rate: it was scheduled at the old one, even if it
@@ -77,7 +100,15 @@ type aimd struct {
 // whose quota was overdrawn keeps refusing until it has refilled, whatever
 // the client does now. Both are ignored, so a burst of 429s costs one cut,
 // not one per 429.
-func (a *aimd) throttled(now, pacedAt time.Time, sendRate float64) bool {
+//
+// A host that pauses its clients (Retry-After) refills while they wait: a
+// fixed window of 20 requests a second answering "Retry-After: 2" let 20
+// requests through after every pause, whatever the rate, and refused the
+// next, so each step of AIMDDecrease cost a two-second pause (41.6/s after
+// 10 s). When pauses took most of the time since the last cut
+// (pausedShare), the rate therefore comes down at once to what got through
+// in the last second, but by no more than AIMDBackoff.
+func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64) bool {
 	if a.rate > 0 {
 		if pacedAt.Before(a.cutAt) {
 			return false
@@ -91,20 +122,49 @@ func (a *aimd) throttled(now, pacedAt time.Time, sendRate float64) bool {
 	if a.throttles > a.successes {
 		factor = AIMDBackoff
 	}
-	if base == 0 {
+	first := base == 0
+	if first {
 		// The first 429: the host's limit is somewhere below what the
 		// client was sending. Later cuts start from the estimate, which
 		// the pacing has enforced since.
-		base = sendRate
+		base, factor = sendRate, AIMDFirstDecrease
 	}
 	if base == 0 {
 		base = 1 // a 429 to the very first request: start from 1/s
 	}
+	next := base * factor
+	if !first && factor == AIMDDecrease && a.pausedFor >= time.Duration(pausedShare*float64(now.Sub(a.cutAt))) {
+		next = min(next, max(admitted, base*AIMDBackoff))
+	}
 	a.ceiling = base
-	a.rate = max(base*factor, AIMDMinRate)
+	if first {
+		a.ceiling = next
+	}
+	a.rate = max(next, AIMDMinRate)
 	a.cutAt, a.grewAt = now, now
-	a.successes, a.throttles = 0, 0
+	a.successes, a.throttles, a.pausedFor = 0, 0, 0
 	return true
+}
+
+// paused records that the host's gate is closed from now until until: the
+// pause counts towards pausedFor once, however many responses extend it,
+// and growth resumes only after it (a paused host is not sent to, so
+// nothing is learnt about its rate meanwhile).
+func (a *aimd) paused(now, until time.Time) {
+	if a.rate == 0 || !until.After(now) {
+		return
+	}
+	from := now
+	if a.pauseEnd.After(from) {
+		from = a.pauseEnd
+	}
+	if until.After(from) {
+		a.pausedFor += until.Sub(from)
+		a.pauseEnd = until
+	}
+	if until.After(a.grewAt) {
+		a.grewAt = until
+	}
 }
 
 // succeeded records a successful response at now to a request that took

@@ -95,15 +95,20 @@
 //
 // A host that throttles without saying its quota (a bare 429, as nginx's
 // limit_req sends, or a 429 with only Retry-After) is paced by AIMD, as TCP
-// paces a path: a 429 cuts the rate by [AIMDDecrease] (the first one the
-// rate the client was sending at), or halves it ([AIMDBackoff]) when more
-// requests were throttled than succeeded since the last cut, and a burst of
-// 429s costs one cut, not one per 429. While the pacing holds requests back and
-// they succeed, the rate grows: slowly ([AIMDIncrease]) near the rate of
-// the last cut, where the host's limit probably is, and quickly
-// ([AIMDFastIncrease]) elsewhere, so a one-off 429 costs seconds, not
-// minutes. A client thus meets a header-less upstream at about its rate
-// instead of probing it with 429s all day.
+// paces a path: the first 429 cuts the rate the client was sending at by
+// [AIMDFirstDecrease], later ones cut the rate by [AIMDDecrease], or halve
+// it ([AIMDBackoff]) when more requests were throttled than succeeded since
+// the last cut, and a burst of 429s costs one cut, not one per 429. When
+// the host's pauses (Retry-After) took most of the time since the last cut,
+// the cut goes down to what got through in the last second, at most
+// halving: such a host refills while its clients wait, and what it lets
+// through between pauses is what it admits. While the pacing holds
+// requests back and they succeed, the rate grows, never for the time the
+// host was paused: slowly ([AIMDIncrease]) near the rate of the last cut,
+// where the host's limit probably is, and quickly ([AIMDFastIncrease])
+// elsewhere, so a one-off 429 costs seconds, not minutes. A client thus
+// meets a header-less upstream at about its rate instead of probing it
+// with 429s all day.
 //
 // # Order in a pipeline
 //

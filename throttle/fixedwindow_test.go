@@ -27,7 +27,7 @@ import (
 type windowServer struct {
 	limit   int
 	window  time.Duration
-	dialect string        // "github" or "ietf"
+	dialect string        // "github", "ietf", or "retry-after" (429s only, Retry-After: 2)
 	latency time.Duration // of an admitted request
 
 	tr testkit.Tracker
@@ -67,6 +67,10 @@ func (s *windowServer) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Header.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
 		resp.Header.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		resp.Header.Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))
+	case "retry-after":
+		if !allowed {
+			resp.Header.Set("Retry-After", "2")
+		}
 	case "ietf":
 		resp.Header.Set("RateLimit-Policy", fmt.Sprintf(`"p";q=%d;w=%d`, s.limit, int(s.window/time.Second)))
 		resp.Header.Set("RateLimit", fmt.Sprintf(`"p";r=%d;t=%d`, remaining, int((end.Sub(now)+time.Second-1)/time.Second)))
@@ -202,5 +206,47 @@ func TestPaceWaitBound(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// bad429 returns the number of 429s answered.
+func (s *windowServer) bad429() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, b := range s.bad {
+		n += b
+	}
+	return n
+}
+
+// TestRetryAfterOnlyConverges is the user's Retry-After-only upstream on
+// the fake clock: 20 requests per 1 s window, a 429 with "Retry-After: 2"
+// and nothing else beyond, 20 callers in a closed loop. The host lets 20
+// requests through after every pause whatever the rate, so each step of
+// AIMDDecrease used to cost a two-second pause: the rate was still near
+// 80/s after 30 s, and half the windows were lost to pauses. A cut after a
+// span that pauses dominated goes to what got through in the last second
+// (at most halving), so the rate reaches the host's 20/s within a few
+// pauses, and the later windows get their quota.
+func TestRetryAfterOnlyConverges(t *testing.T) {
+	for _, off := range []time.Duration{100 * time.Millisecond, 500 * time.Millisecond} {
+		t.Run(off.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				time.Sleep(off)
+				srv := &windowServer{limit: 20, window: time.Second, dialect: "retry-after", latency: 5 * time.Millisecond}
+				var th *Throttle
+				closedLoop(Config{}, func(c Config) http.RoundTripper { th = New(c); return th.Wrap(srv) }, 20, 30*time.Second)
+				rate := float64(th.Snapshot()[0].Rate)
+				got := srv.perWindow()
+				late := 0
+				for _, n := range got[len(got)-10:] {
+					late += n
+				}
+				t.Logf("rate %.1f/s after 30 s, %d 429s, windows %v", rate, srv.bad429(), got)
+				assert.InDelta(t, 20, rate, 5, "the learned rate")
+				assert.GreaterOrEqual(t, late, 150, "successes in the last 10 windows (quota 200)")
+			})
+		})
 	}
 }

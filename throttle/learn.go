@@ -31,7 +31,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 	}
 	pause := min(sig.pause, t.s.maxPause)
 	if pause > 0 {
-		h.pace.pausedUntil(now.Add(pause), sig.quotaBackBy(pause))
+		h.pace.pausedUntil(now, now.Add(pause), sig.quotaBackBy(pause))
 		if h.gate.pause(now.Add(pause)) {
 			t.stats.pauses.Add(1)
 			t.logPause(req, h, resp, pause)

@@ -57,13 +57,14 @@ type pacer struct {
 	maxReset        time.Duration // longest reset seen: a limit header's window
 	aimd            aimd
 	sent            window // admissions over the last second, for AIMD's first cut
+	admitted        window // successes over the last second, for AIMD's cuts after pauses
 	maxRemaining    int64  // the highest remaining count the host has sent: its capacity less one
 	restoreAt       time.Time
 	restoreFull     bool // at restoreAt the host's quota is back: see pausedUntil
 }
 
 func newPacer(now time.Time, r rate.Limit, burst int) *pacer {
-	p := &pacer{configured: r, configuredBurst: max(burst, 1), sent: newWindow(time.Second)}
+	p := &pacer{configured: r, configuredBurst: max(burst, 1), sent: newWindow(time.Second), admitted: newWindow(time.Second)}
 	p.metering.Store(true)
 	p.mu.Lock()
 	p.apply(now)
@@ -116,15 +117,22 @@ func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedA
 		// Headers set this host's pace; a response without them (an
 		// error page from a proxy) does not hand it to AIMD.
 	case throttled:
-		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan)) {
+		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan), p.admittedRate(now)) {
 			p.metering.Store(false)
 			p.apply(now)
 		}
 	case success:
+		p.admitted.add(now, 1, 0)
 		if p.aimd.succeeded(now, pacedAt, limited) {
 			p.apply(now)
 		}
 	}
+}
+
+// admittedRate returns the host's successes over the last second. p.mu
+// is held.
+func (p *pacer) admittedRate(now time.Time) float64 {
+	return float64(p.admitted.totals(now).a)
 }
 
 // learnHeaders applies quota fields. p.mu is held.
@@ -176,9 +184,10 @@ func (p *pacer) learnHeaders(now time.Time, sig signal) {
 // burst: a host counting continuously, whose capacity is its burst, gets
 // no more than it would); after any other pause, at least nothing, its
 // debt forgiven.
-func (p *pacer) pausedUntil(until time.Time, quotaBack bool) {
+func (p *pacer) pausedUntil(now, until time.Time, quotaBack bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.aimd.paused(now, until)
 	if until.Before(p.restoreAt) {
 		return
 	}

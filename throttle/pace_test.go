@@ -269,7 +269,7 @@ func TestHeadersSilenceAIMD(t *testing.T) {
 	q.sentAt(t0)
 	q.learn(t0.Add(time.Second), signal{}, true, false, t0, false)
 	r, b := q.limits()
-	assert.InDelta(t, 0.9, float64(r), 1e-9, "a host without headers: AIMD cuts the one request per second it saw")
+	assert.InDelta(t, AIMDFirstDecrease, float64(r), 1e-9, "a host without headers: AIMD cuts the one request per second it saw")
 	assert.Equal(t, 1, b)
 }
 
@@ -316,7 +316,7 @@ func TestPacerRestoresAtPauseEnd(t *testing.T) {
 			for range tt.debt {
 				p.lim.Load().ReserveN(t0, 1)
 			}
-			p.pausedUntil(end, tt.quotaBack)
+			p.pausedUntil(t0, end, tt.quotaBack)
 			now := t0.Add(tt.at)
 			if p.restoring.Load() {
 				p.restore(now)

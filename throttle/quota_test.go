@@ -142,8 +142,10 @@ func TestQuotaLabFakeClock(t *testing.T) {
 		{"x-ratelimit", 2, 0.95, 10, true},
 		// Every 429 closes the gate for a rounded-up second while the
 		// quota refills in 10 ms, and AIMD needs a few to find the rate:
-		// short of the 90%, see the README.
-		{"retry-after", 5, 0.80, 50, true},
+		// short of the 90% here, where closed-loop callers go all
+		// at once after each pause (85.8%; the open-loop lab measures
+		// 91.8%), see the README.
+		{"retry-after", 5, 0.84, 50, true},
 		{"bare", 5, 0.90, 50, false},
 	}
 	for _, tt := range tests {
