@@ -41,6 +41,12 @@ const DrainTimeout = 500 * time.Millisecond
 // for it. A panic in the body's methods is recovered and dropped: no one is
 // left to receive it. Drain is safe with a nil response or a nil body.
 func Drain(resp *http.Response, release func()) {
+	if empty(resp) {
+		if release != nil {
+			release()
+		}
+		return
+	}
 	var released atomic.Bool
 	releaseOnce := func() {
 		if release != nil && released.CompareAndSwap(false, true) {
@@ -51,9 +57,6 @@ func Drain(resp *http.Response, release func()) {
 		_ = recover() // see above: a discarded body's bug has no caller left
 		releaseOnce()
 	}()
-	if resp == nil || resp.Body == nil {
-		return
-	}
 	body := resp.Body
 	if upgraded(resp) {
 		_ = body.Close()
@@ -74,7 +77,7 @@ func Drain(resp *http.Response, release func()) {
 // its own, and returns at once: a response that is discarded never delays
 // the caller. release, if not nil, runs after the body is closed.
 func Discard(resp *http.Response, release func()) {
-	if resp == nil || resp.Body == nil {
+	if empty(resp) {
 		if release != nil {
 			release()
 		}
@@ -95,7 +98,7 @@ func Discard(resp *http.Response, release func()) {
 // attempt up to DrainTimeout (with the retry stage's 25 ms default
 // backoff, a stalled error body stretched the first retry to 500 ms).
 func DrainFor(ctx context.Context, resp *http.Response, release func(), d time.Duration) bool {
-	if resp == nil || resp.Body == nil {
+	if empty(resp) {
 		if release != nil {
 			release()
 		}
@@ -130,4 +133,13 @@ func upgraded(resp *http.Response) bool {
 	}
 	_, rw := resp.Body.(io.Writer)
 	return rw
+}
+
+// empty reports whether resp has nothing to drain: no response, no body, or
+// [http.NoBody]. Such a response is settled on the spot, with no goroutine
+// or timer: most discarded answers in tests, and HEAD or 204 answers in
+// production, have no body, and a goroutine per discard would be pure cost
+// (and made allocation counts depend on the scheduler).
+func empty(resp *http.Response) bool {
+	return resp == nil || resp.Body == nil || resp.Body == http.NoBody
 }

@@ -199,3 +199,31 @@ func TestDrainFor(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestEmptyBodySettledInPlace: a response without a body to drain starts no
+// goroutine and arms no timer: release runs at once, and nothing allocates.
+// A goroutine per empty discard made the retry stage's allocation count
+// depend on the scheduler (TestSilentLogAllocs saw 6 or 7).
+func TestEmptyBodySettledInPlace(t *testing.T) {
+	if testkit.RaceEnabled {
+		t.Skip("allocation counts are not exact under the race detector")
+	}
+	resp := &http.Response{StatusCode: 503, Body: http.NoBody}
+	released := 0
+	release := func() { released++ }
+	tests := []struct {
+		name string
+		call func()
+	}{
+		{"Drain", func() { Drain(resp, release) }},
+		{"Discard", func() { Discard(resp, release) }},
+		{"DrainFor", func() { DrainFor(context.Background(), resp, release, time.Second) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			released = 0
+			assert.Zero(t, testing.AllocsPerRun(100, tt.call))
+			assert.Equal(t, 101, released, "release runs once per call, before the call returns")
+		})
+	}
+}
