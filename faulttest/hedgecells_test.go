@@ -44,8 +44,8 @@ func init() {
 				fails(0, refused).trying(3, 3),
 				fails(0, refused).trying(1, 1),
 				fails(0, refused).trying(11, 11),
-				fails(0, refused, open).trying(3, 11).opening(1, 2),
-				fails(0, refused, open).trying(3, 11).opening(1, 2)}},
+				fails(0, refused, open).trying(3, 11).opening(1, 1),
+				fails(0, refused, open).trying(3, 11).opening(1, 1)}},
 		// Retry waits out each Retry-After (spread up to 20%) and reports
 		// it to the hedge, which sends nothing into the pause. A 429
 		// slower than the 40 ms hedge delay (a loaded machine) lets one
