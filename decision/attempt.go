@@ -25,11 +25,14 @@ type Attempt struct {
 	// KindOriginal: a retry of a hedge is a retry, as it is the retry
 	// stage's decision that sent it.
 	Kind Kind
-	// Retry is the innermost retry stage's attempt number (1 for the
-	// first), 0 outside any retry stage.
+	// Retry is the innermost retry stage's attempt number, what
+	// retry.AttemptFrom returns: 1 for the first, n for the n-th try sent
+	// one after another, 0 outside any retry stage.
 	Retry int
-	// Hedge is the innermost hedge stage's attempt number (1 for the
-	// original, 2 and up for hedges), 0 outside any hedge stage.
+	// Hedge is the innermost hedge stage's copy number, what
+	// hedge.CopyFrom returns: 1 for the original, 2 and up for the hedges
+	// racing it, 0 outside any hedge stage (and in a hedge.Middleware's
+	// handler, whose runs are no client attempts; CopyFrom reports those).
 	Hedge int
 }
 
@@ -49,7 +52,8 @@ func (a Attempt) Number() int {
 // transport (or an instrumentation wrapped around it) calls it with
 // req.Context(). A hedge.Middleware's run is no client attempt: a request
 // its handler sends is an original unless a client stage hedges or
-// retries it. It does not allocate.
+// retries it. It reads what retry.AttemptFrom and hedge.CopyFrom each read
+// alone, in one call. It does not allocate.
 func AttemptOf(ctx context.Context) Attempt {
 	a := Attempt{Kind: KindOriginal}
 	if m := attempt.Hedge(ctx); m != nil && !m.Server {

@@ -40,7 +40,7 @@ func Example() {
 	upstream := pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		status := http.StatusOK
 		switch {
-		case hedge.AttemptFrom(req.Context()) == 1:
+		case hedge.CopyFrom(req.Context()) == 1:
 			<-req.Context().Done()
 			return nil, req.Context().Err()
 		case retry.AttemptFrom(req.Context()) < 3:

@@ -58,7 +58,7 @@ func TestAdaptiveLearnsOneTryInEveryOrder(t *testing.T) {
 				upstream := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
 					ctx := req.Context()
 					i := ctx.Value(reqKey{}).(int)
-					r := rand.New(rand.NewPCG(uint64(i), uint64(hedge.AttemptFrom(ctx)<<8|retry.AttemptFrom(ctx))))
+					r := rand.New(rand.NewPCG(uint64(i), uint64(hedge.CopyFrom(ctx)<<8|retry.AttemptFrom(ctx))))
 					switch u := r.Float64(); {
 					case u < 0.2:
 						return answerAfter(req, time.Millisecond, http.StatusServiceUnavailable)

@@ -26,7 +26,7 @@ func TestLoserInsideRetry(t *testing.T) {
 		var calls atomic.Int64
 		stub := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
 			calls.Add(1)
-			if hedge.AttemptFrom(req.Context()) == 1 {
+			if hedge.CopyFrom(req.Context()) == 1 {
 				if err := testkit.Sleep(req.Context(), time.Hour); err != nil {
 					return nil, err
 				}
@@ -62,7 +62,7 @@ func TestLoserInRetryWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tr testkit.Tracker
 		stub := testkit.RoundTripFunc(func(req *http.Request) (*http.Response, error) {
-			if hedge.AttemptFrom(req.Context()) == 1 {
+			if hedge.CopyFrom(req.Context()) == 1 {
 				return testkit.Respond(req, 503, "busy", &tr), nil
 			}
 			if err := testkit.Sleep(req.Context(), time.Millisecond); err != nil {

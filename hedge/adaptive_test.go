@@ -41,7 +41,7 @@ func TestFastFailuresAreNotLearnt(t *testing.T) {
 		stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
 			mu.Lock()
 			i++
-			fail := AttemptFrom(req.Context()) == 1 && i%33 != 0
+			fail := CopyFrom(req.Context()) == 1 && i%33 != 0
 			mu.Unlock()
 			if fail {
 				return after(req, time.Millisecond, 503, nil)

@@ -15,7 +15,7 @@ import (
 
 // attemptCtx is one attempt of a race, and the context it is sent under: a
 // cancelable child of the caller's context that also answers the hedge
-// mark lookup ([AttemptFrom]) and the feedback lookup of inner stages
+// mark lookup ([CopyFrom]) and the feedback lookup of inner stages
 // ([attempt.FeedbackFrom]) itself. Answering them here saves the
 // context.WithValue nodes that would otherwise cost an allocation each per
 // request; the original's attemptCtx lives inside the race record.
@@ -28,7 +28,7 @@ type attemptCtx struct {
 
 	r    *race
 	n    int           // 1 for the original, 2.. for hedges
-	mark *attempt.Mark // what AttemptFrom reads
+	mark *attempt.Mark // what CopyFrom reads
 
 	// cancel is set before the attempt is sent (for a hedge, under r.mu
 	// when it commits) and never changes after.

@@ -21,7 +21,7 @@ func TestAttemptCtx(t *testing.T) {
 	parent := context.WithValue(context.Background(), key{}, "v")
 	inner, cancel := context.WithCancel(parent)
 	a := &attemptCtx{Context: inner, n: 1, mark: &marks[0]}
-	assert.Equal(t, 1, AttemptFrom(a))
+	assert.Equal(t, 1, CopyFrom(a))
 	assert.Equal(t, "v", a.Value(key{}))
 	assert.Same(t, a, attempt.FeedbackFrom(a))
 
@@ -32,7 +32,7 @@ func TestAttemptCtx(t *testing.T) {
 	assert.ErrorIs(t, context.Cause(child), context.Canceled)
 
 	// An inner hedge stage's mark wins over this one.
-	assert.Equal(t, 2, AttemptFrom(attempt.WithHedge(a, &marks[1])))
+	assert.Equal(t, 2, CopyFrom(attempt.WithHedge(a, &marks[1])))
 }
 
 // An inner stage's pause report stops hedging for the request (neither the

@@ -6,22 +6,32 @@ import (
 	"github.com/tailguard/tailguard/internal/attempt"
 )
 
-// AttemptFrom returns which attempt of the innermost hedge stage the
-// request with context ctx is: 1 for the original, 2 and up for hedges, 0
-// when no hedge stage is sending it (including requests a stage passed
-// through unhedged). Inner stages and base transports call it with
-// req.Context().
-func AttemptFrom(ctx context.Context) int {
+// CopyFrom returns which copy of the request with context ctx the
+// innermost hedge stage is sending: 1 for the original, 2 for the first
+// hedge, n+1 for the n-th hedge, and 0 when no hedge stage is sending it
+// (including a request a stage passed through unhedged). In a
+// [Middleware]'s handler it is the run: 1 for the first, k+1 for the run
+// hedge k started. Inner stages, base transports and handlers call it with
+// req.Context(); it allocates nothing.
+//
+// Copies run side by side and race; the first to win answers the caller.
+// They are not attempts in sequence: that is retry.AttemptFrom, which
+// counts a retry stage's tries one after another, each sent once the
+// previous failed. Under hedge(retry(...)) a request has both numbers, and
+// decision.AttemptOf reports them together (as Attempt.Hedge and
+// Attempt.Retry). The decision log's attempt attribute for a hedge
+// stage's events is this number.
+func CopyFrom(ctx context.Context) int {
 	if m := attempt.Hedge(ctx); m != nil {
 		return m.N
 	}
 	return 0
 }
 
-// IsHedge reports whether the request with context ctx is a hedge (an
-// attempt after the original) of the innermost hedge stage.
+// IsHedge reports whether the request with context ctx is a hedge (a copy
+// after the original, CopyFrom(ctx) >= 2) of the innermost hedge stage.
 func IsHedge(ctx context.Context) bool {
-	return AttemptFrom(ctx) >= 2
+	return CopyFrom(ctx) >= 2
 }
 
 // markedCtx is an attempt's context: a cancelable child of the caller's

@@ -15,8 +15,8 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
-func TestAttemptFromOutsideStage(t *testing.T) {
-	assert.Zero(t, AttemptFrom(context.Background()))
+func TestCopyFromOutsideStage(t *testing.T) {
+	assert.Zero(t, CopyFrom(context.Background()))
 	assert.False(t, IsHedge(context.Background()))
 }
 
@@ -28,7 +28,7 @@ func TestAttemptSeenByBaseTransport(t *testing.T) {
 		var hedges []bool
 		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
 			mu.Lock()
-			seen = append(seen, AttemptFrom(req.Context()))
+			seen = append(seen, CopyFrom(req.Context()))
 			hedges = append(hedges, IsHedge(req.Context()))
 			mu.Unlock()
 			return after(req, time.Duration(4-n)*20*time.Millisecond, 200, nil)
@@ -50,7 +50,7 @@ func TestMarkedCtx(t *testing.T) {
 	parent := context.WithValue(context.Background(), key{}, "v")
 	inner, cancel := context.WithCancel(parent)
 	c := &markedCtx{Context: inner, mark: markContexts(marks)[0]}
-	assert.Equal(t, 1, AttemptFrom(c))
+	assert.Equal(t, 1, CopyFrom(c))
 	assert.Equal(t, "v", c.Value(key{}))
 
 	child, cancelChild := context.WithCancel(c)
@@ -60,5 +60,5 @@ func TestMarkedCtx(t *testing.T) {
 	assert.ErrorIs(t, context.Cause(child), context.Canceled)
 
 	// An inner hedge stage's mark wins over this one.
-	assert.Equal(t, 2, AttemptFrom(attempt.WithHedge(c, &marks[1])))
+	assert.Equal(t, 2, CopyFrom(attempt.WithHedge(c, &marks[1])))
 }

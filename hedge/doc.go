@@ -61,8 +61,10 @@
 //
 // # Inner stages
 //
-// Inner stages and base transports learn which attempt they are sending
-// from [AttemptFrom] and [IsHedge]. A retry stage sharing [Config.Budget]
+// Inner stages and base transports learn which copy of the request they
+// are sending from [CopyFrom] (1 for the original, 2 and up for hedges) and
+// [IsHedge]; a retry stage's retry.AttemptFrom counts something else, its
+// tries in sequence. A retry stage sharing [Config.Budget]
 // sees the hedge stage's mark and does not count the request twice. A retry
 // stage inside that waits out a server's Retry-After tells the hedge stage,
 // which then sends no further hedges for that request.
@@ -81,7 +83,7 @@
 // [MiddlewareConfig], which adds a Timeout and caps on the buffered
 // request and response bodies), the
 // schedules, the budget rules, [Stats] and the hooks; handlers tell their
-// run by [AttemptFrom] and [IsHedge], and a losing run's context is
+// run by [CopyFrom] and [IsHedge], and a losing run's context is
 // canceled with cause [ErrLostRace]. A middleware departs from the client
 // stage where a server must: requests that announce a streaming response
 // are never hedged, and handlers must return once their request's context

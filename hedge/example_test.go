@@ -85,7 +85,7 @@ func Example_adaptive() {
 	base := pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		// Whether a hedge fires depends on how fast this machine answers
 		// (the delay adapts to it), so only attempts 0 and 1 are counted.
-		if n := hedge.AttemptFrom(req.Context()); n <= 1 {
+		if n := hedge.CopyFrom(req.Context()); n <= 1 {
 			mu.Lock()
 			originals[fmt.Sprintf("%s %d", req.Method, n)]++
 			mu.Unlock()

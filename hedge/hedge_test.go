@@ -68,7 +68,7 @@ func TestPassThrough(t *testing.T) {
 				req := tt.req()
 				var sawMark atomic.Bool
 				stub := &testkit.Stub{Respond: func(n int, r *http.Request) (*http.Response, error) {
-					sawMark.Store(AttemptFrom(r.Context()) != 0)
+					sawMark.Store(CopyFrom(r.Context()) != 0)
 					return after(r, time.Second, 200, nil)
 				}}
 				h := New(Config{Delay: time.Millisecond, Skip: func(*http.Request) bool { return tt.skip }})

@@ -39,7 +39,8 @@ func (r Reason) String() string {
 type HedgeInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
-	// Attempt is the hedge's attempt number: 2 for the first hedge.
+	// Attempt is the hedge's copy number, as [CopyFrom] reports it in its
+	// request's context: 2 for the first hedge.
 	Attempt int
 	// Elapsed is the time since the request started.
 	Elapsed time.Duration
@@ -63,9 +64,9 @@ type HedgeInfo struct {
 type CompleteInfo struct {
 	// Request is the caller's request. It must not be modified.
 	Request *http.Request
-	// Winner is the attempt number of the winning attempt (1 for the
-	// original), or 0 when no attempt won: every attempt failed, or the
-	// caller's context ended.
+	// Winner is the copy number ([CopyFrom]) of the winning attempt (1
+	// for the original), or 0 when no attempt won: every attempt failed,
+	// or the caller's context ended.
 	Winner int
 	// Sent is how many attempts were sent, the original included.
 	Sent int

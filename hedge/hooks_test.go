@@ -23,7 +23,7 @@ func TestReasonString(t *testing.T) {
 func TestHooks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {
-			if AttemptFrom(req.Context()) == 3 {
+			if CopyFrom(req.Context()) == 3 {
 				return after(req, 5*time.Millisecond, 200, nil)
 			}
 			return after(req, time.Second, 200, nil)

@@ -28,7 +28,7 @@ func attemptHeader(next http.RoundTripper) http.RoundTripper {
 	return pipeline.RoundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		r := req.Clone(req.Context())
 		r.Body = req.Body
-		r.Header.Set("X-Attempt", strconv.Itoa(AttemptFrom(req.Context())))
+		r.Header.Set("X-Attempt", strconv.Itoa(CopyFrom(req.Context())))
 		return next.RoundTrip(r)
 	})
 }

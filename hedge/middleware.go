@@ -81,7 +81,7 @@ type MiddlewareConfig struct {
 // for a pause instead: no further run starts for the request, at once or
 // on the timer, though runs going may still win. Each run gets its
 // own clone of the request, with its own context (a child of the
-// request's, carrying the [AttemptFrom] mark, so a handler can tell
+// request's, carrying the [CopyFrom] mark, so a handler can tell
 // [IsHedge]) and its own reader over the buffered body bytes.
 //
 // # Who answers
@@ -148,7 +148,7 @@ type MiddlewareConfig struct {
 // body fails (the handler sees the same bytes and the same error), or when
 // it announces a streaming response: an Upgrade header (WebSocket, h2c) or
 // an Accept header naming text/event-stream. Such a request carries no
-// attempt mark: in its handler [AttemptFrom] is 0 and [IsHedge] false.
+// attempt mark: in its handler [CopyFrom] is 0 and [IsHedge] false.
 //
 // A hedged run's ResponseWriter buffers the response (see Large
 // responses) and implements neither [http.Flusher] nor [http.Hijacker];
@@ -173,8 +173,8 @@ type MiddlewareConfig struct {
 // URL, so there is nothing the middleware could send to another replica,
 // and it cannot know which backends a handler calls. A handler that calls
 // replicas of a backend is already free to pick one per run:
-// [AttemptFrom](r.Context()) tells it which run it is (0 when the request
-// is served unhedged), so backends[max(AttemptFrom(ctx)-1, 0)%len(backends)]
+// [CopyFrom](r.Context()) tells it which run it is (0 when the request
+// is served unhedged), so backends[max(CopyFrom(ctx)-1, 0)%len(backends)]
 // sends each run of a request to a different replica. Or its client to that backend can hedge across
 // the replicas itself, with a [Hedger] whose Config lists them.
 //

@@ -98,7 +98,7 @@ func TestMiddlewareUnlimitedMaxBody(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxBody: math.MaxInt64})
 		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
-			got.Store(AttemptFrom(r.Context()), string(b))
+			got.Store(CopyFrom(r.Context()), string(b))
 			if !IsHedge(r.Context()) {
 				<-r.Context().Done()
 			}

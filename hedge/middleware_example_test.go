@@ -16,7 +16,7 @@ import (
 // starts, and whichever finishes first answers. Here the first run is
 // stuck, so the hedge answers and the stuck run is canceled. The POST route
 // is wrapped too, but a POST without an Idempotency-Key always runs once,
-// passed through unmarked: AttemptFrom is 0 in its handler, not 1.
+// passed through unmarked: CopyFrom is 0 in its handler, not 1.
 func ExampleMiddleware() {
 	m := hedge.NewMiddleware(hedge.MiddlewareConfig{
 		Config:  hedge.Config{Delay: 20 * time.Millisecond},
@@ -28,10 +28,10 @@ func ExampleMiddleware() {
 			<-r.Context().Done() // the first run's backend call hangs
 			return
 		}
-		fmt.Fprintf(w, "results for %q from run %d", r.URL.Query().Get("q"), hedge.AttemptFrom(r.Context()))
+		fmt.Fprintf(w, "results for %q from run %d", r.URL.Query().Get("q"), hedge.CopyFrom(r.Context()))
 	})
 	order := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "order placed by run %d", hedge.AttemptFrom(r.Context()))
+		fmt.Fprintf(w, "order placed by run %d", hedge.CopyFrom(r.Context()))
 	})
 
 	mux := http.NewServeMux()

@@ -48,7 +48,7 @@ func TestMiddlewareNetworkBodyInEveryRun(t *testing.T) {
 	reads := make(chan got, 3)
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 20 * time.Millisecond, MaxHedges: 2}})
 	srv, _ := testkit.NewServer(t, m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := AttemptFrom(r.Context())
+		n := CopyFrom(r.Context())
 		b, err := io.ReadAll(r.Body)
 		reads <- got{n, sha256.Sum256(b), err}
 		if n < 3 {
@@ -92,7 +92,7 @@ func TestMiddlewareNetworkServeMux(t *testing.T) {
 			causes <- context.Cause(r.Context())
 			return
 		}
-		w.Header().Set("X-Run", fmt.Sprint(AttemptFrom(r.Context())))
+		w.Header().Set("X-Run", fmt.Sprint(CopyFrom(r.Context())))
 		io.WriteString(w, r.Method+" done")
 	})))
 	srv, _ := testkit.NewServer(t, mux)

@@ -19,7 +19,7 @@ import (
 )
 
 // Every request the middleware passes through runs once, on the real
-// writer, and carries no attempt mark: AttemptFrom is 0 and IsHedge false
+// writer, and carries no attempt mark: CopyFrom is 0 and IsHedge false
 // in its handler, whatever the reason it was not hedged.
 func TestMiddlewarePassThroughUnmarked(t *testing.T) {
 	for _, tc := range []struct {
@@ -59,7 +59,7 @@ func TestMiddlewarePassThroughUnmarked(t *testing.T) {
 				})
 				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					runs.Add(1)
-					marks <- AttemptFrom(r.Context())
+					marks <- CopyFrom(r.Context())
 					assert.False(t, IsHedge(r.Context()))
 					time.Sleep(10 * time.Millisecond) // long past the delay
 				}))

@@ -19,7 +19,7 @@ import (
 // runsFunc is a handler whose behaviour depends on the run number.
 func runsFunc(f func(n int, w http.ResponseWriter, r *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f(AttemptFrom(r.Context()), w, r)
+		f(CopyFrom(r.Context()), w, r)
 	})
 }
 

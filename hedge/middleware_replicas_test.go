@@ -29,7 +29,7 @@ func TestMiddlewareRunsPickReplicas(t *testing.T) {
 	defer client.CloseIdleConnections()
 
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		backend := backends[max(AttemptFrom(r.Context())-1, 0)%len(backends)]
+		backend := backends[max(CopyFrom(r.Context())-1, 0)%len(backends)]
 		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, backend, nil)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

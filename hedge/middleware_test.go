@@ -50,7 +50,7 @@ func (c *causes) get() map[int]error {
 // answer "run N" after d.
 func stuckFirst(d time.Duration, seen *causes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := AttemptFrom(r.Context())
+		n := CopyFrom(r.Context())
 		if n == 1 {
 			<-r.Context().Done()
 			seen.set(n, context.Cause(r.Context()))
@@ -69,7 +69,7 @@ func TestMiddlewareFastHandlerRunsOnce(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
 		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs.Add(1)
-			mark.Store(int32(AttemptFrom(r.Context())))
+			mark.Store(int32(CopyFrom(r.Context())))
 			time.Sleep(5 * time.Millisecond)
 			io.WriteString(w, "fast")
 		}))
@@ -124,7 +124,7 @@ func TestMiddlewareHedgesOnlyIdempotent(t *testing.T) {
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
 				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := runs.Add(1)
-					marks.Store(n, AttemptFrom(r.Context()))
+					marks.Store(n, CopyFrom(r.Context()))
 					if b, err := io.ReadAll(r.Body); err == nil && string(b) == "payload" {
 						intact.Add(1)
 					}
@@ -168,7 +168,7 @@ func TestMiddlewareSkipByPath(t *testing.T) {
 		}})
 		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs.Add(1)
-			if AttemptFrom(r.Context()) != 0 {
+			if CopyFrom(r.Context()) != 0 {
 				marked.Add(1)
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -262,7 +262,7 @@ func TestMiddlewareMaxHedgesRunsThree(t *testing.T) {
 			cur := inFlight.Add(1)
 			defer inFlight.Add(-1)
 			most.Store(max(most.Load(), cur))
-			n := AttemptFrom(r.Context())
+			n := CopyFrom(r.Context())
 			if n < 3 {
 				<-r.Context().Done()
 				seen.set(n, context.Cause(r.Context()))
@@ -296,7 +296,7 @@ func TestMiddlewareTimeout503(t *testing.T) {
 		})
 		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
-			seen.set(AttemptFrom(r.Context()), context.Cause(r.Context()))
+			seen.set(CopyFrom(r.Context()), context.Cause(r.Context()))
 			io.WriteString(w, "late")
 		}))
 		start := time.Now()
@@ -324,7 +324,7 @@ func TestMiddlewareBodyCap(t *testing.T) {
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
 				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					b, err := io.ReadAll(r.Body)
-					got.Store(AttemptFrom(r.Context()), err == nil && string(b) == payload)
+					got.Store(CopyFrom(r.Context()), err == nil && string(b) == payload)
 					if IsHedge(r.Context()) {
 						return
 					}

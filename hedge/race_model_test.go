@@ -178,7 +178,7 @@ func (s scenario) run(t *testing.T, want expected) {
 	synctest.Test(t, func(t *testing.T) {
 		var tr testkit.Tracker
 		stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
-			n := AttemptFrom(req.Context())
+			n := CopyFrom(req.Context())
 			if err := testkit.Sleep(req.Context(), s.latencies[n-1]); err != nil {
 				return nil, err
 			}

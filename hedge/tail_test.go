@@ -74,7 +74,7 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func simulate(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper, fast func(*rand.Rand) time.Duration) tailResult {
 	stub := &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
 		i := req.Context().Value(reqIndexKey{}).(int)
-		return after(req, tailLatency(i, max(AttemptFrom(req.Context()), 1), fast), 200, nil)
+		return after(req, tailLatency(i, max(CopyFrom(req.Context()), 1), fast), 200, nil)
 	}}
 	rt := wrap(stub)
 	lat := make([]time.Duration, tailRequests)

@@ -26,12 +26,12 @@ type try struct {
 
 // triesStage is a fake inner stage that sends several tries per attempt
 // and reports each to the enclosing race, as the retry stage does: script
-// says what the tries of attempt n (hedge.AttemptFrom) do. It answers with
+// says what the tries of attempt n (hedge.CopyFrom) do. It answers with
 // the first try that is not a 503, the one the race re-sent, or the last.
 func triesStage(script func(n int) []try) *testkit.Stub {
 	return &testkit.Stub{Respond: func(_ int, req *http.Request) (*http.Response, error) {
 		ctx := req.Context()
-		tries := script(AttemptFrom(ctx))
+		tries := script(CopyFrom(ctx))
 		for i, tr := range tries {
 			start := attempt.StartTry(ctx)
 			if err := testkit.Sleep(ctx, tr.took); err != nil {

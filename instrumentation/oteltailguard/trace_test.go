@@ -31,7 +31,7 @@ func TestSpanTree(t *testing.T) {
 
 	// The original stalls; the hedge's tries answer 503, 503, 200.
 	up := roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if hedge.AttemptFrom(req.Context()) == 1 {
+		if hedge.CopyFrom(req.Context()) == 1 {
 			return stall(req)
 		}
 		if retry.AttemptFrom(req.Context()) < 3 {

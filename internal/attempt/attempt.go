@@ -25,7 +25,7 @@ type Mark struct {
 	// attempts of a client's request. A client stage the handler calls
 	// with the request's context starts a logical request of its own, and
 	// so does not count the middleware's mark as an enclosing attempt
-	// (see [Enclosed]); hedge.AttemptFrom still reports the run.
+	// (see [Enclosed]); hedge.CopyFrom still reports the run.
 	Server bool
 }
 
