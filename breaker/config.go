@@ -10,8 +10,7 @@ import (
 	"github.com/tailguard/tailguard/idempotency"
 )
 
-// Defaults used for zero [Config] fields. The README section "breaker"
-// compares them with Polly, resilience4j and gobreaker.
+// Defaults used for zero [Config] fields. docs/breaker.md compares them with Polly, resilience4j and gobreaker.
 const (
 	// DefaultConsecutiveFailures trips a breaker after 5 failures in a row:
 	// a dead host fails every request, so a low-traffic client learns it

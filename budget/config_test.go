@@ -30,7 +30,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigDefaultConstants(t *testing.T) {
-	// The README and the field docs quote these: Finagle's ratio and
+	// docs/budget.md and the field docs quote these: Finagle's ratio and
 	// floor, over one second; gRPC's tokens.
 	assert.Equal(t, 0.2, DefaultRatio)
 	assert.Equal(t, 10.0, DefaultMinPerSecond)

@@ -50,11 +50,11 @@ func BenchmarkDecisionLog(b *testing.B) {
 }
 
 // silentPipelineAllocs is what an idle request through the recommended
-// pipeline costs on the in-memory transport, as the README's
-// "Observability" section states it. Comparing a nil logger with a
+// pipeline costs on the in-memory transport, as docs/observability.md
+// states it. Comparing a nil logger with a
 // dropping one cannot catch a stage that builds a record before asking
 // Enabled: both would pay for it. The absolute count does. A change that
-// moves it on purpose updates the README and this constant together.
+// moves it on purpose updates docs/observability.md and this constant together.
 const silentPipelineAllocs = 7
 
 // TestSilentPipelineAllocs asserts what BenchmarkDecisionLog shows.
@@ -72,8 +72,8 @@ func TestSilentPipelineAllocs(t *testing.T) {
 	}
 	silent, dropped, debug := count(nil), count(loggers[1].logger), count(loggers[2].logger)
 	if silent != silentPipelineAllocs {
-		t.Errorf("allocs per silent request: %v, the README says %v: a stage builds something before it "+
-			"asks decision.Enabled, or the idle path changed (then update the README and silentPipelineAllocs)",
+		t.Errorf("allocs per silent request: %v, docs/observability.md says %v: a stage builds something before it "+
+			"asks decision.Enabled, or the idle path changed (then update docs/observability.md and silentPipelineAllocs)",
 			silent, silentPipelineAllocs)
 	}
 	if silent != dropped {

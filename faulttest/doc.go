@@ -43,7 +43,7 @@
 //   - bugs_test.go: cells that currently fail because of a stage bug, with
 //     the bug; they are skipped with "BUG: …" while every invariant check
 //     still runs, and say so once the bug is fixed;
-//   - readme_test.go: keeps the README's matrix table equal to the test's.
+//   - readme_test.go: keeps docs/reliability.md's matrix table equal to the test's.
 //
 // The faults come from [github.com/tailguard/tailguard/internal/testkit]'s
 // FaultServer.

@@ -38,7 +38,7 @@ const (
 	// is itself hedged. Breaker innermost in both, so it sees every attempt.
 	retryHedgeBreaker
 	// hedgeRetryThrottleBreaker is pipeline.New(hedge, retry, throttle,
-	// breaker): the order the README recommends for rate-limited
+	// breaker): the order docs/pipeline-order.md recommends for rate-limited
 	// upstreams, the throttle at its zero Config. Its expectations are the
 	// hedge→retry→breaker column's unless a row says otherwise.
 	hedgeRetryThrottleBreaker

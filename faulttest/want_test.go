@@ -59,7 +59,7 @@ func (w want) bodyFails(cs ...cause) want { w.body = cs; return w }
 // orFails lets the call fail with one of cs instead of answering.
 func (w want) orFails(cs ...cause) want { w.errs = cs; return w }
 
-// describe renders w for the README table; withBreaker adds the openings.
+// describe renders w for the docs/reliability.md table; withBreaker adds the openings.
 func (w want) describe(withBreaker bool) string {
 	var b strings.Builder
 	switch {

@@ -12,8 +12,7 @@ import (
 	"github.com/tailguard/tailguard/idempotency"
 )
 
-// Defaults used for zero [Config] fields. The README section "Throttled
-// upstreams" explains them beside the peers' choices.
+// Defaults used for zero [Config] fields. docs/throttle.md explains them beside the peers' choices.
 const (
 	// DefaultMaxWait is how long a request may wait in the throttle (for
 	// a closed gate, a pace slot or a concurrency slot) before it is

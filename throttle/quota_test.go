@@ -144,7 +144,7 @@ func TestQuotaLabFakeClock(t *testing.T) {
 		// quota refills in 10 ms, and AIMD needs a few to find the rate:
 		// short of the 90% here, where closed-loop callers go all
 		// at once after each pause (85.8%; the open-loop lab measures
-		// 91.8%), see the README.
+		// 91.8%), see docs/throttle.md.
 		{"retry-after", 5, 0.84, 50, true},
 		{"bare", 5, 0.90, 50, false},
 	}

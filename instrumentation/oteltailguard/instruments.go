@@ -4,7 +4,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// Metric names. The README's table gives each one's unit and attributes
+// Metric names. The module README's table gives each one's unit and attributes
 // beside Polly's and resilience4j's names.
 const (
 	MetricRequestDuration    = "tailguard.request.duration"

@@ -1,7 +1,7 @@
 package quota
 
 // Why the throttle arm misses some of its targets today, as the fake-clock
-// lab measures it (numbers in the README's "Throttled upstreams"). Each is
+// lab measures it (numbers in docs/throttle.md). Each is
 // a bug or a design question for the throttle stage, not a lowered bar.
 const (
 	// whyFirstPause: 16 callers start at once against a burst of 10, so a
