@@ -11,9 +11,11 @@
 //
 //	go test -race ./...
 //
-// which includes the soak (200 concurrent callers through the full
-// pipeline against a server mixing every fault, for 8 s or 40,000 calls,
-// whichever ends first; -soak.duration and -soak.requests change both).
+// which includes the soak (50 concurrent callers through the recommended
+// pipeline, then through the throttle pipeline, against nine hosts that
+// each fail their own way, for 4 s or 20,000 calls each, whichever ends
+// first, and at least 400 calls when the machine is slow; -soak.duration
+// and -soak.requests change both).
 // `go test -short ./faulttest/` skips the soak.
 //
 // # Layout
@@ -39,7 +41,8 @@
 //   - fuzz_test.go: the SLO schedule builder (Retry-After parsing and the
 //     classifier are fuzzed in package idempotency);
 //   - deadline_test.go: an attempt timeout racing the caller's deadline;
-//   - soak_test.go: the soak;
+//   - soak_test.go, soakmix_test.go, soaktally_test.go: the soak, its
+//     hosts and faults, and what its callers observed, by host;
 //   - bugs_test.go: cells that currently fail because of a stage bug, with
 //     the bug; they are skipped with "BUG: …" while every invariant check
 //     still runs, and say so once the bug is fixed;
