@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test in the repository, race detector on: the core module, then
+# Runs every test in the repository, race detector on, after the docs check
+# (internal/cmd/docscheck): the core module, then
 # the nested bench module (peer comparison), whose benchmarks run once each
 # as a smoke test, then the nested redisstate module against real
 # redis-servers (installed first when missing), then the nested
@@ -13,6 +14,10 @@
 # without it. A module that gains such a test gains the pass too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The docs first (seconds): every Go snippet in README.md, docs/ and the
+# nested modules' READMEs compiles, and every relative link resolves.
+go run ./internal/cmd/docscheck
 
 ./scripts/redis-server.sh
 
