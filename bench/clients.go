@@ -86,13 +86,13 @@ func Clients() []Client {
 // a fixed IdleHedgeDelay like the peers' pipelines: every stage is present
 // and none acts.
 func TailguardPipeline(base http.RoundTripper) http.RoundTripper {
-	return pipeline.Wrap(base, hedge.New(hedge.Config{Delay: IdleHedgeDelay}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+	return pipeline.NewWithBase(base, hedge.New(hedge.Config{Delay: IdleHedgeDelay}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
 }
 
 // TailguardPipelineDefault is the recommended client: every stage's zero
 // Config (the hedge adaptive), hedge outermost.
 func TailguardPipelineDefault(base http.RoundTripper) http.RoundTripper {
-	return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+	return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
 }
 
 // FailsafePipeline is failsafe-go's equivalent: hedge, retry and breaker

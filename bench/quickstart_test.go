@@ -116,7 +116,7 @@ func TestFakeClockQuickstart(t *testing.T) {
 	}{
 		{"http.Client", func(b http.RoundTripper) http.RoundTripper { return b }},
 		{"tailguard pipeline.New(hedge, retry, breaker)", func(b http.RoundTripper) http.RoundTripper {
-			return pipeline.Wrap(b, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+			return pipeline.NewWithBase(b, hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}))
 		}},
 		{"failsafe-go quantile hedge, retry, breaker", func(b http.RoundTripper) http.RoundTripper {
 			// Its breaker opens on 1 failure by default; give it

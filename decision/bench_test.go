@@ -18,7 +18,7 @@ import (
 // recommended is the recommended pipeline, every stage logging to logger,
 // over an in-memory transport that answers 200 at once.
 func recommended(logger *slog.Logger) http.RoundTripper {
-	return pipeline.Wrap(testkit.OK,
+	return pipeline.NewWithBase(testkit.OK,
 		hedge.New(hedge.Config{Delay: time.Hour, Logger: logger}),
 		retry.New(retry.Config{Logger: logger}),
 		throttle.New(throttle.Config{Logger: logger}),

@@ -49,7 +49,7 @@ func Example() {
 		return &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
 	})
 
-	client := pipeline.Wrap(upstream,
+	client := pipeline.NewWithBase(upstream,
 		hedge.New(hedge.Config{Delay: 100 * time.Millisecond, Logger: logger}),
 		retry.New(retry.Config{BaseDelay: 100 * time.Millisecond, Jitter: retry.NoJitter, Logger: logger}),
 	).Client()

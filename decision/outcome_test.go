@@ -106,7 +106,7 @@ func TestOneOutcomePerRequest(t *testing.T) {
 					stages[i] = s(logger)
 				}
 				req, _ := http.NewRequest("GET", "http://api.test/", nil)
-				resp, err := pipeline.Wrap(upstream(tt.answer), stages...).RoundTrip(req)
+				resp, err := pipeline.NewWithBase(upstream(tt.answer), stages...).RoundTrip(req)
 				require.NoError(t, err)
 				resp.Body.Close()
 				synctest.Wait() // the loser's goroutine is done
@@ -134,10 +134,10 @@ func endings(logs *testkit.Logs) []string {
 func TestOutcomeUnderMiddleware(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logger, logs := testkit.NewLogs(slog.LevelDebug)
-		client := pipeline.Wrap(upstream(failTwice),
+		client := pipeline.NewWithBase(upstream(failTwice),
 			retry.New(retry.Config{BaseDelay: time.Millisecond, Jitter: retry.NoJitter, Logger: logger}))
 		mw := hedge.NewMiddleware(hedge.MiddlewareConfig{Config: hedge.Config{Delay: time.Hour, Logger: logger}})
-		h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			out, _ := http.NewRequestWithContext(r.Context(), "GET", "http://backend.test/", nil)
 			resp, err := client.RoundTrip(out)
 			if err != nil {
@@ -170,7 +170,7 @@ func TestOutcomeUnderMiddleware(t *testing.T) {
 func TestOutcomeCallerLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logger, logs := testkit.NewLogs(slog.LevelDebug)
-		rt := pipeline.Wrap(upstream(func(_ int64, req *http.Request) (*http.Response, error) {
+		rt := pipeline.NewWithBase(upstream(func(_ int64, req *http.Request) (*http.Response, error) {
 			<-req.Context().Done()
 			return nil, req.Context().Err()
 		}),

@@ -77,7 +77,7 @@ func TestAdaptiveLearnsOneTryInEveryOrder(t *testing.T) {
 						delays = append(delays, info.Elapsed)
 					}
 				}})
-				rt := pipeline.Wrap(upstream, tc.order(h, retry.New(retry.Config{}), breaker.New(breaker.Config{}))...)
+				rt := pipeline.NewWithBase(upstream, tc.order(h, retry.New(retry.Config{}), breaker.New(breaker.Config{}))...)
 				for n := range 400 {
 					mu.Lock()
 					i = n

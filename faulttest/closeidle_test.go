@@ -36,7 +36,7 @@ func TestCloseIdleConnectionsReachesBase(t *testing.T) {
 		})
 	}
 	base := &idleCloser{RoundTripper: http.DefaultTransport}
-	pipeline.Wrap(base, stages["hedge"], stages["retry"], stages["breaker"]).Client().CloseIdleConnections()
+	pipeline.NewWithBase(base, stages["hedge"], stages["retry"], stages["breaker"]).Client().CloseIdleConnections()
 	if base.closed != 1 {
 		t.Errorf("through the pipeline: base closed %d times, want 1", base.closed)
 	}

@@ -100,7 +100,7 @@ func TestHedgeOutsideHalfOpenBreaker(t *testing.T) {
 			if withRetry {
 				stages = []pipeline.Stage{h, retry.New(retry.Config{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}), b}
 			}
-			rt := pipeline.Wrap(tr, stages...)
+			rt := pipeline.NewWithBase(tr, stages...)
 
 			trip(t, b, tr, srv)
 			time.Sleep(40 * time.Millisecond) // past OpenTimeout: the next request is the probe
@@ -215,7 +215,7 @@ func TestSharedBudgetUnder500Storm(t *testing.T) {
 			if order == "retry→hedge" {
 				stages = []pipeline.Stage{r, h}
 			}
-			rt := pipeline.Wrap(tr, stages...)
+			rt := pipeline.NewWithBase(tr, stages...)
 
 			var wg sync.WaitGroup
 			results := make(chan outcome, callers)
@@ -265,7 +265,7 @@ func TestAttemptTimeoutAgainstBlackHole(t *testing.T) {
 	const timeout = 50 * time.Millisecond
 	r := retry.New(retry.Config{MaxAttempts: 3, AttemptTimeout: timeout, BaseDelay: time.Millisecond,
 		MaxDelay: 2 * time.Millisecond, MaxRetryAfter: time.Second})
-	rt := pipeline.Wrap(tr, r, b)
+	rt := pipeline.NewWithBase(tr, r, b)
 
 	o := do(t, rt, get(t, srv.URL, ""), 5*time.Second)
 	require.Error(t, o.err)

@@ -184,11 +184,11 @@ func newStack(a arrangement, base http.RoundTripper, c stackConfig) *stack {
 	case hedgeAlone:
 		s.rt = s.hedger.Wrap(base)
 	case hedgeRetryBreaker:
-		s.rt = pipeline.Wrap(base, s.hedger, s.retrier, s.breaker)
+		s.rt = pipeline.NewWithBase(base, s.hedger, s.retrier, s.breaker)
 	case retryHedgeBreaker:
-		s.rt = pipeline.Wrap(base, s.retrier, s.hedger, s.breaker)
+		s.rt = pipeline.NewWithBase(base, s.retrier, s.hedger, s.breaker)
 	case hedgeRetryThrottleBreaker:
-		s.rt = pipeline.Wrap(base, s.hedger, s.retrier, s.thr, s.breaker)
+		s.rt = pipeline.NewWithBase(base, s.hedger, s.retrier, s.thr, s.breaker)
 	default:
 		panic("unknown arrangement")
 	}

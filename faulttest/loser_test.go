@@ -38,7 +38,7 @@ func TestLoserInsideRetry(t *testing.T) {
 		var retries atomic.Int64
 		r := retry.New(retry.Config{Budget: bud, OnRetry: func(retry.RetryInfo) { retries.Add(1) }})
 		b := breaker.New(breaker.Config{})
-		if d := timedGet(t, pipeline.Wrap(stub, h, r, b)); d != 10*time.Millisecond {
+		if d := timedGet(t, pipeline.NewWithBase(stub, h, r, b)); d != 10*time.Millisecond {
 			t.Errorf("took %v", d)
 		}
 		synctest.Wait()
@@ -76,7 +76,7 @@ func TestLoserInRetryWait(t *testing.T) {
 		b := breaker.New(breaker.Config{})
 		// The retry stage reports its failed try to the race, which fires
 		// the hedge at once rather than on its 10 ms timer.
-		if d := timedGet(t, pipeline.Wrap(stub, h, r, b)); d != time.Millisecond {
+		if d := timedGet(t, pipeline.NewWithBase(stub, h, r, b)); d != time.Millisecond {
 			t.Errorf("took %v", d)
 		}
 		synctest.Wait()

@@ -81,7 +81,7 @@ func TestPushbackStopsHedgingInEveryOrder(t *testing.T) {
 				h := hedge.New(hedge.Config{})
 				r := retry.New(retry.Config{})
 				b := breaker.New(breaker.Config{})
-				rt := pipeline.Wrap(upstream, tc.order(h, r, b)...)
+				rt := pipeline.NewWithBase(upstream, tc.order(h, r, b)...)
 				req, err := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
 				require.NoError(t, err)
 				resp, err := rt.RoundTrip(req)

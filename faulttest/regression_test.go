@@ -26,7 +26,7 @@ func TestAttemptTimeoutsOpenBreaker(t *testing.T) {
 			return nil, context_cause(req)
 		}}
 		b := breaker.New(breaker.Config{ConsecutiveFailures: 3})
-		p := pipeline.Wrap(stub, retry.New(retry.Config{MaxAttempts: 3, AttemptTimeout: time.Second}), b)
+		p := pipeline.NewWithBase(stub, retry.New(retry.Config{MaxAttempts: 3, AttemptTimeout: time.Second}), b)
 		for range 3 {
 			req, _ := http.NewRequest("GET", "http://x.test/", nil)
 			p.RoundTrip(req)

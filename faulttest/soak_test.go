@@ -164,7 +164,7 @@ func soak(t *testing.T, s soakStack) {
 		stages = []pipeline.Stage{h, r, thr, b}
 	}
 	var injected atomic.Int64
-	rt := pipeline.Wrap(panicky(base, &injected), stages...)
+	rt := pipeline.NewWithBase(panicky(base, &injected), stages...)
 
 	gBefore := runtime.NumGoroutine()
 	heapBefore := heapAlloc()

@@ -85,9 +85,9 @@ func stress(t *testing.T, seed uint64, order int) {
 	b := breaker.New(breaker.Config{OpenTimeout: 10 * time.Millisecond, ConsecutiveFailures: 3})
 	var p http.RoundTripper
 	if order == 0 {
-		p = pipeline.Wrap(stub, h, r, b)
+		p = pipeline.NewWithBase(stub, h, r, b)
 	} else {
-		p = pipeline.Wrap(stub, r, h, b)
+		p = pipeline.NewWithBase(stub, r, h, b)
 	}
 	var wg sync.WaitGroup
 	for i := 0; i < 60; i++ {

@@ -35,7 +35,7 @@ import (
 func recommended(base http.RoundTripper) (*pipeline.Pipeline, *throttle.Throttle, *breaker.Breaker) {
 	th := throttle.New(throttle.Config{})
 	b := breaker.New(breaker.Config{})
-	return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), th, b), th, b
+	return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), th, b), th, b
 }
 
 // arrivals is an in-memory upstream answering every request with answer

@@ -77,7 +77,7 @@
 // # Server side
 //
 // [NewMiddleware] builds a [Middleware], the same policy inside a server:
-// [Middleware.Wrap] returns an [http.Handler] that runs the handler again
+// [Middleware.Handler] returns an [http.Handler] that runs the handler again
 // when a run is slow, each run into its own buffered response, and writes
 // the first good answer to the client. It shares [Config] (embedded in
 // [MiddlewareConfig], which adds a Timeout and caps on the buffered

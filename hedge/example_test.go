@@ -93,7 +93,7 @@ func Example_adaptive() {
 		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
 	})
 	h := hedge.New(hedge.Config{}) // p95 per host, 1 hedge, 20% budget
-	client := pipeline.Wrap(base, h).Client()
+	client := pipeline.NewWithBase(base, h).Client()
 	for range 50 {
 		resp, err := client.Get("http://upstream.example/")
 		if err != nil {

@@ -152,7 +152,7 @@ func TestBudgetDepositOncePerRequest(t *testing.T) {
 		b := budget.New(budget.Config{})
 		outer := New(Config{Delay: time.Second, Budget: b})
 		inner := New(Config{Delay: time.Second, Budget: b})
-		rt := pipeline.Wrap(slowStub(time.Millisecond), outer, inner)
+		rt := pipeline.NewWithBase(slowStub(time.Millisecond), outer, inner)
 		for range 3 {
 			resp, err := rt.RoundTrip(newGet(t))
 			require.NoError(t, err)

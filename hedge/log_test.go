@@ -113,7 +113,7 @@ func TestMiddlewareDecisionLog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		logger, logs := testkit.NewLogs(slog.LevelDebug)
 		runs := 0
-		h := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, Logger: logger}}).Wrap(
+		h := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, Logger: logger}}).Handler(
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if IsHedge(r.Context()) {
 					w.WriteHeader(204)

@@ -67,7 +67,7 @@ type MiddlewareConfig struct {
 // Middleware hedges an [http.Handler] inside a server: when a run of the
 // handler is slow, it starts another run of the same request, and the
 // first run to finish answers the client. [NewMiddleware] builds one from a
-// [MiddlewareConfig]; [Middleware.Wrap] puts it around a handler, and is
+// [MiddlewareConfig]; [Middleware.Handler] puts it around a handler, and is
 // itself the func(http.Handler) http.Handler that middleware chains take.
 //
 // # When runs start
@@ -159,10 +159,10 @@ type MiddlewareConfig struct {
 //
 // # Adaptive delay
 //
-// Each handler returned by Wrap learns its own latencies: the duration of
+// Each handler returned by Handler learns its own latencies: the duration of
 // run 1, or its elapsed time when a hedge beat it. When a [http.ServeMux]
 // routed the request before the middleware (mux.Handle(pattern,
-// m.Wrap(h))), latencies are kept per pattern (r.Pattern, at most 512);
+// m.Handler(h))), latencies are kept per pattern (r.Pattern, at most 512);
 // a middleware wrapping the whole mux sees no pattern and keeps one
 // distribution for every route, which suits a mux whose routes share one
 // latency profile.
@@ -235,10 +235,13 @@ func NewMiddleware(cfg MiddlewareConfig) *Middleware {
 	return m
 }
 
-// Wrap returns a handler that hedges next. It has the signature of a
-// middleware: pass m.Wrap wherever a func(http.Handler) http.Handler is
-// expected.
-func (m *Middleware) Wrap(next http.Handler) http.Handler {
+// Handler returns a handler that hedges next, the way [http.TimeoutHandler]
+// and [http.StripPrefix] return one around theirs. It has the signature of
+// a middleware: pass m.Handler wherever a func(http.Handler) http.Handler
+// is expected. (A client stage's Wrap(next http.RoundTripper) is the
+// pipeline's contract; this is its server-side counterpart, named for what
+// it returns.)
+func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return &handler{m: m, next: next}
 }
 

@@ -44,7 +44,7 @@ func TestMiddlewareLargeResponseAborted(t *testing.T) {
 					MaxResponse: 100,
 					Timeout:     tc.timeout,
 				})
-				h := m.Wrap(http.HandlerFunc(tc.handler))
+				h := m.Handler(http.HandlerFunc(tc.handler))
 				rec := httptest.NewRecorder()
 				assert.PanicsWithValue(t, tc.wantPanic, func() {
 					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
@@ -85,7 +85,7 @@ func TestMiddlewareLargeResponseClientBroken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Second}, MaxResponse: 100})
 		var writeErr error
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeErr = writeChunks(w, 20, 40, time.Millisecond)
 		}))
 		w := &brokenWriter{ResponseRecorder: httptest.NewRecorder()}

@@ -42,14 +42,14 @@ func benchServe(b *testing.B, h http.Handler, method string) {
 func BenchmarkMiddleware(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { benchServe(b, okHandler, http.MethodGet) })
 	b.Run("fixed", func(b *testing.B) {
-		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler), http.MethodGet)
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Handler(okHandler), http.MethodGet)
 	})
 	b.Run("adaptive", func(b *testing.B) {
 		cfg := Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}
-		benchServe(b, NewMiddleware(MiddlewareConfig{Config: cfg}).Wrap(okHandler), http.MethodGet)
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: cfg}).Handler(okHandler), http.MethodGet)
 	})
 	b.Run("post", func(b *testing.B) {
-		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler), http.MethodPost)
+		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Handler(okHandler), http.MethodPost)
 	})
 }
 
@@ -71,7 +71,7 @@ func BenchmarkMiddlewareLoopback(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) { run(b, okHandler) })
 	b.Run("fixed", func(b *testing.B) {
-		run(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Wrap(okHandler))
+		run(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Handler(okHandler))
 	})
 }
 
@@ -86,7 +86,7 @@ func BenchmarkMiddlewareHedgeFires(b *testing.B) {
 		io.WriteString(w, "ok")
 	})
 	unlimited := budget.New(budget.Config{Ratio: 1, MinPerSecond: 1e12})
-	benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Microsecond, Budget: unlimited}}).Wrap(slow), http.MethodGet)
+	benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Microsecond, Budget: unlimited}}).Handler(slow), http.MethodGet)
 }
 
 // BenchmarkMiddlewareLargeResponse is the cost of a 4 MiB answer written
@@ -103,12 +103,12 @@ func BenchmarkMiddlewareLargeResponse(b *testing.B) {
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}, MaxResponse: 64 << 10})
 	b.Run("memory", func(b *testing.B) {
 		b.SetBytes(128 << 15)
-		benchServe(b, m.Wrap(large), http.MethodGet)
+		benchServe(b, m.Handler(large), http.MethodGet)
 	})
 	for _, tc := range []struct {
 		name string
 		h    http.Handler
-	}{{"loopback/bare", large}, {"loopback/middleware", m.Wrap(large)}} {
+	}{{"loopback/bare", large}, {"loopback/middleware", m.Handler(large)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			srv, _ := testkit.NewServer(b, tc.h)
 			client := &http.Client{Transport: testkit.Transport(b)}

@@ -74,7 +74,7 @@ func TestMiddlewareMaxBytesErrorReachesHandler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		runs := 0
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := http.MaxBytesHandler(m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := http.MaxBytesHandler(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs++
 			b, err := io.ReadAll(r.Body)
 			var tooLarge *http.MaxBytesError
@@ -96,7 +96,7 @@ func TestMiddlewareUnlimitedMaxBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var got sync.Map
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxBody: math.MaxInt64})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(r.Body)
 			got.Store(CopyFrom(r.Context()), string(b))
 			if !IsHedge(r.Context()) {

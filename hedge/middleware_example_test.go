@@ -35,8 +35,8 @@ func ExampleMiddleware() {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /search", m.Wrap(search))
-	mux.Handle("POST /orders", m.Wrap(order))
+	mux.Handle("GET /search", m.Handler(search))
+	mux.Handle("POST /orders", m.Handler(order))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	client := srv.Client()

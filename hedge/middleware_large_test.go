@@ -49,7 +49,7 @@ func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
 			Config:      Config{Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i }},
 			MaxResponse: 100,
 		})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				<-r.Context().Done()
 				seen.set(n, context.Cause(r.Context()))
@@ -85,7 +85,7 @@ func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
 func TestMiddlewareResponseAtLimitBuffered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 2 {
 				<-r.Context().Done()
 				return
@@ -119,7 +119,7 @@ func TestMiddlewareLargeFailureCutOff(t *testing.T) {
 					errs = map[int]error{}
 				)
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == 2 && tc.hedgeOK {
 						io.WriteString(w, "small ok")
 						return
@@ -151,7 +151,7 @@ func TestMiddlewareLargeLoserCutOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		loserErr := make(chan error, 1)
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 2 {
 				io.WriteString(w, "hedge ok")
 				return
@@ -175,7 +175,7 @@ func TestMiddlewareLoserHeadersDoNotRace(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				started := make(chan struct{})
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Millisecond}, MaxResponse: maxResponse})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == 2 {
 						close(started)
 						<-r.Context().Done()
@@ -218,7 +218,7 @@ func TestMiddlewareCutOffRunNeverWins(t *testing.T) {
 			Config:      Config{Delay: time.Second, Classifier: shedClassifier{idempotency.Default}},
 			MaxResponse: 100,
 		})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Shed", "1")
 			io.WriteString(w, strings.Repeat("x", 60))
 			if _, err := io.WriteString(w, strings.Repeat("x", 60)); err != nil {
@@ -238,7 +238,7 @@ func TestMiddlewareTwoRunsOutgrowAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var errs causes
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 100})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				time.Sleep(10 * time.Millisecond) // writes as run 2 starts
 			}
@@ -265,7 +265,7 @@ func TestMiddlewareLargeFailureFiresNextAtOnce(t *testing.T) {
 			Config:      Config{Delay: time.Second, OnHedge: func(i HedgeInfo) { hedges = append(hedges, i) }},
 			MaxResponse: 100,
 		})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 2 {
 				io.WriteString(w, "ok")
 				return

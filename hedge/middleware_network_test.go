@@ -47,7 +47,7 @@ func TestMiddlewareNetworkBodyInEveryRun(t *testing.T) {
 	}
 	reads := make(chan got, 3)
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 20 * time.Millisecond, MaxHedges: 2}})
-	srv, _ := testkit.NewServer(t, m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := testkit.NewServer(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := CopyFrom(r.Context())
 		b, err := io.ReadAll(r.Body)
 		reads <- got{n, sha256.Sum256(b), err}
@@ -83,7 +83,7 @@ func TestMiddlewareNetworkServeMux(t *testing.T) {
 	runs := map[string]int{}
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 20 * time.Millisecond}})
 	mux := http.NewServeMux()
-	mux.Handle("/item", m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/item", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		runs[r.Method]++
 		mu.Unlock()
@@ -139,12 +139,12 @@ func TestMiddlewareNetworkLargeResponse(t *testing.T) {
 		})
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/blob", whole.Wrap(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/blob", whole.Handler(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
 		for off := 0; off < len(payload); off += chunk {
 			w.Write(payload[off : off+chunk])
 		}
 	})))
-	mux.Handle("/endless", cut.Wrap(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/endless", cut.Handler(hedgeAnswers(func(w http.ResponseWriter, r *http.Request) {
 		for r.Context().Err() == nil {
 			if _, err := w.Write(payload[:chunk]); err != nil {
 				return

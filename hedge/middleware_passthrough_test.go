@@ -57,7 +57,7 @@ func TestMiddlewarePassThroughUnmarked(t *testing.T) {
 					Config:  Config{Delay: time.Millisecond, Skip: func(r *http.Request) bool { return r.URL.Path == "/skip" }},
 					MaxBody: 10,
 				})
-				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					runs.Add(1)
 					marks <- CopyFrom(r.Context())
 					assert.False(t, IsHedge(r.Context()))
@@ -81,7 +81,7 @@ func TestMiddlewarePassThroughUnmarked(t *testing.T) {
 func TestMiddlewareNetworkUpgradePassesThrough(t *testing.T) {
 	var runs atomic.Int32
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Millisecond}})
-	srv, _ := testkit.NewServer(t, m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := testkit.NewServer(t, m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		runs.Add(1)
 		time.Sleep(20 * time.Millisecond) // long past the delay: a hedged request would have a second run
 		conn, rw, err := http.NewResponseController(w).Hijack()
@@ -128,7 +128,7 @@ func TestMiddlewareStreamingPassesThrough(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var flushErr error
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					flushErr = http.NewResponseController(w).Flush()
 				}))
 				req := httptest.NewRequest(http.MethodGet, "/events", nil)

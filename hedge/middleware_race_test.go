@@ -38,7 +38,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 func TestMiddlewareFailureDoesNotWin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				sleepCtx(r.Context(), 50*time.Millisecond)
 				io.WriteString(w, "slow ok")
@@ -64,7 +64,7 @@ func TestMiddlewareFailureFiresNextAtOnce(t *testing.T) {
 			Delay:   100 * time.Millisecond,
 			OnHedge: func(i HedgeInfo) { hedges = append(hedges, i) },
 		}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			time.Sleep(5 * time.Millisecond)
 			if n == 1 {
 				w.WriteHeader(http.StatusBadGateway)
@@ -90,7 +90,7 @@ func TestMiddlewareAllFailLatestAnswers(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{
 			Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i },
 		}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			time.Sleep(20 * time.Millisecond)
 			w.Header().Set("X-Run", fmt.Sprint(n))
 			http.Error(w, fmt.Sprintf("run %d failed", n), http.StatusInternalServerError)
@@ -111,7 +111,7 @@ func TestMiddlewareTimeoutKeepsFailure(t *testing.T) {
 			Config:  Config{Delay: 10 * time.Millisecond},
 			Timeout: 50 * time.Millisecond,
 		})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				time.Sleep(5 * time.Millisecond)
 				http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -133,7 +133,7 @@ func TestMiddlewareClientGone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var seen causes
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			seen.set(n, context.Cause(r.Context()))
 			io.WriteString(w, "artifact of the cancellation")
@@ -158,7 +158,7 @@ func TestMiddlewarePanicRaisedAgain(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{
 			Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i },
 		}})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}))
 		assert.PanicsWithValue(t, http.ErrAbortHandler, func() {
@@ -173,7 +173,7 @@ func TestMiddlewarePanicRaisedAgain(t *testing.T) {
 func TestMiddlewarePanicLosesToPending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				time.Sleep(15 * time.Millisecond)
 				panic("boom")
@@ -193,7 +193,7 @@ func TestMiddlewareBudgetDenied(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := budget.New(budget.Config{Ratio: 1e-9, MinPerSecond: 1e-9, Window: time.Second})
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, Budget: b}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			time.Sleep(30 * time.Millisecond)
 			fmt.Fprintf(w, "run %d", n)
 		}))
@@ -214,7 +214,7 @@ func TestMiddlewareAdaptivePerPattern(t *testing.T) {
 			Delay:    time.Second,     // a warm-up delay: no hedges while learning
 			OnHedge:  func(i HedgeInfo) { hedgedAt[i.Request.Pattern] = i.Elapsed },
 		}})
-		wrapped := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		wrapped := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			d := 2 * time.Millisecond
 			if r.Pattern == "GET /slow" {
 				d = 50 * time.Millisecond
@@ -254,7 +254,7 @@ func TestMiddlewareRetryAfterStopsHedging(t *testing.T) {
 			Delay: 10 * time.Millisecond, MaxHedges: 3,
 			OnHedge: func(i HedgeInfo) { started = append(started, i.Attempt) },
 		}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			switch n {
 			case 1:
 				time.Sleep(50 * time.Millisecond)
@@ -291,7 +291,7 @@ func TestMiddlewareHugeDelaySaturates(t *testing.T) {
 				cfg := tc.cfg
 				cfg.OnHedge = func(i HedgeInfo) { started = append(started, i.Attempt) }
 				m := NewMiddleware(MiddlewareConfig{Config: cfg, Timeout: tc.timeout})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == 1 {
 						time.Sleep(5 * time.Millisecond)
 						w.WriteHeader(http.StatusServiceUnavailable)
@@ -335,7 +335,7 @@ func TestMiddlewarePushbackOnAnyStatusStopsHedging(t *testing.T) {
 					Delay: 10 * time.Millisecond, MaxHedges: 3,
 					OnHedge: func(i HedgeInfo) { started = append(started, i.Attempt) },
 				}})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == 1 {
 						time.Sleep(50 * time.Millisecond)
 						io.WriteString(w, "run 1")
@@ -363,7 +363,7 @@ func TestMiddlewareLoserNeverDelaysAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		loserErr := make(chan error, 1)
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, MaxResponse: 1 << 10})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				time.Sleep(3 * time.Second) // deaf to its context
 				_, err := w.Write(make([]byte, 2<<20))

@@ -45,7 +45,7 @@ func TestMiddlewareRunsPickReplicas(t *testing.T) {
 	})
 	m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 20 * time.Millisecond}})
 	rec := httptest.NewRecorder()
-	m.Wrap(handler).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	m.Handler(handler).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "healthy", rec.Body.String())
 	assert.Equal(t, uint64(1), m.Stats().HedgeWins)

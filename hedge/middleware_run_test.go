@@ -52,7 +52,7 @@ func TestMiddlewarePanicInAnyRunReachesServeHTTP(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var seen causes
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}, Timeout: 50 * time.Millisecond})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == tc.panicking {
 						panic(fmt.Sprint("run ", n, " bug"))
 					}
@@ -73,7 +73,7 @@ func TestMiddlewarePanicInAnyRunReachesServeHTTP(t *testing.T) {
 func TestMiddlewareLoserPanicDiscarded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				<-r.Context().Done()
 				panic("late bug")
@@ -98,7 +98,7 @@ func TestMiddlewareHookPanicCancelsRuns(t *testing.T) {
 			Delay:   10 * time.Millisecond,
 			OnHedge: func(HedgeInfo) { panic("hook bug") },
 		}})
-		h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			seen.set(n, waitCtx(r.Context()))
 		}))
 		start := time.Now()
@@ -142,7 +142,7 @@ func TestMiddlewareClassifierPanicIsTheRunsPanic(t *testing.T) {
 					Config:  Config{Delay: 10 * time.Millisecond, MaxHedges: 2, Classifier: boomClassifier{idempotency.Default}},
 					Timeout: time.Second,
 				})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					if n == 1 {
 						seen.set(n, waitCtx(r.Context()))
 						return
@@ -213,7 +213,7 @@ func TestMiddlewareMaxHedgesTenEveryRunFails(t *testing.T) {
 					Timeout:     time.Second,
 					MaxResponse: 100,
 				})
-				h := m.Wrap(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 					time.Sleep(200 * time.Millisecond) // past hedge 10, fired at 100 ms
 					tc.handler(n, w, r)
 				}))

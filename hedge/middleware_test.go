@@ -67,7 +67,7 @@ func TestMiddlewareFastHandlerRunsOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var runs, mark atomic.Int32
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs.Add(1)
 			mark.Store(int32(CopyFrom(r.Context())))
 			time.Sleep(5 * time.Millisecond)
@@ -92,7 +92,7 @@ func TestMiddlewareHedgeWinsLoserCanceled(t *testing.T) {
 		var seen causes
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
 		start := time.Now()
-		rec := serve(m.Wrap(stuckFirst(5*time.Millisecond, &seen)), httptest.NewRequest(http.MethodGet, "/x", nil))
+		rec := serve(m.Handler(stuckFirst(5*time.Millisecond, &seen)), httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, 15*time.Millisecond, time.Since(start))
 		assert.Equal(t, "run 2", rec.Body.String())
 		synctest.Wait()
@@ -122,7 +122,7 @@ func TestMiddlewareHedgesOnlyIdempotent(t *testing.T) {
 				var runs, intact atomic.Int32
 				var marks sync.Map
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					n := runs.Add(1)
 					marks.Store(n, CopyFrom(r.Context()))
 					if b, err := io.ReadAll(r.Body); err == nil && string(b) == "payload" {
@@ -166,7 +166,7 @@ func TestMiddlewareSkipByPath(t *testing.T) {
 			Delay: 10 * time.Millisecond,
 			Skip:  func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/admin/") },
 		}})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			runs.Add(1)
 			if CopyFrom(r.Context()) != 0 {
 				marked.Add(1)
@@ -196,13 +196,13 @@ func TestMiddlewareHooks(t *testing.T) {
 			OnComplete: func(i CompleteInfo) { completes = append(completes, i) },
 		}})
 		req := httptest.NewRequest(http.MethodGet, "/x", nil)
-		serve(m.Wrap(stuckFirst(5*time.Millisecond, &seen)), req)
+		serve(m.Handler(stuckFirst(5*time.Millisecond, &seen)), req)
 		require.Len(t, hedges, 1)
 		assert.Equal(t, HedgeInfo{Request: req, Attempt: 2, Elapsed: 10 * time.Millisecond, Reason: ReasonDelay}, hedges[0])
 		require.Len(t, completes, 1)
 		assert.Equal(t, CompleteInfo{Request: req, Winner: 2, Sent: 2, Duration: 15 * time.Millisecond, StatusCode: 200}, completes[0])
 
-		fast := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fast := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(3 * time.Millisecond)
 			w.WriteHeader(http.StatusNotFound)
 		}))
@@ -223,9 +223,9 @@ func TestMiddlewareStats(t *testing.T) {
 			Delay: 10 * time.Millisecond,
 			Skip:  func(r *http.Request) bool { return r.URL.Path == "/skip" },
 		}})
-		stuck := m.Wrap(stuckFirst(time.Millisecond, &seen))
-		fast := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		failing := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stuck := m.Handler(stuckFirst(time.Millisecond, &seen))
+		fast := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		failing := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(20 * time.Millisecond)
 			w.WriteHeader(http.StatusInternalServerError)
 		}))
@@ -258,7 +258,7 @@ func TestMiddlewareMaxHedgesRunsThree(t *testing.T) {
 			seen           causes
 		)
 		m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, MaxHedges: 2}})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			cur := inFlight.Add(1)
 			defer inFlight.Add(-1)
 			most.Store(max(most.Load(), cur))
@@ -294,7 +294,7 @@ func TestMiddlewareTimeout503(t *testing.T) {
 			Config:  Config{Delay: 10 * time.Millisecond, OnComplete: func(i CompleteInfo) { info = i }},
 			Timeout: 50 * time.Millisecond,
 		})
-		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			seen.set(CopyFrom(r.Context()), context.Cause(r.Context()))
 			io.WriteString(w, "late")
@@ -322,7 +322,7 @@ func TestMiddlewareBodyCap(t *testing.T) {
 				payload := strings.Repeat("x", size)
 				var got sync.Map
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond}})
-				h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					b, err := io.ReadAll(r.Body)
 					got.Store(CopyFrom(r.Context()), err == nil && string(b) == payload)
 					if IsHedge(r.Context()) {

@@ -263,7 +263,7 @@ func TestMiddlewareDroppedPanics(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				logger, logs := testkit.NewLogs(slog.LevelWarn)
 				m := NewMiddleware(MiddlewareConfig{Config: Config{Delay: 10 * time.Millisecond, Logger: logger}})
-				_, p := servePanic(m.Wrap(runsFunc(tt.handler)), httptest.NewRequest(http.MethodGet, "/x", nil))
+				_, p := servePanic(m.Handler(runsFunc(tt.handler)), httptest.NewRequest(http.MethodGet, "/x", nil))
 				if tt.raised {
 					assert.Equal(t, "run bug", p)
 				} else {

@@ -4,7 +4,8 @@
 // A stage is anything with a Wrap(next http.RoundTripper) http.RoundTripper
 // method: hedge.New, retry.New, throttle.New and breaker.New return stages, and
 // [StageFunc] turns a plain function into one. This package imports none of
-// them; any value of the right shape composes.
+// them; any value of the right shape composes. [New] builds a [Pipeline]
+// over [http.DefaultTransport], [NewWithBase] over a transport of your own.
 //
 // # Order
 //

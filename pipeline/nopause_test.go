@@ -55,7 +55,7 @@ func TestNoPauseAskedBacksOff(t *testing.T) {
 						return resp, nil
 					})
 					req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://lb.test/", nil)
-					resp, err := pipeline.Wrap(lb, ss...).RoundTrip(req)
+					resp, err := pipeline.NewWithBase(lb, ss...).RoundTrip(req)
 					if err != nil {
 						t.Fatal(err)
 					}

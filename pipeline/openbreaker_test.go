@@ -24,16 +24,16 @@ var orders = []struct {
 	build func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper
 }{
 	{"hedge→retry→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
-		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), b)
+		return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), b)
 	}},
 	{"retry→hedge→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
-		return pipeline.Wrap(base, retry.New(retry.Config{}), hedge.New(hedge.Config{}), b)
+		return pipeline.NewWithBase(base, retry.New(retry.Config{}), hedge.New(hedge.Config{}), b)
 	}},
 	{"hedge→retry→throttle→breaker", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
-		return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
+		return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
 	}},
 	{"breaker alone", func(base http.RoundTripper, b *breaker.Breaker) http.RoundTripper {
-		return pipeline.Wrap(base, b)
+		return pipeline.NewWithBase(base, b)
 	}},
 }
 
@@ -168,13 +168,13 @@ func TestBreakerWaitStopsHedging(t *testing.T) {
 		build func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper
 	}{
 		{"hedge→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
-			return pipeline.Wrap(base, h, b)
+			return pipeline.NewWithBase(base, h, b)
 		}},
 		{"hedge→retry→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
-			return pipeline.Wrap(base, h, retry.New(retry.Config{}), b)
+			return pipeline.NewWithBase(base, h, retry.New(retry.Config{}), b)
 		}},
 		{"hedge→retry→throttle→breaker", func(base http.RoundTripper, h *hedge.Hedger, b *breaker.Breaker) http.RoundTripper {
-			return pipeline.Wrap(base, h, retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
+			return pipeline.NewWithBase(base, h, retry.New(retry.Config{}), throttle.New(throttle.Config{}), b)
 		}},
 	}
 	for _, bd := range builds {

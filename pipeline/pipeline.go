@@ -12,17 +12,19 @@ type Pipeline struct {
 	base http.RoundTripper
 }
 
-// New chains stages over [http.DefaultTransport]; the first stage is the
-// outermost. With no stages it is the default transport.
+// New returns a pipeline of stages over [http.DefaultTransport]; the first
+// stage is the outermost. With no stages it is the default transport. It is
+// NewWithBase(nil, stages...).
 func New(stages ...Stage) *Pipeline {
-	return Wrap(http.DefaultTransport, stages...)
+	return NewWithBase(http.DefaultTransport, stages...)
 }
 
-// Wrap chains stages over base; the first stage is the outermost. A nil base
-// means [http.DefaultTransport]. It panics if a stage is nil or returns a nil
+// NewWithBase returns a pipeline of stages over base, the transport the
+// innermost stage sends through; the first stage is the outermost. A nil
+// base means [http.DefaultTransport]. It panics if a stage is nil or returns a nil
 // transport, both programmer errors that would otherwise surface as a nil
 // dereference on the first request.
-func Wrap(base http.RoundTripper, stages ...Stage) *Pipeline {
+func NewWithBase(base http.RoundTripper, stages ...Stage) *Pipeline {
 	if base == nil {
 		base = http.DefaultTransport
 	}

@@ -48,7 +48,7 @@ func TestOrderFirstStageIsOutermost(t *testing.T) {
 			for _, s := range tt.stages {
 				stages = append(stages, tag(s))
 			}
-			p := pipeline.Wrap(base, stages...)
+			p := pipeline.NewWithBase(base, stages...)
 			req, _ := http.NewRequest(http.MethodGet, "http://example.test/", nil)
 			resp, err := p.RoundTrip(req)
 			require.NoError(t, err)
@@ -80,7 +80,7 @@ func (c *idleCloser) CloseIdleConnections() { c.closed = true }
 
 func TestCloseIdleConnectionsReachesBase(t *testing.T) {
 	base := &idleCloser{RoundTripper: http.DefaultTransport}
-	pipeline.Wrap(base, tag("a")).Client().CloseIdleConnections()
+	pipeline.NewWithBase(base, tag("a")).Client().CloseIdleConnections()
 	assert.True(t, base.closed)
 }
 
@@ -92,7 +92,7 @@ func TestWrapPanicsOnNilStage(t *testing.T) {
 
 func TestWrapNilBaseIsDefaultTransport(t *testing.T) {
 	var got http.RoundTripper
-	pipeline.Wrap(nil, pipeline.StageFunc(func(next http.RoundTripper) http.RoundTripper {
+	pipeline.NewWithBase(nil, pipeline.StageFunc(func(next http.RoundTripper) http.RoundTripper {
 		got = next
 		return next
 	}))

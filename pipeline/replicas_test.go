@@ -92,7 +92,7 @@ func TestReplicaCredentialsStayOnListedReplicas(t *testing.T) {
 			return &http.Client{Transport: base, Jar: jar}
 		}
 		h := hedge.New(hedge.Config{Delay: 20 * time.Millisecond, Replicas: hedge.Replicas{Addrs: []string{a.URL, b.URL}}})
-		return &http.Client{Transport: pipeline.Wrap(base, h, retry.New(retry.Config{}), breaker.New(breaker.Config{})), Jar: jar}
+		return &http.Client{Transport: pipeline.NewWithBase(base, h, retry.New(retry.Config{}), breaker.New(breaker.Config{})), Jar: jar}
 	}
 	send := func(client *http.Client, target string) string {
 		req, err := http.NewRequest(http.MethodGet, target, nil)
@@ -178,7 +178,7 @@ func TestReplicaBreakerPerReplica(t *testing.T) {
 		h := hedge.New(hedge.Config{Delay: 10 * time.Millisecond,
 			Replicas:   hedge.Replicas{Addrs: []string{"a.test:80", "b.test:80", "c.test:80"}},
 			OnComplete: func(i hedge.CompleteInfo) { winners = append(winners, i.Winner) }})
-		rt := pipeline.Wrap(stub, h, retry.New(retry.Config{}), b)
+		rt := pipeline.NewWithBase(stub, h, retry.New(retry.Config{}), b)
 		do := func(target string) int {
 			req, _ := http.NewRequest(http.MethodGet, target, nil)
 			resp, err := rt.RoundTrip(req)
@@ -246,7 +246,7 @@ func TestReplicaFailedTryResentElsewhere(t *testing.T) {
 			return testkit.Respond(req, http.StatusOK, "ok", nil), nil
 		}}
 		h := hedge.New(hedge.Config{Delay: time.Second, Replicas: hedge.Replicas{Addrs: []string{"a.test:80", "b.test:80"}}})
-		rt := pipeline.Wrap(stub, h, retry.New(retry.Config{}), breaker.New(breaker.Config{}))
+		rt := pipeline.NewWithBase(stub, h, retry.New(retry.Config{}), breaker.New(breaker.Config{}))
 		req, _ := http.NewRequest(http.MethodGet, "http://a.test/", nil)
 		start := time.Now()
 		resp, err := rt.RoundTrip(req)
@@ -300,7 +300,7 @@ func TestReplicaOpenBreakerFailsOver(t *testing.T) {
 		}
 		open("a.test")
 		h := hedge.New(hedge.Config{Delay: time.Second, Replicas: hedge.Replicas{Addrs: []string{"a.test:80", "b.test:80"}}})
-		rt := pipeline.Wrap(stub, h, retry.New(retry.Config{}), b)
+		rt := pipeline.NewWithBase(stub, h, retry.New(retry.Config{}), b)
 		do := func() (int, error) {
 			req, _ := http.NewRequest(http.MethodGet, "http://a.test/", nil)
 			resp, err := rt.RoundTrip(req)

@@ -75,7 +75,7 @@ func TestThrottledAnswerIsNotHedged(t *testing.T) {
 			return testkit.Respond(req, http.StatusOK, "ok", nil), nil
 		}}
 		h := hedge.New(hedge.Config{})
-		client := &http.Client{Transport: pipeline.Wrap(stub, h, retry.New(retry.Config{}),
+		client := &http.Client{Transport: pipeline.NewWithBase(stub, h, retry.New(retry.Config{}),
 			throttle.New(throttle.Config{}), breaker.New(breaker.Config{}))}
 		resp, err := client.Get("http://up.test/")
 		if err != nil {
@@ -106,7 +106,7 @@ func TestThrottledUpstreamIsNotHedged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := &bareQuota{limit: 20, latency: 10 * time.Millisecond}
 		h := hedge.New(hedge.Config{})
-		client := &http.Client{Transport: pipeline.Wrap(q, h, retry.New(retry.Config{}),
+		client := &http.Client{Transport: pipeline.NewWithBase(q, h, retry.New(retry.Config{}),
 			throttle.New(throttle.Config{}), breaker.New(breaker.Config{}))}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()

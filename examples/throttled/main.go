@@ -70,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// every attempt passes through the host's gate, and the breaker
 	// innermost, so that it sees only requests that were sent.
 	h := hedge.New(hedge.Config{})
-	client := pipeline.Wrap(tr, h, r, th, breaker.New(breaker.Config{})).Client()
+	client := pipeline.NewWithBase(tr, h, r, th, breaker.New(breaker.Config{})).Client()
 
 	fmt.Fprintln(stdout, "The upstream answers the first request on each /orders/ path with 429 Too Many Requests;")
 	fmt.Fprintln(stdout, "/browse/ pages always answer 200. Client: pipeline.New(hedge, retry, throttle, breaker), every Config zero.")

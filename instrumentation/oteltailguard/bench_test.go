@@ -42,7 +42,7 @@ func arms(t testing.TB) []struct {
 		name string
 		rt   http.RoundTripper
 	}{
-		{"bare", pipeline.Wrap(testkit.OK, stages()...)},
+		{"bare", pipeline.NewWithBase(testkit.OK, stages()...)},
 		{"metrics", New(Config{MeterProvider: mp}).Pipeline(testkit.OK, stages()...)},
 		{"metrics+spans", New(Config{MeterProvider: mp, TracerProvider: tp}).Pipeline(testkit.OK, stages()...)},
 	}

@@ -81,7 +81,7 @@ func ExampleInstrumentation_WatchBreaker() {
 	})
 	b := breaker.New(breaker.Config{ConsecutiveFailures: 1, FailureRatio: -1})
 	inst.WatchBreaker(b)
-	client := pipeline.Wrap(inst.Base(failing), inst, b)
+	client := pipeline.NewWithBase(inst.Base(failing), inst, b)
 	req, _ := http.NewRequest(http.MethodGet, "http://api.example/items/7", nil)
 	if resp, err := client.RoundTrip(req); err == nil {
 		resp.Body.Close() // the 500 that opens the breaker

@@ -12,7 +12,7 @@ import (
 // denied and won) are counted and added to the server span in the
 // request's context, as the client stages' are.
 //
-//	mux.Handle("/search", inst.Handler(mw.Wrap(search)))
+//	mux.Handle("/search", inst.Handler(mw.Handler(search)))
 func (in *Instrumentation) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r.WithContext(decision.WithObserver(r.Context(), in)))

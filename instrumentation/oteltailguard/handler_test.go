@@ -19,7 +19,7 @@ func TestHandlerMetrics(t *testing.T) {
 		mp, reader := newMeter(t)
 		in := New(Config{MeterProvider: mp})
 		mw := hedge.NewMiddleware(hedge.MiddlewareConfig{Config: hedge.Config{Delay: 10 * time.Millisecond}})
-		h := in.Handler(mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := in.Handler(mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !hedge.IsHedge(r.Context()) {
 				<-r.Context().Done() // the first run stalls
 				return

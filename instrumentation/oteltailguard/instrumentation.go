@@ -51,7 +51,7 @@ type Config struct {
 // Pipeline(base, stages...) is shorthand for
 //
 //	in.WatchBreaker(b) // for every *breaker.Breaker b among the stages
-//	pipeline.Wrap(in.Base(base), append([]pipeline.Stage{in}, stages...)...)
+//	pipeline.NewWithBase(in.Base(base), append([]pipeline.Stage{in}, stages...)...)
 //
 // The Instrumentation is a pipeline.Stage ([Instrumentation.Wrap]): put
 // it outermost, so that it measures logical requests and every stage
@@ -130,12 +130,12 @@ func New(cfg Config) *Instrumentation {
 func (in *Instrumentation) Err() error { return in.err }
 
 // Pipeline chains stages over base, the first stage outermost, as
-// pipeline.Wrap does, and instruments the whole: requests and decisions
+// pipeline.NewWithBase does, and instruments the whole: requests and decisions
 // through [Instrumentation.Wrap] around the outermost stage, attempts
 // through [Instrumentation.Base] around base (nil: http.DefaultTransport),
 // and the state of every *breaker.Breaker among stages as the
 // tailguard.breaker.state gauge ([Instrumentation.WatchBreaker]). With a
-// single stage it instruments that stage. It panics if a stage is nil, as pipeline.Wrap does.
+// single stage it instruments that stage. It panics if a stage is nil, as pipeline.NewWithBase does.
 func (in *Instrumentation) Pipeline(base http.RoundTripper, stages ...pipeline.Stage) *pipeline.Pipeline {
 	for _, s := range stages {
 		if b, ok := s.(*breaker.Breaker); ok {
@@ -146,5 +146,5 @@ func (in *Instrumentation) Pipeline(base http.RoundTripper, stages ...pipeline.S
 		base = http.DefaultTransport
 	}
 	all := append([]pipeline.Stage{in}, stages...)
-	return pipeline.Wrap(in.Base(base), all...)
+	return pipeline.NewWithBase(in.Base(base), all...)
 }

@@ -31,7 +31,7 @@ func TailguardArms() []lab.Arm {
 			return retry.New(retry.Config{}).Wrap(base)
 		}},
 		{Name: ArmThrottle, Wrap: func(base http.RoundTripper) http.RoundTripper {
-			return pipeline.Wrap(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}),
+			return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}),
 				throttle.New(throttle.Config{}), breaker.New(breaker.Config{}))
 		}},
 	}
