@@ -150,7 +150,7 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	}
 	now := time.Now()
 	tk.pacedAt = now
-	wait, r, ok, paused := t.takePace(w, now)
+	wait, r, ok, paused, slack := t.takePace(w, now)
 	res = r
 	if paused > 0 {
 		// The fleet's gate for the host is closed: this process's closes
@@ -177,6 +177,11 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 	if !tk.probe && w.h.gate.shut.Load() {
 		// A pause arrived as the turn came: the gate decides again. The
 		// token stays spent, which errs on the side of sending less.
+		undo()
+		return ticket{}, true, nil
+	}
+	if wait > 0 && missedTurn(now.Add(wait), slack) {
+		// Too late for its turn in the fleet's schedule: it asks again.
 		undo()
 		return ticket{}, true, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/internal/saturate"
 )
 
 // stageName is the stage attribute of the throttle's log records.
@@ -17,8 +18,10 @@ const stageName = string(decision.StageThrottle)
 // when Config.Shared is set and answers; else from this process's share of
 // it, once known; else from the host's own bucket. It returns the wait
 // before the request may go and whether it may; a local reservation the
-// caller must cancel if it does not send; and, when the fleet's gate for
-// the host is closed, the pause left (nothing is taken then).
+// caller must cancel if it does not send; when the fleet's gate for the
+// host is closed, the pause left (nothing is taken then); and, for a turn
+// in the fleet's schedule, how late the request may take it (0: no limit;
+// see missedTurn).
 //
 // The fleet's schedule runs at the host's quota as this process knows it
 // (configured, or learned from the host's headers), which is the same for
@@ -29,11 +32,11 @@ const stageName = string(decision.StageThrottle)
 // whole fleet's rate (one 429 Retry-After: 2 to one of two processes cut
 // the fleet to 10-12/s of a 16/s demand for 9 s, and 70 of 224 requests
 // were refused).
-func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *rate.Reservation, ok bool, paused time.Duration) {
+func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *rate.Reservation, ok bool, paused, slack time.Duration) {
 	maxWait := t.paceWait(w, now)
 	if t.s.shared == nil {
 		wait, res, ok = w.h.pace.take(now, maxWait)
-		return wait, res, ok, 0
+		return wait, res, ok, 0, 0
 	}
 	q := w.h.pace.quota()
 	// capped: AIMD holds this process below the quota. Its own bucket is
@@ -42,7 +45,7 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 	capped := w.h.pace.below(q.Rate)
 	if capped {
 		if ownWait, res, ok = w.h.pace.take(now, maxWait); !ok {
-			return ownWait, nil, false, 0
+			return ownWait, nil, false, 0, 0
 		}
 	}
 	r, failing, err := t.reserveShared(w, now, q, maxWait)
@@ -55,7 +58,7 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 		// while, the process paces itself at its share, waiting as usual.
 		// A process AIMD holds below its share keeps to its own bucket.
 		if capped && !w.h.share.above(w.h.pace) {
-			return ownWait, res, true, 0
+			return ownWait, res, true, 0, 0
 		}
 		if res != nil {
 			res.CancelAt(now)
@@ -65,17 +68,47 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 			shareWait = 0
 		}
 		if wait, res, ok, known := w.h.share.take(now, shareWait); known {
-			return wait, res, ok, 0
+			return wait, res, ok, 0, 0
 		}
 		wait, res, ok = w.h.pace.take(now, maxWait)
-		return wait, res, ok, 0
+		return wait, res, ok, 0, 0
 	case r.Paused > 0:
-		return 0, res, false, r.Paused
+		return 0, res, false, r.Paused, 0
 	case !r.OK:
-		return r.Delay, res, false, 0
+		return r.Delay, res, false, 0, 0
 	}
-	w.h.share.granted(now, q.Rate, q.Burst, r.Processes)
-	return max(r.Delay, ownWait), res, true, 0
+	w.h.share.granted(now, now.Add(r.Delay), q.Rate, q.Burst, r.Processes)
+	return max(r.Delay, ownWait), res, true, 0, turnSlack(q.Rate)
+}
+
+// missedTurn reports whether a request that waited for its turn in the
+// fleet's schedule, at turn, woke more than slack after it: its process was
+// not running meanwhile (descheduled on a loaded machine, a GC pause), or
+// the store's answer came late. Sent now, it would reach the host together
+// with the turns after it, its own process's that woke late with it and
+// the other processes' on time: a burst the schedule never granted, which
+// can empty the host's burst and cost the whole fleet the pause the host
+// then asks for. It asks the schedule again instead; the turn it missed is
+// lost, so the fleet sends less, never more. (On the 2-core test machine
+// a stall of every process for 80-130 ms released a dozen late turns at
+// once, and the quota lab's upstream, its burst of 10 emptied, answered
+// "RateLimit: r=0;t=1": a 1 s pause for the fleet, 5% of the run.)
+func missedTurn(turn time.Time, slack time.Duration) bool {
+	return slack > 0 && time.Since(turn) > slack
+}
+
+// minTurnSlack is how late a request may always take its turn in the
+// fleet's schedule: a timer's usual lateness on a busy machine.
+const minTurnSlack = 20 * time.Millisecond
+
+// turnSlack is how late a request may take its turn in the fleet's
+// schedule at rate: one emission interval (a request that late goes at
+// most together with the next turn), at least minTurnSlack.
+func turnSlack(r rate.Limit) time.Duration {
+	if r == rate.Inf || r <= 0 {
+		return 0 // no schedule: every request goes when the gate lets it
+	}
+	return max(minTurnSlack, saturate.Seconds(1/float64(r)))
 }
 
 // sharedOutage is how long the store must have been failing before a

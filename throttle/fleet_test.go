@@ -294,3 +294,99 @@ func TestSharedFallbackShare(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedFallbackAfterTurns: a loaded fleet holds turns in the shared
+// schedule up to MaxWait ahead. When the store fails for every process at
+// once (Redis stalled or down), the requests holding those turns still go
+// at them, so each process's share of the quota begins only after its
+// last turn: the upstream sees the quota, not the turns already granted
+// plus every process's share on top of them (17-18 in the busiest second
+// before, for a quota of 10/s; now 11-12).
+func TestSharedFallbackAfterTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		store := &memShared{procs: 2}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 2 {
+			rt := New(Config{Rate: 10, MaxWait: time.Second, Shared: store}).Wrap(u)
+			wg.Go(func() {
+				assert.Zero(t, offer(rt, "http://api.test/", 160, 50*time.Millisecond))
+			})
+		}
+		time.Sleep(5 * time.Second)
+		store.set(true)
+		wg.Wait()
+		times := u.times(start)
+		// The busiest second from 1 s on (the first holds the buckets'
+		// bursts): at most the quota, plus one per process, whose shares
+		// each begin within a share's interval after its last turn and
+		// may line up.
+		busiest := 0
+		for from := time.Second; from < 8*time.Second; from += 10 * time.Millisecond {
+			n := 0
+			for _, at := range times {
+				if at >= from && at < from+time.Second {
+					n++
+				}
+			}
+			busiest = max(busiest, n)
+		}
+		assert.LessOrEqual(t, busiest, 12, "requests in the busiest second, quota 10/s")
+		assert.GreaterOrEqual(t, len(times), 70, "the quota used, about 10/s for 8 s")
+	})
+}
+
+// slowShared answers its first Reserve after answerIn, granting a turn
+// delay after the call began, and every later one at once, with a token
+// free now.
+type slowShared struct {
+	answerIn, delay time.Duration
+
+	mu    sync.Mutex // guards calls
+	calls int
+}
+
+func (s *slowShared) Reserve(context.Context, string, Quota, time.Duration) (Reservation, error) {
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	s.mu.Unlock()
+	if first {
+		time.Sleep(s.answerIn)
+		return Reservation{OK: true, Delay: s.delay, Processes: 1}, nil
+	}
+	return Reservation{OK: true, Processes: 1}, nil
+}
+
+func (s *slowShared) Pause(context.Context, string, time.Duration) error { return nil }
+
+// TestSharedMissedTurn: a request that takes its turn in the fleet's
+// schedule more than the slack late (one emission interval, at least
+// 20 ms: here the store's answer came 35 ms after the turn it granted, as
+// when the process was descheduled) asks the schedule again rather than
+// going together with the turns after it; a request late by less goes.
+func TestSharedMissedTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		answerIn  time.Duration
+		wantCalls int
+	}{
+		{"35 ms late: asks again", 40 * time.Millisecond, 2},
+		{"10 ms late: goes", 15 * time.Millisecond, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := &upstream{}
+				u.answer = always(u, 200)
+				store := &slowShared{answerIn: tc.answerIn, delay: 5 * time.Millisecond}
+				rt := New(Config{Rate: 100, Shared: store}).Wrap(u)
+				_, err := send(context.Background(), rt, "http://api.test/")
+				require.NoError(t, err)
+				assert.Equal(t, tc.wantCalls, store.calls, "calls to the store")
+				assert.Equal(t, 1, u.count(), "requests sent")
+			})
+		})
+	}
+}

@@ -43,13 +43,22 @@ func (s *share) newPause(until time.Time) bool {
 	}
 }
 
-// granted charges the fleet's grant of a token at now to the share, after
-// setting the share's rate from the quota (lim per second, burst) and the
-// fleet's size. A charge may leave the share one token in debt, no more:
-// a process using its share then finds it empty, so a call that fails
-// alone rarely adds a request to the fleet's schedule; a process that got
-// more than its share because others were idle owes at most one token.
-func (s *share) granted(now time.Time, lim rate.Limit, burst, processes int) {
+// granted charges the fleet's grant of a token at now, for a turn at
+// turn (now or later), to the share, after setting the share's rate from
+// the quota (lim per second, burst) and the fleet's size. A charge may
+// leave the share one token in debt at now: a process using its share then
+// finds it empty, so a call that fails alone rarely adds a request to the
+// fleet's schedule; a process that got more than its share because others
+// were idle owes at most one token beyond its turns. And the share holds
+// no token before turn: the fleet's schedule is committed up to the
+// turns it granted, which the requests holding them still take while the
+// store fails, so the share only begins after them. (Charged at now alone,
+// every process of a loaded fleet, each holding turns up to MaxWait ahead,
+// fell back at once when Redis stalled for all of them, and sent its share
+// on top of those turns: twice the quota for a MaxWait, which emptied the
+// upstream's burst and cost the fleet the second's pause its
+// "RateLimit: r=0;t=1" asked for.)
+func (s *share) granted(now, turn time.Time, lim rate.Limit, burst, processes int) {
 	if processes <= 0 || lim == rate.Inf || lim <= 0 {
 		return
 	}
@@ -70,7 +79,23 @@ func (s *share) granted(now time.Time, lim rate.Limit, burst, processes int) {
 	if l.TokensAt(now) > -1 {
 		l.ReserveN(now, 1)
 	}
+	// Taken now, one at a time (a reservation cannot exceed the burst):
+	// the tokens the share would have made by turn. After the first grant
+	// of a busy spell that is about one per grant; maxCharge bounds the
+	// first.
+	ahead := turn.Sub(now).Seconds() * float64(r)
+	for range maxCharge {
+		if ahead <= 0 || l.TokensAt(now)+ahead < 1 {
+			break
+		}
+		l.ReserveN(now, 1)
+	}
 }
+
+// maxCharge bounds the tokens one grant charges the share: a grant far
+// ahead at a high rate (a MaxWait of seconds at thousands a second) costs
+// no more than this many steps, and leaves the share that much less in debt.
+const maxCharge = 1024
 
 // take asks the share for a token at now, as pacer.take does; known is
 // false if no share is known yet (the caller then uses the host's bucket).
