@@ -64,7 +64,7 @@ func (a *attemptCtx) Value(key any) any {
 	case attempt.HedgeKey:
 		return a.mark
 	case attempt.FeedbackKey:
-		return attempt.Resender(a)
+		return attempt.Resender(a) // also an attempt.Sparer
 	}
 	return a.Context.Value(key)
 }
@@ -107,6 +107,37 @@ func (a *attemptCtx) ReportTry(rep attempt.Report) bool {
 	r.mu.Unlock()
 	r.apply(&st)
 	return resent
+}
+
+var _ attempt.Sparer = (*attemptCtx)(nil)
+
+// Spare implements [attempt.Sparer]: a hedge is a spare copy while
+// another attempt of its request is live (not landed, and not giving up
+// because the race re-sent its failed try), and once the race is decided.
+// A hedge that stands in for a failed attempt — fired by that failure, or
+// left alone when the others failed — is the request's only chance: an
+// inner throttle lets it, and the retries inside it, wait like an
+// original instead of refusing them as copies.
+func (a *attemptCtx) Spare() bool {
+	if a.n < 2 {
+		return false
+	}
+	r := a.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.decided {
+		return true
+	}
+	live := func(b *attemptCtx) bool { return b != a && !b.landed && !b.resent }
+	if live(&r.first) {
+		return true
+	}
+	for _, h := range r.hedges {
+		if live(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // cancelUnless cancels a unless it is one of keep; a hedge that was never

@@ -45,8 +45,10 @@
 //   - throttle inside retry and hedge, outside the breaker —
 //     pipeline.New(hedge, retry, throttle, breaker). Every attempt passes
 //     through it: originals and retries wait at a closed gate or for a pace
-//     slot (within the throttle's MaxWait and the deadline), hedges are
-//     sent only with spare capacity and never wait, and what one response
+//     slot (within the throttle's MaxWait and the deadline), hedges racing
+//     a live attempt are sent only with spare capacity and never wait (a
+//     hedge that re-sends a failed try is that try's retry, and waits like
+//     one), and what one response
 //     says (a pause, a quota) applies to every caller of the host. Its
 //     refusals are idempotency.Rejections: nothing was sent, so retry and
 //     hedge treat them as local refusals and the breaker never counts them.

@@ -28,7 +28,7 @@ type waiter struct {
 	ctx      context.Context
 	req      *http.Request
 	h        *host
-	optional bool      // a hedge: never waits
+	optional bool      // a spare copy (attempt.Spare): never waits
 	start    time.Time // arrival
 	limit    time.Time // the last instant a wait may end at
 	// deadline is true when limit is the context's deadline rather than
@@ -52,8 +52,10 @@ type waiter struct {
 func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 	ctx := req.Context()
 	w := waiter{ctx: ctx, req: req, h: h, start: time.Now(), jitter: -1}
-	m := attempt.Hedge(ctx)
-	w.optional = m != nil && m.N >= 2
+	// A spare copy: a hedge racing a live attempt of its request. A hedge
+	// that stands in for a failed attempt (or a retry inside it) is the
+	// request's only attempt and waits like one (attempt.Spare).
+	w.optional = attempt.Spare(ctx)
 	w.limit = w.start.Add(t.s.maxWait)
 	if dl, ok := ctx.Deadline(); ok && !dl.After(w.limit) {
 		// A wait that ends at the deadline leaves no time to send.

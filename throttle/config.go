@@ -69,7 +69,8 @@ const (
 
 // HedgeHoldoff is how long after a host's last throttled answer (a 429,
 // with or without Retry-After, or any response asking for a pause) the
-// throttle refuses hedges to it, at once, with Reason Gate. Such a host is
+// throttle refuses spare copies (hedges racing a live attempt, see
+// [Throttle]) to it, at once, with Reason Gate. Such a host is
 // at its limit (its 429s are cutting its learned rate): it has no spare
 // capacity for optional copies, and a hedge would only add to the load it
 // refuses (the SRE book: an overloaded answer must not multiply load).

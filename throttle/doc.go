@@ -20,9 +20,11 @@
 //     gone, 0 if unknown);
 //   - returns ctx.Err() untouched when the request's context ends during a
 //     wait, and leaves nothing running;
-//   - never sends a hedge (an attempt after the first of an enclosing hedge
-//     stage) that would have to wait, nor one to a host that answered
-//     throttled or asked for a pause within [HedgeHoldoff];
+//   - never sends a spare copy (a hedge of an enclosing hedge stage sent
+//     while another attempt of its request is still in flight) that would
+//     have to wait, nor one to a host that answered throttled or asked
+//     for a pause within [HedgeHoldoff]; a hedge that stands in for a
+//     failed attempt, and every retry inside it, waits like an original;
 //   - never reads, closes or drains a response body, never retries, and
 //     never modifies the request;
 //   - departs from a plain RoundTripper in one way: it reads each

@@ -62,13 +62,17 @@ import (
 // ctx.Err(). Most refusals come back at once, so a caller that loops on
 // ErrThrottled must sleep for RetryAfter (or back off when it is 0) before
 // trying again, or it spins.
-// Hedges (attempts after the first of an enclosing hedge stage) never wait:
-// they are sent only if the host has capacity now, so hedging uses spare
-// quota and never delays or displaces the requests it backs up; a host
-// that answered throttled or asked for a pause within [HedgeHoldoff] has
-// none, and its hedges are refused (Reason Gate). Retries wait
-// like originals: a retry meeting the gate waits exactly until it opens, or
-// is rejected.
+// Spare copies never wait: a hedge of an enclosing hedge stage, sent while
+// another attempt of its request is still in flight, goes only if the
+// host has capacity now, so hedging uses spare quota and never delays or
+// displaces the requests it backs up; a host that answered throttled or
+// asked for a pause within [HedgeHoldoff] has none, and such copies are
+// refused (Reason Gate). Retries wait like originals: a retry meeting the
+// gate waits exactly until it opens, or is rejected. So does a hedge that
+// stands in for a failed attempt (the hedge stage re-sends a failed try at
+// once as its next hedge, and the retry stage inside leaves the attempt to
+// it), and every retry inside it: it is the request's only attempt, and
+// refusing it failed requests that a plain retry stage completes.
 //
 // # Time and memory
 //
