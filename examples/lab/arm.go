@@ -13,6 +13,9 @@ type Arm struct {
 	// Wrap builds the arm's transport over base. It is called once per run,
 	// so adaptive state (estimators, budgets) starts fresh.
 	Wrap func(base http.RoundTripper) http.RoundTripper
+	// Headline marks the arm a lab's first result line sets against the
+	// first arm, the baseline. If no arm is marked, the last one.
+	Headline bool
 }
 
 // Load says what to send.

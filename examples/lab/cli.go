@@ -82,10 +82,13 @@ func ParseFlags(fs *flag.FlagSet, args []string) error {
 func (o Options) TrueP95() time.Duration { return o.Dist.Quantile(0.95, o.Sim, o.Seed) }
 
 // Main compares arms on one loopback server drawing latencies from o.Dist,
-// all facing the same arrival schedule, and prints the table beside the
-// simulated ideal (one hedge at the true p95), the lab's own floor and the
-// machine's noise; with o.SVG it writes the CDF plot. name titles the
-// output ("tail lab"). It returns the arms' results and the ideal.
+// all facing the same arrival schedule. It prints first what the lab shows
+// and, once the arms ran, the one number that proves it: at the quantile
+// where hedging acts on o.Dist ([LeadQuantile]), the first arm (the
+// baseline) against the Headline arm and the simulated ideal (one hedge at
+// the true p95). Then the table, led by that quantile, the lab's own floor
+// and the machine's noise; with o.SVG it writes the CDF plot. name titles
+// the output ("tail lab"). It returns the arms' results and the ideal.
 func Main(ctx context.Context, o Options, name string, arms []Arm, stdout, stderr io.Writer) ([]Result, Result, error) {
 	p95 := o.TrueP95()
 	ideal := IdealResult(fmt.Sprintf("ideal: hedge at p95 %s (sim)", Dur(p95)),
@@ -97,7 +100,7 @@ func Main(ctx context.Context, o Options, name string, arms []Arm, stdout, stder
 	if o.Capacity > 0 {
 		capacity = fmt.Sprintf("capacity %d concurrent, the rest queue", o.Capacity)
 	}
-	fmt.Fprintf(stdout, "%s: %s\n", name, o.Dist)
+	fmt.Fprintf(stdout, "%s: what hedging does to the slowest requests of %s\n", name, o.Dist)
 	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\none loopback server (%s)\n\n",
 		o.N, o.Rounds, o.Rate, o.Seed, capacity)
 
@@ -110,8 +113,14 @@ func Main(ctx context.Context, o Options, name string, arms []Arm, stdout, stder
 	}
 	noise := probe.Stop()
 
+	// The one number first, then the table led by the same quantile.
+	lead := LeadQuantile(o.Dist, ideal.Summary, o.Sim, o.Seed)
+	if err := WriteHeadline(stdout, lead, o.Dist.Name, results[0], results[headline(arms)], ideal); err != nil {
+		return nil, ideal, err
+	}
+	fmt.Fprintln(stdout)
 	rows := append(results, ideal)
-	if err := WriteTable(stdout, rows, &ideal, o.Markdown); err != nil {
+	if err := WriteLedTable(stdout, rows, &ideal, lead, o.Markdown); err != nil {
 		return nil, ideal, err
 	}
 	// The lab's own cost: loopback HTTP, timers, goroutine scheduling. Every
@@ -128,6 +137,16 @@ func Main(ctx context.Context, o Options, name string, arms []Arm, stdout, stder
 		fmt.Fprintf(stdout, "wrote %s (latency CDF, one line per arm, the ideal dashed)\n", o.SVG)
 	}
 	return results, ideal, nil
+}
+
+// headline returns the index of the arm marked Headline, or of the last.
+func headline(arms []Arm) int {
+	for i, a := range arms {
+		if a.Headline {
+			return i
+		}
+	}
+	return len(arms) - 1
 }
 
 // writePlot writes rows' latency CDFs to path; the last row is the ideal.

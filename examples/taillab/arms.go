@@ -33,7 +33,8 @@ func tailguardArms(o options) []lab.Arm {
 		{
 			// With the flags' defaults this is the zero Config: adaptive
 			// at the observed p95, under a budget of 20% extra attempts.
-			Name: fmt.Sprintf("adaptive p%g, budget %g%%", 100*o.quantile, 100*o.budget),
+			Name:     fmt.Sprintf("adaptive p%g, budget %g%%", 100*o.quantile, 100*o.budget),
+			Headline: true,
 			Wrap: func(base http.RoundTripper) http.RoundTripper {
 				return hedge.New(hedge.Config{Quantile: o.quantile, Budget: newBudget()}).Wrap(base)
 			},

@@ -19,8 +19,9 @@ func TestRunSmoke(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"tail lab: d1", "no hedging", "fixed delay", "SLO 25.0ms (hedge at 12.5ms)", "adaptive p95",
-		"ideal: hedge at p95", "p99.9", "extra", "p99 / ideal", "Machine noise: ", "wrote " + svg,
+		"tail lab: what hedging does to the slowest requests of d1",
+		"p99.9, where hedging acts on d1: ", "(no hedging) → ", "(adaptive p95, budget 20%) at ", "no hedging", "fixed delay", "SLO 25.0ms (hedge at 12.5ms)", "adaptive p95",
+		"ideal: hedge at p95", "extra", "p99.9 / ideal", "Machine noise: ", "wrote " + svg,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
@@ -47,7 +48,7 @@ func TestRunOtherDists(t *testing.T) {
 		if err := run(context.Background(), []string{"-dist", d, "-n", "100", "-rate", "500", "-sim", "10000", "-rounds", "2", "-markdown"}, &out, &out); err != nil {
 			t.Fatalf("%s: %v", d, err)
 		}
-		if !strings.Contains(out.String(), "tail lab: "+d) || !strings.Contains(out.String(), "|---|") {
+		if !strings.Contains(out.String(), "slowest requests of "+d) || !strings.Contains(out.String(), "|---|") {
 			t.Errorf("%s output:\n%s", d, out.String())
 		}
 	}

@@ -74,7 +74,7 @@ func arms(o options, p95 time.Duration) []lab.Arm {
 		{Name: "tailguard fixed " + fixed, Wrap: func(base http.RoundTripper) http.RoundTripper {
 			return hedge.New(hedge.Config{Delay: p95}).Wrap(base)
 		}},
-		{Name: "tailguard adaptive p95", Wrap: func(base http.RoundTripper) http.RoundTripper {
+		{Name: "tailguard adaptive p95", Headline: true, Wrap: func(base http.RoundTripper) http.RoundTripper {
 			return hedge.New(hedge.Config{}).Wrap(base)
 		}},
 		{Name: "failsafe-go fixed " + fixed, Wrap: func(base http.RoundTripper) http.RoundTripper {

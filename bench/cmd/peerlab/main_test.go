@@ -16,7 +16,8 @@ func TestRunSmoke(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
-	for _, want := range []string{"peer lab: d1", "no hedging", "tailguard adaptive p95", "failsafe-go quantile p95",
+	for _, want := range []string{"peer lab: what hedging does to the slowest requests of d1",
+		"p99.9, where hedging acts on d1: ", "(tailguard adaptive p95) at ", "no hedging", "tailguard adaptive p95", "failsafe-go quantile p95",
 		"failsafe-go fixed", "hedgedhttp fixed", "ideal: hedge at p95", "Machine noise: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
