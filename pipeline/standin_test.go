@@ -76,7 +76,7 @@ func TestRetryAfterPauseThroughThrottle(t *testing.T) {
 						return testkit.Respond(req, http.StatusOK, "ok", nil), nil
 					}}
 					req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://up.test/", nil)
-					resp, err := pipeline.Wrap(stub, stages()...).RoundTrip(req)
+					resp, err := pipeline.NewWithBase(stub, stages()...).RoundTrip(req)
 					if err != nil {
 						t.Fatalf("error %v after %d requests to the upstream; want the 200", err, stub.Calls())
 					}
