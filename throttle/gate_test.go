@@ -229,6 +229,7 @@ func TestGateRejectsWhatCannotWait(t *testing.T) {
 				assert.True(t, body.closed, "the body is closed even though nothing was sent")
 				assert.Equal(t, 1, u.count(), "nothing was sent")
 				assert.EqualValues(t, 1, th.Stats().RejectedGate)
+				assert.NoError(t, ctx.Err(), "the caller's context is never canceled")
 			})
 		})
 	}
