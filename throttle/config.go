@@ -106,10 +106,16 @@ type Config struct {
 	// state is created, with the host's key (see Key), on the goroutine of
 	// the request that created it, and must be safe for concurrent use.
 	// New panics if Rate or Burst is also set. What it returns must obey
-	// the rules of Rate and Burst: a rate that is negative or NaN, a
-	// negative burst, or a burst without a rate makes that request panic
-	// with a message naming HostRate and the host, as New does for Rate
-	// and Burst.
+	// the rules of Rate and Burst: a rate that is negative or NaN (which
+	// x/time/rate would take for no limit), a negative burst, or a burst
+	// without a rate is a programming error, like an invalid Rate or
+	// Burst. The request whose host it was asked for then panics, on its
+	// own goroutine, with a message naming Config.HostRate, the host and
+	// the values ("throttle: Config.HostRate(\"https://a:443\") returned
+	// (-1, 0): its rate must not be negative"), unsent and with its body
+	// closed; no state is kept for the host, so every request to it
+	// panics alike until HostRate is fixed, and other hosts are not
+	// affected. rate.Inf means no limit.
 	HostRate func(host string) (rate.Limit, int)
 
 	// MaxConcurrent caps the requests in flight to one host, for
@@ -244,18 +250,18 @@ func (c Config) normalize() settings {
 	}
 	switch {
 	case c.HostRate != nil && c.Rate != 0:
-		panic("throttle: HostRate and Rate are both set; use one (HostRate returns each host's rate and burst)")
+		panic("throttle: Config.HostRate and Config.Rate are both set; use one (HostRate returns each host's rate and burst)")
 	case c.HostRate != nil && c.Burst != 0:
-		panic("throttle: HostRate and Burst are both set; use one (HostRate returns each host's burst)")
+		panic("throttle: Config.HostRate and Config.Burst are both set; use one (HostRate returns each host's burst)")
 	}
-	if msg := checkRate(c.Rate, c.Burst); msg != "" {
+	if msg := checkRate(c.Rate, c.Burst, "Config.Rate", "Config.Burst"); msg != "" {
 		panic("throttle: " + msg)
 	}
 	switch {
 	case c.MaxConcurrent < 0:
-		panic(fmt.Sprintf("throttle: MaxConcurrent must not be negative, got %d", c.MaxConcurrent))
+		panic(fmt.Sprintf("throttle: Config.MaxConcurrent must not be negative, got %d", c.MaxConcurrent))
 	case math.IsNaN(c.K) || (c.K > 0 && c.K < 1):
-		panic(fmt.Sprintf("throttle: K must be at least 1 (negative disables adaptive throttling), got %v", c.K))
+		panic(fmt.Sprintf("throttle: Config.K must be at least 1 (negative disables adaptive throttling), got %v", c.K))
 	}
 	if s.rate > 0 && s.burst == 0 {
 		s.burst = 1
@@ -282,7 +288,7 @@ func (c Config) normalize() settings {
 	}
 	switch {
 	case c.MaxHosts < 0:
-		panic(fmt.Sprintf("throttle: MaxHosts must not be negative, got %d", c.MaxHosts))
+		panic(fmt.Sprintf("throttle: Config.MaxHosts must not be negative, got %d", c.MaxHosts))
 	case c.MaxHosts == 0:
 		s.maxHosts = DefaultMaxHosts
 	default:
@@ -296,17 +302,18 @@ func (c Config) normalize() settings {
 
 // checkRate returns what is wrong with a rate and burst, as Config.Rate
 // and Config.Burst or as one host's HostRate result, or "" if nothing is.
-// The message names the fields, for the caller to prefix.
-func checkRate(r rate.Limit, burst int) string {
+// The message names them as rateName and burstName, for the caller to
+// prefix.
+func checkRate(r rate.Limit, burst int, rateName, burstName string) string {
 	switch {
 	case math.IsNaN(float64(r)):
-		return "Rate must be a number, got NaN"
+		return rateName + " must be a number, got NaN"
 	case r < 0:
-		return fmt.Sprintf("Rate must not be negative, got %v", r)
+		return fmt.Sprintf("%s must not be negative, got %v", rateName, r)
 	case burst < 0:
-		return fmt.Sprintf("Burst must not be negative, got %d", burst)
+		return fmt.Sprintf("%s must not be negative, got %d", burstName, burst)
 	case burst > 0 && r == 0:
-		return fmt.Sprintf("Burst is %d without a Rate", burst)
+		return fmt.Sprintf("%s is %d without a rate", burstName, burst)
 	}
 	return ""
 }
@@ -318,8 +325,8 @@ func checkRate(r rate.Limit, burst int) string {
 // become 1.
 func (s *settings) hostRateOf(host string) (rate.Limit, int) {
 	r, b := s.hostRate(host)
-	if msg := checkRate(r, b); msg != "" {
-		panic(fmt.Sprintf("throttle: HostRate(%q) returned (%v, %d): %s", host, r, b, msg))
+	if msg := checkRate(r, b, "its rate", "its burst"); msg != "" {
+		panic(fmt.Sprintf("throttle: Config.HostRate(%q) returned (%v, %d): %s", host, r, b, msg))
 	}
 	if r > 0 && b == 0 {
 		b = 1
@@ -330,7 +337,7 @@ func (s *settings) hostRateOf(host string) (rate.Limit, int) {
 // duration returns d, or def when d is zero; it panics when d is negative.
 func duration(field string, d, def time.Duration) time.Duration {
 	if d < 0 {
-		panic(fmt.Sprintf("throttle: %s must not be negative, got %v", field, d))
+		panic(fmt.Sprintf("throttle: Config.%s must not be negative, got %v", field, d))
 	}
 	if d == 0 {
 		return def

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,9 +45,10 @@ func TestConfigPanicsNamingTheField(t *testing.T) {
 		{"Rate", Config{Rate: -1}, "must not be negative, got -1"},
 		{"Rate", Config{Rate: rate.Limit(math.NaN())}, "must be a number, got NaN"},
 		{"Burst", Config{Rate: 1, Burst: -1}, "must not be negative"},
-		{"Burst", Config{Burst: 3}, "without a Rate"},
-		{"HostRate", Config{HostRate: hostRate, Rate: 1}, "HostRate and Rate are both set"},
-		{"HostRate", Config{HostRate: hostRate, Burst: 1}, "HostRate and Burst are both set"},
+		{"Burst", Config{Burst: 3}, "is 3 without a rate"},
+		{"Rate", Config{Rate: -1, Burst: 2}, "must not be negative, got -1"},
+		{"HostRate", Config{HostRate: hostRate, Rate: 1}, "HostRate and Config.Rate are both set"},
+		{"HostRate", Config{HostRate: hostRate, Burst: 1}, "HostRate and Config.Burst are both set"},
 		{"MaxConcurrent", Config{MaxConcurrent: -1}, ""},
 		{"K", Config{K: 0.5}, ""},
 		{"K", Config{K: math.NaN()}, ""},
@@ -60,7 +62,7 @@ func TestConfigPanicsNamingTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			msg := mustPanic(t, func() { New(tt.c) })
-			assert.Contains(t, msg, "throttle: "+tt.field)
+			assert.True(t, strings.HasPrefix(msg, "throttle: Config."+tt.field+" "), "%q names the field", msg)
 			assert.Contains(t, msg, tt.says)
 			if math.IsNaN(float64(tt.c.Rate)) {
 				assert.NotContains(t, msg, "negative", "NaN is not negative")
@@ -80,20 +82,36 @@ func TestHostRateInvalidPanics(t *testing.T) {
 		burst int
 		says  string
 	}{
-		{"negative rate", -5, 2, "Rate must not be negative"},
-		{"NaN rate", rate.Limit(math.NaN()), 1, "Rate must be a number, got NaN"},
-		{"negative burst", 10, -3, "Burst must not be negative, got -3"},
-		{"burst without rate", 0, 4, "Burst is 4 without a Rate"},
+		{"negative rate", -5, 2, "returned (-5, 2): its rate must not be negative, got -5"},
+		{"negative infinite rate", rate.Limit(math.Inf(-1)), 0, "its rate must not be negative"},
+		{"NaN rate", rate.Limit(math.NaN()), 1, "its rate must be a number, got NaN"},
+		{"negative burst", 10, -3, "its burst must not be negative, got -3"},
+		{"burst without rate", 0, 4, "its burst is 4 without a rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			next := &upstream{}
 			next.answer = always(next, 200)
-			rt := New(Config{HostRate: func(string) (rate.Limit, int) { return tt.rate, tt.burst }}).Wrap(next)
-			msg := mustPanic(t, func() { send(context.Background(), rt, "https://api.test/") })
-			assert.Contains(t, msg, `throttle: HostRate("https://api.test:443")`)
-			assert.Contains(t, msg, tt.says)
+			th := New(Config{HostRate: func(host string) (rate.Limit, int) {
+				if host == "https://other.test:443" {
+					return 1, 1
+				}
+				return tt.rate, tt.burst
+			}})
+			rt := th.Wrap(next)
+			for range 2 { // no state is kept: the next request panics alike
+				body := &closeTracker{}
+				req, _ := http.NewRequest(http.MethodPost, "https://api.test/", body)
+				msg := mustPanic(t, func() { rt.RoundTrip(req) })
+				assert.True(t, strings.HasPrefix(msg, `throttle: Config.HostRate("https://api.test:443") returned (`), msg)
+				assert.Contains(t, msg, tt.says)
+				assert.True(t, body.closed, "the unsent request's body is closed")
+			}
 			assert.Zero(t, next.count(), "nothing was sent")
+			assert.Empty(t, th.Snapshot(), "no state is kept for the host")
+			_, err := send(context.Background(), rt, "https://other.test/")
+			assert.NoError(t, err, "another host is not affected")
+			assert.Len(t, th.Snapshot(), 1)
 		})
 	}
 	// Valid results are taken as they are; (10, 0) means a burst of 1.

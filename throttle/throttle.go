@@ -184,7 +184,7 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil && t.s.key == nil {
 		return tr.next.RoundTrip(req) // let net/http report the malformed request
 	}
-	h := t.hosts.acquire(t.requestKey(req), time.Now())
+	h := t.acquire(req)
 	defer h.done()
 	// Whatever panics — the next transport, the classifier, OnThrottle,
 	// the logger, Config.Shared — the ticket is settled, the request's
@@ -219,6 +219,19 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.learn(h, &tk, req, resp, err)
 	returned = true
 	return resp, err
+}
+
+// acquire returns req's host, created if new. Config.Key and
+// Config.HostRate (which validates its results by panicking) run here: if
+// either panics, the unsent request's body is closed on the way out, as
+// the RoundTripper contract asks of every request it does not send.
+func (t *Throttle) acquire(req *http.Request) (h *host) {
+	defer func() {
+		if h == nil && req.Body != nil {
+			req.Body.Close()
+		}
+	}()
+	return t.hosts.acquire(t.requestKey(req), time.Now())
 }
 
 // requestKey returns the registry key for req.
