@@ -106,14 +106,14 @@ func (b *Breaker) Wrap(next http.RoundTripper) http.RoundTripper {
 	return &transport{b: b, next: next}
 }
 
-// State returns the state of key's breaker, such as
+// StateOf returns the [State] of key's breaker, such as
 // "https://api.example.com:443" (the form [OpenError.Key] and [StateChange]
 // use), or a string Config.Key returned. It is the state the key's next
 // request meets: an unknown key, or one evicted while closed, is [Closed];
 // one evicted while not known to be healthy reports the state it comes
 // back in (see "Memory" in the package documentation). A key whose open
 // period has passed reports HalfOpen.
-func (b *Breaker) State(key string) State {
+func (b *Breaker) StateOf(key string) State {
 	k, ok := b.parseKey(key)
 	if !ok {
 		return Closed
@@ -133,8 +133,8 @@ func (b *Breaker) State(key string) State {
 	return st
 }
 
-// Snapshot returns the state and counts of every tracked key, sorted by
-// key. It takes no global lock: each key is read at a slightly different
+// Snapshot returns a [Status] (state and counts) for every tracked key,
+// sorted by key; [Breaker.StateOf] returns one key's state alone. It takes no global lock: each key is read at a slightly different
 // instant, and a key's state and counts one after the other.
 func (b *Breaker) Snapshot() []Status {
 	b.mu.RLock()

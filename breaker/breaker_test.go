@@ -103,7 +103,7 @@ func TestConsecutiveFailures(t *testing.T) {
 			if !sent && !errors.Is(err, ErrOpen) {
 				t.Fatalf("step %d: got %v, want ErrOpen", i, err)
 			}
-			if got := b.State(hostA); got != s.want {
+			if got := b.StateOf(hostA); got != s.want {
 				t.Fatalf("step %d: state %v, want %v", i, got, s.want)
 			}
 		}
@@ -136,7 +136,7 @@ func TestFailureRatio(t *testing.T) {
 			if _, err := send(t.Context(), rt, "http://a.test/"); err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
-			if got := b.State(hostA); got != s.want {
+			if got := b.StateOf(hostA); got != s.want {
 				t.Fatalf("step %d: state %v, want %v (counts %+v)", i, got, s.want, b.Snapshot())
 			}
 		}
@@ -257,7 +257,7 @@ func TestHalfOpenProbeLimit(t *testing.T) {
 				if probeStatus == 500 {
 					want = Open // one failed probe re-opens
 				}
-				if got := b.State(hostA); got != want {
+				if got := b.StateOf(hostA); got != want {
 					t.Errorf("probes=%d status=%d: state %v, want %v", probes, probeStatus, got, want)
 				}
 			})
@@ -287,7 +287,7 @@ func TestPanicReleasesProbe(t *testing.T) {
 		if status, err := send(t.Context(), rt, "http://a.test/"); err != nil || status != 200 {
 			t.Fatalf("probe after panic: %d, %v", status, err)
 		}
-		if got := b.State(hostA); got != Closed {
+		if got := b.StateOf(hostA); got != Closed {
 			t.Errorf("state %v, want closed", got)
 		}
 	})

@@ -166,7 +166,7 @@ type Config struct {
 
 	// OnStateChange, if non-nil, is called once for every state change of
 	// every key, in order per key, never while the breaker holds a lock:
-	// it may call [Breaker.State] and [Breaker.Snapshot]. See
+	// it may call [Breaker.StateOf] and [Breaker.Snapshot]. See
 	// [StateChange] for which goroutine calls it.
 	OnStateChange func(StateChange)
 

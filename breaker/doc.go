@@ -54,14 +54,14 @@
 // # Hooks
 //
 // Config.OnStateChange is called after the breaker has released its locks,
-// so it may call [Breaker.State] and [Breaker.Snapshot]; see [StateChange].
+// so it may call [Breaker.StateOf] and [Breaker.Snapshot]; see [StateChange].
 //
 // # A fleet of processes
 //
 // Config.Fleet lets the breakers of many processes calling the same hosts
 // see each other's: a key opens in a process when a quorum of the
 // processes sending to it report it open (by default half of them, at
-// least 2) — a state like any other, logged and reported by State, that
+// least 2) — a state like any other, logged and reported by StateOf, that
 // ends with a half-open probe — and a process started during such an open
 // period starts with the key open. One process alone never opens a key for the others, no
 // call is serialized and no lock is held across a request. See [Fleet].
@@ -77,6 +77,6 @@
 // evicted — open, half-open, or past its open period with no probe yet —
 // is remembered in a bounded graveyard (MaxKeys graves, oldest forgotten
 // first) and comes back open until its open period ends, then half-open:
-// one probe, never a burst. [Breaker.State] reports a remembered key's
+// one probe, never a burst. [Breaker.StateOf] reports a remembered key's
 // state; [Breaker.Snapshot] lists tracked keys only.
 package breaker

@@ -51,11 +51,11 @@ func TestFaultServer(t *testing.T) {
 				}
 			}
 			if tt.wantTrips {
-				require.Equal(t, Open, b.State(srv.URL))
+				require.Equal(t, Open, b.StateOf(srv.URL))
 				assert.Equal(t, 3, srv.Received(), "once open, nothing reaches the server")
 				assert.Equal(t, 3, refused)
 			} else {
-				assert.Equal(t, Closed, b.State(srv.URL))
+				assert.Equal(t, Closed, b.StateOf(srv.URL))
 				assert.Equal(t, 6, srv.Received())
 				assert.Zero(t, refused)
 			}

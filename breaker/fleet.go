@@ -29,7 +29,7 @@ import (
 // reported it open, max(Config.FleetMinQuorum, ⌈Config.FleetQuorum ×
 // callers⌉) of them, a key that is closed here opens here too, until the
 // newest report's open period (Config.OpenTimeout) ends. That is this
-// process's breaker state like any other: [Breaker.State] and
+// process's breaker state like any other: [Breaker.StateOf] and
 // [Breaker.Snapshot] report it Open, Config.OnStateChange and
 // Config.Logger see closed → open (the decision log's reason is "fleet"),
 // and when the fleet's open period ends the key turns half-open and lets

@@ -277,7 +277,7 @@ func TestFleetStartsOpen(t *testing.T) {
 }
 
 // TestFleetHoldIsAState: a key the fleet opens in a process is that
-// process's breaker state, not a gate beside it. It shows Open in State and
+// process's breaker state, not a gate beside it. It shows Open in StateOf and
 // Snapshot, is logged and hooked as closed → open (reason fleet), refuses
 // with an error whose next probe exists, turns half-open when the fleet's
 // open period ends, and lets exactly one probe through to a host that is
@@ -328,7 +328,7 @@ func TestFleetHoldIsAState(t *testing.T) {
 				require.ErrorAs(t, err, &oe, "the fleet's quorum opens c")
 				assert.Equal(t, opened.Add(DefaultOpenTimeout+time.Nanosecond), oe.Until)
 				assert.Equal(t, "breaker: open for "+key+", next probe in 4s", oe.Error())
-				assert.Equal(t, Open, c.State(key), "State")
+				assert.Equal(t, Open, c.StateOf(key), "State")
 				require.Len(t, c.Snapshot(), 1)
 				assert.Equal(t, Open, c.Snapshot()[0].State, "Snapshot")
 				assert.Zero(t, sent.Load())
@@ -338,7 +338,7 @@ func TestFleetHoldIsAState(t *testing.T) {
 				assert.False(t, reported, "an open taken from the fleet is never reported")
 
 				time.Sleep(time.Until(oe.Until))
-				assert.Equal(t, HalfOpen, c.State(key), "the fleet's open period is over")
+				assert.Equal(t, HalfOpen, c.StateOf(key), "the fleet's open period is over")
 				var wg sync.WaitGroup
 				var refused atomic.Int32
 				for range 20 {
@@ -359,11 +359,11 @@ func TestFleetHoldIsAState(t *testing.T) {
 					"state_change reason=open_timeout from=open to=half-open successes=0 failures=0"}
 				wantChanges := []StateChange{{key, Closed, Open, opened.Add(DefaultFleetPoll)}, {key, Open, HalfOpen, oe.Until}}
 				if recovers {
-					assert.Equal(t, Closed, c.State(key))
+					assert.Equal(t, Closed, c.StateOf(key))
 					want = append(want, "state_change reason=probes_succeeded from=half-open to=closed successes=1 failures=0")
 					wantChanges = append(wantChanges, StateChange{key, HalfOpen, Closed, oe.Until.Add(100 * time.Millisecond)})
 				} else {
-					assert.Equal(t, Open, c.State(key), "the failed probe opens c by its own observation")
+					assert.Equal(t, Open, c.StateOf(key), "the failed probe opens c by its own observation")
 					want = append(want, "state_change reason=probe_failed from=half-open to=open successes=0 failures=1")
 					wantChanges = append(wantChanges, StateChange{key, HalfOpen, Open, oe.Until.Add(100 * time.Millisecond)})
 					f.mu.Lock()

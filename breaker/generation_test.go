@@ -44,7 +44,7 @@ func TestLateOutcomesFromEarlierGeneration(t *testing.T) {
 		for range DefaultConsecutiveFailures {
 			get("/")
 		}
-		if st := b.State(hostA); st != Open {
+		if st := b.StateOf(hostA); st != Open {
 			t.Fatalf("after %d failures: %v", DefaultConsecutiveFailures, st)
 		}
 		time.Sleep(DefaultOpenTimeout + time.Nanosecond)
@@ -52,7 +52,7 @@ func TestLateOutcomesFromEarlierGeneration(t *testing.T) {
 		if code, err := get("/"); err != nil || code != http.StatusOK {
 			t.Fatalf("probe: %d, %v", code, err)
 		}
-		if st := b.State(hostA); st != Closed {
+		if st := b.StateOf(hostA); st != Closed {
 			t.Fatalf("after a successful probe: %v", st)
 		}
 		if c := counts(t, b); c.Requests != 0 {
@@ -67,7 +67,7 @@ func TestLateOutcomesFromEarlierGeneration(t *testing.T) {
 		}
 		setStatus(http.StatusInternalServerError)
 		get("/")
-		if st := b.State(hostA); st != Closed {
+		if st := b.StateOf(hostA); st != Closed {
 			t.Errorf("1 failure in 11 re-opened the breaker (%v): late outcomes of an earlier state counted; %+v", st, b.Snapshot())
 		}
 	})

@@ -15,10 +15,10 @@ import (
 // reads the breaker's state from there deadlocks (gobreaker #37). tailguard
 // only records the transition under that mutex and calls OnStateChange
 // afterwards, on a goroutine that was calling into the [Breaker] — the
-// RoundTrip whose outcome caused the change, or a later RoundTrip, State or
+// RoundTrip whose outcome caused the change, or a later RoundTrip, StateOf or
 // Snapshot call of the same key — once every lock is released. Hence:
 //
-//   - the hook may call [Breaker.State] and [Breaker.Snapshot], and may send
+//   - the hook may call [Breaker.StateOf] and [Breaker.Snapshot], and may send
 //     requests through the breaker;
 //   - it is called exactly once per transition, and calls for one key never
 //     overlap and arrive in the order of the transitions; calls for
@@ -78,7 +78,7 @@ func (q *hookQueue) recordNote(c StateChange, n note) {
 // while hook runs. If another goroutine is already delivering for this key
 // it returns at once: that goroutine delivers what was queued here too
 // before it stops, which is what keeps one key's calls ordered and never
-// overlapping, and makes a hook that calls State (which may record a
+// overlapping, and makes a hook that calls StateOf (which may record a
 // transition) safe from re-entering itself.
 func (q *hookQueue) flush(hook func(StateChange)) {
 	q.flushNoted(func(c StateChange, _ note) { hook(c) })

@@ -25,7 +25,7 @@ func TestHookOrder(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		send(t.Context(), rt, "http://a.test/") // → half-open, probe fails → open at 2s
 		time.Sleep(3 * time.Second)
-		b.State(hostA) // → half-open noticed at 5s, by State
+		b.StateOf(hostA) // → half-open noticed at 5s, by State
 		stub.status.Store(200)
 		send(t.Context(), rt, "http://a.test/") // probe succeeds → closed at 5s
 		want := []StateChange{
@@ -62,7 +62,7 @@ func TestHookReadsState(t *testing.T) {
 		got []seen
 	)
 	b = New(Config{ConsecutiveFailures: 1, OpenTimeout: time.Nanosecond, OnStateChange: func(c StateChange) {
-		got = append(got, seen{c, b.State(c.Key), b.Snapshot()})
+		got = append(got, seen{c, b.StateOf(c.Key), b.Snapshot()})
 	}})
 	stub := newStatusStub(500)
 	rt := b.Wrap(stub)
@@ -102,7 +102,7 @@ func TestHookReadsStateInBubble(t *testing.T) {
 		var b *Breaker
 		var got []string
 		b = New(Config{ConsecutiveFailures: 1, OpenTimeout: time.Second, OnStateChange: func(c StateChange) {
-			got = append(got, c.To.String()+"/"+b.State(c.Key).String())
+			got = append(got, c.To.String()+"/"+b.StateOf(c.Key).String())
 		}})
 		stub := newStatusStub(500)
 		rt := b.Wrap(stub)
@@ -208,7 +208,7 @@ func TestHookPanic(t *testing.T) {
 }
 
 // TestHookQueueReentry: a transition recorded while the hook runs (the
-// hook called State, which noticed one) is delivered after the hook
+// hook called StateOf, which noticed one) is delivered after the hook
 // returns, not from inside it.
 func TestHookQueueReentry(t *testing.T) {
 	var q hookQueue

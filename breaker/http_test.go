@@ -64,7 +64,7 @@ func TestTwoServers(t *testing.T) {
 	if refused == 0 || probes.Load() < 2 {
 		t.Errorf("refused %d, probes %d: the breaker did not cycle", refused, probes.Load())
 	}
-	if st := b.State("http://" + ok.Listener.Addr().String()); st != Closed {
+	if st := b.StateOf("http://" + ok.Listener.Addr().String()); st != Closed {
 		t.Errorf("healthy server's breaker is %v", st)
 	}
 }

@@ -21,7 +21,7 @@ func (b *Breaker) requestKey(req *http.Request) key {
 	return hostkey.FromURL(req.URL)
 }
 
-// parseKey inverts [hostkey.Key.String] for [Breaker.State]. ok is false
+// parseKey inverts [hostkey.Key.String] for [Breaker.StateOf]. ok is false
 // for a string that no request could have produced.
 func (b *Breaker) parseKey(s string) (k key, ok bool) {
 	if b.s.key != nil {

@@ -42,7 +42,7 @@ func TestRequestKey(t *testing.T) {
 	}
 }
 
-// Host names are case-insensitive: State finds a breaker whatever the case
+// Host names are case-insensitive: StateOf finds a breaker whatever the case
 // of the name it is given.
 func TestKeyCaseInsensitive(t *testing.T) {
 	b := New(Config{})
@@ -90,7 +90,7 @@ func TestRequestKeyAllocs(t *testing.T) {
 func TestStateUnknownKey(t *testing.T) {
 	b := New(Config{})
 	for _, k := range []string{"", "nonsense", "http://never.test:80"} {
-		if got := b.State(k); got != Closed {
+		if got := b.StateOf(k); got != Closed {
 			t.Errorf("State(%q) = %v, want closed", k, got)
 		}
 	}
@@ -109,7 +109,7 @@ func TestCustomKeyRoundTrip(t *testing.T) {
 				t.Errorf("OpenError key %q", oe.Key)
 			}
 		}
-		if b.State("acme") != Open || b.State("globex") != Open || b.State("other") != Closed {
+		if b.StateOf("acme") != Open || b.StateOf("globex") != Open || b.StateOf("other") != Closed {
 			t.Errorf("snapshot %+v", b.Snapshot())
 		}
 	})

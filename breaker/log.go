@@ -40,7 +40,7 @@ var transitionReasons = map[[2]State]decision.Reason{
 // led to it, to the decision log, then to Config.OnStateChange, then to
 // the fleet if it is this process's own. ctx is the context of the
 // request that delivers it, or, for a delivery outside any request
-// (State, Snapshot), one carrying the observer of the latest request that
+// (StateOf, Snapshot), one carrying the observer of the latest request that
 // had one.
 func (b *Breaker) deliver(ctx context.Context, c StateChange, n note) {
 	if decision.Enabled(ctx, b.s.logger, decision.StateChange) {

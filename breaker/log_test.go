@@ -15,7 +15,7 @@ import (
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
-// TestDecisionLog walks a key through open, half-open (noticed by State,
+// TestDecisionLog walks a key through open, half-open (noticed by StateOf,
 // outside any request), a failed probe and a recovery, and checks each
 // record exactly, counts included.
 func TestDecisionLog(t *testing.T) {
@@ -29,7 +29,7 @@ func TestDecisionLog(t *testing.T) {
 		}
 		send(t.Context(), rt, "http://a.test/") // refused
 		time.Sleep(5*time.Second + time.Millisecond)
-		b.State(hostA)                          // open → half-open, noticed here
+		b.StateOf(hostA)                        // open → half-open, noticed here
 		send(t.Context(), rt, "http://a.test/") // the probe fails
 		time.Sleep(5*time.Second + time.Millisecond)
 		stub.status.Store(200)
@@ -73,7 +73,7 @@ func (o *observed) names() []string {
 	return out
 }
 
-// TestDecisionObserverOutsideRequests: a transition noticed by State, with
+// TestDecisionObserverOutsideRequests: a transition noticed by StateOf, with
 // no request to carry an observer, reaches the observer of the requests
 // that went through the breaker; the user's hook still sees every
 // transition.

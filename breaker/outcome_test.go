@@ -181,14 +181,14 @@ func TestCanceledProbe(t *testing.T) {
 		if err := <-probe; !errors.Is(err, context.Canceled) {
 			t.Fatalf("probe: %v", err)
 		}
-		if got := b.State(hostA); got != HalfOpen {
+		if got := b.StateOf(hostA); got != HalfOpen {
 			t.Fatalf("after a canceled probe: %v, want half-open", got)
 		}
 		stub.delay.Store(0)
 		if status, err := send(t.Context(), rt, "http://a.test/"); err != nil || status != 200 {
 			t.Fatalf("next probe: %d, %v; want it sent", status, err)
 		}
-		if got := b.State(hostA); got != Closed {
+		if got := b.StateOf(hostA); got != Closed {
 			t.Fatalf("after a good probe: %v, want closed", got)
 		}
 	})
@@ -222,7 +222,7 @@ func TestExcludedOutcomes(t *testing.T) {
 			}
 			cancel()
 		}
-		if got := b.State(hostA); got != Open {
+		if got := b.StateOf(hostA); got != Open {
 			t.Fatalf("after 3 timeouts: %v, want open", got)
 		}
 	})
@@ -235,7 +235,7 @@ func TestCountThrottled(t *testing.T) {
 		for range 3 {
 			send(t.Context(), rt, "http://a.test/")
 		}
-		if got := b.State(hostA); got != Open {
+		if got := b.StateOf(hostA); got != Open {
 			t.Fatalf("state %v, want open", got)
 		}
 	})
@@ -258,7 +258,7 @@ func TestDeadLoadBalancerTrips(t *testing.T) {
 				for range DefaultConsecutiveFailures {
 					send(t.Context(), rt, "http://lb.test/")
 				}
-				if st := b.State("http://lb.test:80"); st != Open {
+				if st := b.StateOf("http://lb.test:80"); st != Open {
 					t.Errorf("after %d answers of 503 Retry-After %q the breaker is %v, want open",
 						DefaultConsecutiveFailures, value, st)
 				}

@@ -33,7 +33,7 @@ func TestHugeOpenTimeout(t *testing.T) {
 		_, err = send(t.Context(), rt, "http://a.test/")
 		assert.ErrorIs(t, err, ErrOpen, "back from the graveyard, still open")
 		assert.Equal(t, before, u.Calls(), "nothing sent")
-		assert.Equal(t, Open, b.State(hostA))
+		assert.Equal(t, Open, b.StateOf(hostA))
 	})
 }
 

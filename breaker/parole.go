@@ -42,7 +42,7 @@ func (b *Breaker) restore(e *entry, g grave) {
 	e.open.Store(&OpenError{Key: e.name, State: Open, Until: b.epoch.Add(time.Duration(g.until))})
 }
 
-// currentState is e's state for State and Snapshot: on parole, Open until
+// currentState is e's state for StateOf and Snapshot: on parole, Open until
 // its open period ends and HalfOpen after (recording that transition, as
 // gobreaker records its own when asked); otherwise gobreaker's. The
 // caller flushes e's transitions.

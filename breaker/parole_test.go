@@ -69,7 +69,7 @@ func TestEvictedAfterOpenPeriodNoBurst(t *testing.T) {
 		if _, ok := b.entries[key{Scheme: "http", Host: "a.test", Port: 80}]; ok {
 			t.Fatal("a.test was not evicted")
 		}
-		if st := b.State(hostA); st != HalfOpen {
+		if st := b.StateOf(hostA); st != HalfOpen {
 			t.Errorf("State of the evicted key = %v, want half-open (remembered)", st)
 		}
 
@@ -82,7 +82,7 @@ func TestEvictedAfterOpenPeriodNoBurst(t *testing.T) {
 				t.Errorf("refusal %+v, want half-open (probe in flight)", oe)
 			}
 		}
-		if st := b.State(hostA); st != Open {
+		if st := b.StateOf(hostA); st != Open {
 			t.Errorf("after the probe failed: %v, want open", st)
 		}
 		if sent, _ := burst(t, rt, u, "http://a.test/", 20); sent != 0 {
@@ -127,7 +127,7 @@ func TestEvictedWhileOpenComesBackOpen(t *testing.T) {
 		if sent != 1 || len(refused) != 19 {
 			t.Fatalf("after the open period: %d sent, %d refused; want the 1 probe and 19 refusals", sent, len(refused))
 		}
-		if st := b.State(hostA); st != Closed {
+		if st := b.StateOf(hostA); st != Closed {
 			t.Errorf("after a successful probe: %v, want closed", st)
 		}
 		if sent, _ := burst(t, rt, u, "http://a.test/", 20); sent != 20 {
@@ -154,7 +154,7 @@ func TestOpenKeyChurnBounded(t *testing.T) {
 				t.Fatalf("after %d hosts: %d keys, %d graves; want ≤ 100 each", i+1, n, g)
 			}
 		}
-		if st := b.State(hostKey(1850)); st != Open {
+		if st := b.StateOf(hostKey(1850)); st != Open {
 			t.Errorf("a recently evicted open key reports %v, want open (remembered)", st)
 		}
 	})

@@ -44,7 +44,7 @@ func TestProtocolViolationCounts(t *testing.T) {
 	if n := srv.Requests(); n != DefaultConsecutiveFailures {
 		t.Errorf("the server received %d POSTs, want %d", n, DefaultConsecutiveFailures)
 	}
-	if st := b.State(key); st != Open {
+	if st := b.StateOf(key); st != Open {
 		t.Errorf("after %d protocol violations the breaker is %v, want open: %+v", DefaultConsecutiveFailures, st, b.Snapshot())
 	}
 }

@@ -252,7 +252,7 @@ func (b *Breaker) flushHolding(ctx context.Context, e *entry, resp *http.Respons
 	returned = true
 }
 
-// flushOutside is flush for a caller outside any request (State,
+// flushOutside is flush for a caller outside any request (StateOf,
 // Snapshot): the context is built only when there is something to
 // deliver.
 func (b *Breaker) flushOutside(e *entry) {

@@ -46,7 +46,7 @@ func TestSlowFailuresCount(t *testing.T) {
 						get()
 					}
 				}
-				if st := b.State("http://slow.test:80"); st != Open {
+				if st := b.StateOf("http://slow.test:80"); st != Open {
 					t.Errorf("after slow failures the breaker is %v: %+v", st, b.Snapshot())
 				}
 			})

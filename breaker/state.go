@@ -8,7 +8,9 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// State is the state of one key's breaker.
+// State is the state of one key's breaker: [Closed], [HalfOpen] or
+// [Open]. [Breaker.StateOf] returns it for one key; [Status] carries it,
+// with the key and its counts, for each key [Breaker.Snapshot] lists.
 //
 // The zero State is [Closed], which is also the state of a key the breaker
 // has never seen (or has evicted): its first request is let through.
@@ -87,9 +89,18 @@ func (e *entry) counts() Counts {
 	}
 }
 
-// Status is one key's state, as reported by [Breaker.Snapshot].
+// Status is one tracked key's breaker as [Breaker.Snapshot] saw it: the
+// key, its [State] and its [Counts]. Where [Breaker.StateOf] answers "what
+// will this key's next request meet" for any key, known or not, a Status
+// exists only for a key the Breaker currently tracks, and adds the counts
+// that explain the state (as gobreaker's State and Counts do together).
 type Status struct {
-	Key    string
-	State  State
+	// Key names the breaker, in the form StateOf takes: the upstream,
+	// such as "https://api.example.com:443", or a string Config.Key
+	// returned.
+	Key string
+	// State is the key's state when Snapshot read it.
+	State State
+	// Counts are the key's outcome counts when Snapshot read it.
 	Counts Counts
 }

@@ -52,7 +52,7 @@ func tripped(t *testing.T, u *upstream, c Config) (*Breaker, http.RoundTripper, 
 	for range DefaultConsecutiveFailures {
 		send(t.Context(), rt, "http://a.test/")
 	}
-	if st := b.State(hostA); st != Open {
+	if st := b.StateOf(hostA); st != Open {
 		t.Fatalf("breaker %v after %d failures", st, DefaultConsecutiveFailures)
 	}
 	return b, rt, time.Now()
@@ -223,7 +223,7 @@ func TestMaxWaitForProbeInFlight(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { send(t.Context(), rt, "http://a.test/") }) // the probe
 		synctest.Wait()
-		if st := b.State(hostA); st != HalfOpen {
+		if st := b.StateOf(hostA); st != HalfOpen {
 			t.Fatalf("with the probe in flight: %v", st)
 		}
 		start := time.Now()
@@ -257,7 +257,7 @@ func TestMaxWaitExcludedProbeFreesSlot(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { send(ctx, rt, "http://a.test/") }) // the probe, abandoned below
 		synctest.Wait()
-		if st := b.State(hostA); st != HalfOpen {
+		if st := b.StateOf(hostA); st != HalfOpen {
 			t.Fatalf("with the probe in flight: %v", st)
 		}
 		time.AfterFunc(time.Millisecond, cancel)

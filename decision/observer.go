@@ -16,7 +16,7 @@ import (
 // for concurrent use, must not modify e.Request, and should return
 // quickly: it runs on the request's path. ctx is the context of the
 // request decided about; a per-key event delivered outside any request (a
-// breaker's state change noticed by Breaker.State) gets the context of
+// breaker's state change noticed by Breaker.StateOf) gets the context of
 // the latest request that carried this observer through the stage.
 type Observer interface {
 	Observe(ctx context.Context, e Event)

@@ -67,7 +67,7 @@ func trip(t *testing.T, b *breaker.Breaker, tr http.RoundTripper, srv *testkit.F
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	require.Equal(t, breaker.Open, b.State(hostKey(srv)))
+	require.Equal(t, breaker.Open, b.StateOf(hostKey(srv)))
 }
 
 func get(t *testing.T, url, fault string) *http.Request {
@@ -115,7 +115,7 @@ func TestHedgeOutsideHalfOpenBreaker(t *testing.T) {
 			assert.EqualValues(t, 1, hedges.Load(), "the hedge fired")
 			assert.True(t, srv.WaitIdle(time.Second))
 			assert.Equal(t, 3, srv.Received(), "2 trips + the probe: the refused hedge never reached the server")
-			assert.Equal(t, breaker.Closed, b.State(hostKey(srv)), "the probe's success closed the breaker")
+			assert.Equal(t, breaker.Closed, b.StateOf(hostKey(srv)), "the probe's success closed the breaker")
 			assert.Equal(t, []string{"closed→open", "open→half-open", "half-open→closed"}, changes.list())
 		})
 	}
@@ -194,7 +194,7 @@ func TestRetryOutsideOpenBreaker(t *testing.T) {
 		assert.EqualValues(t, 1, attempts.Load(), "the wait is the breaker's: retry saw no rejection")
 		assert.Equal(t, 3, srv.Received(), "the waiting request was the probe")
 		assert.Zero(t, r.Stats().Retries)
-		assert.Equal(t, breaker.Closed, b.State(hostKey(srv)))
+		assert.Equal(t, breaker.Closed, b.StateOf(hostKey(srv)))
 	})
 }
 

@@ -140,7 +140,7 @@ func TestBreakerOutageRecommendedPipeline(t *testing.T) {
 					assert.Equal(t, http.StatusOK, o.status, "caller %d", i)
 				}
 			}
-			assert.Equal(t, breaker.Closed, s.breaker.State(hostKey(srv)))
+			assert.Equal(t, breaker.Closed, s.breaker.StateOf(hostKey(srv)))
 			assert.EqualValues(t, 1, s.closes.Load())
 		})
 	}

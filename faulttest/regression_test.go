@@ -31,7 +31,7 @@ func TestAttemptTimeoutsOpenBreaker(t *testing.T) {
 			req, _ := http.NewRequest("GET", "http://x.test/", nil)
 			p.RoundTrip(req)
 		}
-		if st := b.State("http://x.test:80"); st != breaker.Open {
+		if st := b.StateOf("http://x.test:80"); st != breaker.Open {
 			t.Errorf("after %d attempt timeouts the breaker is %v: %+v", stub.Calls(), st, b.Snapshot())
 		}
 	})
@@ -68,7 +68,7 @@ func TestHalfOpenProbeInFlightEvicted(t *testing.T) {
 		}
 		get("a.test")
 		get("a.test") // opens
-		if st := b.State("http://a.test:80"); st != breaker.Open {
+		if st := b.StateOf("http://a.test:80"); st != breaker.Open {
 			t.Fatalf("state %v", st)
 		}
 		time.Sleep(2 * time.Second)

@@ -147,7 +147,7 @@ func TestRecommendedPipelineOpenBreakerRejectsAtOnce(t *testing.T) {
 			assert.NoError(t, err)
 		}
 		failing.Store(true)
-		for b.State("http://a.test:80") != breaker.Open {
+		for b.StateOf("http://a.test:80") != breaker.Open {
 			get()
 		}
 		sent := up.count()

@@ -54,7 +54,7 @@ func TestOpenBreakerFailsFastInEveryOrder(t *testing.T) {
 				for range breaker.DefaultConsecutiveFailures {
 					get(t, b.Wrap(stub))
 				}
-				if st := b.State("http://up.test:80"); st != breaker.Open {
+				if st := b.StateOf("http://up.test:80"); st != breaker.Open {
 					t.Fatalf("breaker %v after %d failures", st, breaker.DefaultConsecutiveFailures)
 				}
 				sent := stub.Calls()

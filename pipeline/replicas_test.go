@@ -196,10 +196,10 @@ func TestReplicaBreakerPerReplica(t *testing.T) {
 			}
 			resp.Body.Close()
 		}
-		if st := b.State("http://b.test:80"); st != breaker.Open {
+		if st := b.StateOf("http://b.test:80"); st != breaker.Open {
 			t.Fatalf("b is %v", st)
 		}
-		if a, c := b.State("http://a.test:80"), b.State("http://c.test:80"); a != breaker.Closed || c != breaker.Closed {
+		if a, c := b.StateOf("http://a.test:80"), b.StateOf("http://c.test:80"); a != breaker.Closed || c != breaker.Closed {
 			t.Fatalf("a %v, c %v: another replica's failures opened them", a, c)
 		}
 		winners = nil
@@ -294,7 +294,7 @@ func TestReplicaOpenBreakerFailsOver(t *testing.T) {
 				}
 				resp.Body.Close()
 			}
-			if st := b.State("http://" + host + ":80"); st != breaker.Open {
+			if st := b.StateOf("http://" + host + ":80"); st != breaker.Open {
 				t.Fatalf("%s is %v", host, st)
 			}
 		}

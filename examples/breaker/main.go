@@ -53,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	send := func() {
 		n++
 		probe := ""
-		if b.State(key) == breaker.HalfOpen {
+		if b.StateOf(key) == breaker.HalfOpen {
 			probe = " (the half-open probe)"
 		}
 		before := host.Attempts()
@@ -100,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "\n%d requests, %d reached the host: the breaker spared it %d during the outage.\n",
 		n, host.Attempts(), n-host.Attempts())
-	fmt.Fprintf(stdout, "Final state of %s: %s\n", key, b.State(key))
+	fmt.Fprintf(stdout, "Final state of %s: %s\n", key, b.StateOf(key))
 	return nil
 }
 

@@ -155,7 +155,7 @@ func (d *demo) get() {
 func (d *demo) summary() string {
 	h, r := d.hedge.Stats(), d.retry.Stats()
 	return fmt.Sprintf("The stages counted %d retries, %d hedges (%d won), breaker %s.",
-		r.Retries, h.Hedges, h.HedgeWins, d.breaker.State(d.upstream.URL()))
+		r.Retries, h.Hedges, h.HedgeWins, d.breaker.StateOf(d.upstream.URL()))
 }
 
 // close stops everything the demo started.

@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\ntailguard sent %d retries (after a 503) and %d hedges (a 503 re-sent at once, or a stall covered; %d won);\n",
 		rs.Retries, hs.Hedges, hs.HedgeWins)
 	fmt.Fprintf(stdout, "the breaker stayed %s: isolated failures are the retry stage's job, not an outage.\n",
-		b.State(srv.URL()))
+		b.StateOf(srv.URL()))
 	return nil
 }
 

@@ -144,7 +144,7 @@ func TestBreakerMetrics(t *testing.T) {
 			"breaker.from=open,breaker.state=half-open,server.address=b.test": 1,
 		}, ps[MetricBreakerTransitions])
 		assert.Equal(t, float64(1), ps[MetricBreakerState]["breaker.state=half-open,server.address=b.test"])
-		assert.Equal(t, breaker.HalfOpen, b.State("http://b.test:80"))
+		assert.Equal(t, breaker.HalfOpen, b.StateOf("http://b.test:80"))
 	})
 }
 
