@@ -246,10 +246,12 @@ func TestFakeClockStep(t *testing.T) {
 	sc := stepScenario{rate: 1000, factor: 3, phase: 20 * time.Second}
 	arms := runSteps(t,
 		&stepArm{name: "tailguard adaptive p95", wrap: tailguardStep, sc: sc},
+		idealStepArm(sc),
 		&stepArm{name: "failsafe-go quantile p95", wrap: failsafeStep, sc: sc})
 	tg := arms[0]
 	checkNoStorm(t, tg, stormBound)
 	checkFollows(t, tg)
+	checkFirstSecond(t, tg, arms[1])
 	for k, what := range []string{"the step up", "the step down"} {
 		if tg.unrescued[k] > 10 {
 			t.Errorf("%d of %d stalls in the 12 s after %s unrescued, want ≤ 10", tg.unrescued[k], tg.stalls[k], what)
@@ -272,12 +274,13 @@ func TestFakeClockStepRates(t *testing.T) {
 	}
 	for _, rate := range rates {
 		sc := stepScenario{rate: rate, factor: 3, phase: 20 * time.Second}
-		arms := runSteps(t, peersToo(&stepArm{name: "tailguard adaptive p95", wrap: tailguardStep, sc: sc})...)
+		arms := runSteps(t, peersToo(&stepArm{name: "tailguard adaptive p95", wrap: tailguardStep, sc: sc}, idealStepArm(sc))...)
 		if rate < 100 {
 			continue
 		}
 		checkNoStorm(t, arms[0], stormBound)
 		checkFollows(t, arms[0])
+		checkFirstSecond(t, arms[0], arms[1])
 	}
 }
 
@@ -294,7 +297,7 @@ func TestFakeClockStepStorm(t *testing.T) {
 		rate   float64
 		factor float64
 	}
-	cells := []cell{{1000, 3}, {1000, 10}, {1000, 30}, {200, 10}, {200, 30}, {100, 10}, {100, 30}}
+	cells := []cell{{1000, 3}, {1000, 10}, {1000, 30}, {200, 3}, {200, 10}, {200, 30}, {100, 3}, {100, 10}, {100, 30}}
 	for _, c := range cells {
 		sc := stepScenario{rate: c.rate, factor: c.factor, phase: 5 * time.Second}
 		arms := runSteps(t, peersToo(
