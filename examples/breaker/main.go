@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// The timeline goes to a buffer, printed after the line that sums it
+	// up: what the demo shows comes first.
+	fmt.Fprintln(stdout, "breaker: a host goes down and comes back; the breaker opens, fails requests fast without")
+	fmt.Fprintln(stdout, "touching the host, probes it (half-open), and closes again.")
+	var timeline bytes.Buffer
+	stdout, out := io.Writer(&timeline), stdout
+
 	host := upstream.NewSwitch()
 	defer host.Close()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -49,7 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	client := &http.Client{Transport: b.Wrap(tr)}
 
 	key := host.URL() // the default key: scheme://host:port
-	n := 0
+	n, fastFails := 0, 0
+	var slowestFail time.Duration
 	send := func() {
 		n++
 		probe := ""
@@ -68,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		case errors.Is(err, breaker.ErrOpen):
 			var oe *breaker.OpenError
 			errors.As(err, &oe)
+			fastFails++
+			slowestFail = max(slowestFail, took)
 			fmt.Fprintf(stdout, "%7s  request %2d: fast-fail in %s, %s (%s; retry in %s)\n",
 				since(start), n, round(took), reached, oe.State, round(oe.RetryAfter()))
 		case err != nil:
@@ -101,7 +112,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\n%d requests, %d reached the host: the breaker spared it %d during the outage.\n",
 		n, host.Attempts(), n-host.Attempts())
 	fmt.Fprintf(stdout, "Final state of %s: %s\n", key, b.StateOf(key))
-	return nil
+
+	fmt.Fprintf(out, "\nDuring the outage %d of %d requests failed fast (each in at most %s) and never reached the\n",
+		fastFails, n, round(slowestFail))
+	fmt.Fprintf(out, "host; one probe per open period tested it, and the breaker is %s again now that it is back.\n\n", b.StateOf(key))
+	_, err := timeline.WriteTo(out)
+	return err
 }
 
 func since(t time.Time) string { return fmt.Sprintf("%.0fms", float64(time.Since(t))/1e6) }

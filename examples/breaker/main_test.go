@@ -12,6 +12,12 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
+	if !strings.HasPrefix(s, "breaker: a host goes down and comes back") {
+		t.Errorf("output does not start with what it shows:\n%s", s)
+	}
+	if i, j := strings.Index(s, "During the outage 3 of 13 requests failed fast"), strings.Index(s, "The host is up."); i < 0 || i > j {
+		t.Errorf("the summing-up line must come before the timeline:\n%s", s)
+	}
 	for _, want := range []string{
 		"breaker closed → open", "fast-fail in", "host not contacted (open; retry in",
 		"breaker open → half-open", "breaker half-open → open", "503 Service Unavailable, reached the host (the half-open probe)",

@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer demo.close()
+	fmt.Fprintln(stdout, "prometheus: every decision of hedge, retry, throttle and breaker as an OpenTelemetry metric on /metrics,")
+	fmt.Fprintln(stdout, "while the pipeline drives a flaky upstream.")
 	fmt.Fprintf(stdout, "Upstream: 15%% of attempts answer 503, 4%% stall for 500ms, the rest take 5ms.\n")
 	fmt.Fprintf(stdout, "Metrics:  %s (curl -s %[1]s | grep '^tailguard_')\n", demo.metricsURL)
 	fmt.Fprintf(stdout, "Look at tailguard_retries_total, tailguard_hedges_total, tailguard_hedge_wins_total,\n")

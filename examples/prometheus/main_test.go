@@ -97,7 +97,7 @@ func TestRun(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-duration", "300ms", "-rate", "20"}, &out, &errOut)
 	require.NoError(t, err, errOut.String())
-	for _, want := range []string{"/metrics", "tailguard_retries_total", "requests sent", "breaker closed"} {
+	for _, want := range []string{"prometheus: every decision of hedge, retry, throttle and breaker", "/metrics", "tailguard_retries_total", "requests sent", "breaker closed"} {
 		assert.True(t, strings.Contains(out.String(), want), "output lacks %q:\n%s", want, out.String())
 	}
 }

@@ -46,8 +46,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		FailRate: 0.15, SlowRate: 0.04, Fast: 5 * time.Millisecond, Slow: 500 * time.Millisecond, Seed: *seed,
 	})
 	defer srv.Close()
+	fmt.Fprintln(stdout, "quickstart: tailguard's recommended pipeline, every Config zero, against a plain http.Client")
 	fmt.Fprintf(stdout, "Upstream: 15%% of attempts answer 503, 4%% stall for 500ms, the rest take 5ms.\n")
-	fmt.Fprintf(stdout, "%d GET requests, one after another, with each client:\n\n", *n)
+	fmt.Fprintf(stdout, "%d GET requests, one after another, with each client.\n\n", *n)
 
 	plainTr := http.DefaultTransport.(*http.Transport).Clone()
 	defer plainTr.CloseIdleConnections()
@@ -61,6 +62,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	guarded := measure(p.Client(), srv.URL(), *n)
 	guarded.attempts, _, _ = srv.Attempts()
 
+	// The one line that proves it first: failures and the tail, and what
+	// they cost in extra attempts.
+	fmt.Fprintf(stdout, "Failed requests %d → %d, p99 %s → %s, for %.0f%% extra attempts.\n\n",
+		plain.failed, guarded.failed, plain.quantile(0.99), guarded.quantile(0.99),
+		100*(float64(guarded.attempts)/float64(*n)-1))
 	fmt.Fprintf(stdout, "%-36s %4s %7s %8s %8s %8s %8s %9s\n", "client", "ok", "failed", "p50", "p90", "p99", "max", "attempts")
 	plain.print(stdout, "http.Client")
 	guarded.print(stdout, "pipeline.New(hedge, retry, breaker)")
@@ -98,12 +104,14 @@ func measure(c *http.Client, url string, n int) tally {
 	return t
 }
 
+// quantile is t's f-quantile by nearest rank, as the labs count: p99 of
+// 100 latencies is the second largest, not the largest.
+func (t tally) quantile(f float64) string {
+	i := int(math.Ceil(f*float64(len(t.lat)))) - 1
+	return t.lat[min(max(i, 0), len(t.lat)-1)].Round(100 * time.Microsecond).String()
+}
+
 func (t tally) print(w io.Writer, name string) {
-	q := func(f float64) string {
-		// Nearest rank, as the labs count: p99 of 100 latencies is the
-		// second largest, not the largest.
-		i := int(math.Ceil(f*float64(len(t.lat)))) - 1
-		return t.lat[min(max(i, 0), len(t.lat)-1)].Round(100 * time.Microsecond).String()
-	}
-	fmt.Fprintf(w, "%-36s %4d %7d %8s %8s %8s %8s %9d\n", name, t.ok, t.failed, q(0.5), q(0.9), q(0.99), q(1), t.attempts)
+	fmt.Fprintf(w, "%-36s %4d %7d %8s %8s %8s %8s %9d\n", name, t.ok, t.failed,
+		t.quantile(0.5), t.quantile(0.9), t.quantile(0.99), t.quantile(1), t.attempts)
 }

@@ -14,10 +14,13 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
-	for _, want := range []string{"60 GET requests", "http.Client", "pipeline.New(hedge, retry, breaker)", "retries (after a 503)", "the breaker stayed closed"} {
+	for _, want := range []string{"quickstart: tailguard's recommended pipeline", "60 GET requests", "Failed requests ", "extra attempts.", "http.Client", "pipeline.New(hedge, retry, breaker)", "retries (after a 503)", "the breaker stayed closed"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+	if strings.Index(s, "Failed requests ") > strings.Index(s, "http.Client ") {
+		t.Errorf("the headline comes after the table:\n%s", s)
 	}
 	// The plain client fails some requests; tailguard retries them. (All
 	// three attempts of one request can fail, 0.15³ ≈ 0.3%, so not "none".)

@@ -108,7 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ideal := simulateIdeal(o)
-	fmt.Fprintf(stdout, "replica lab: %d replicas answering in %s; replica 0 %s (the first pause %v into each round)\n",
+	fmt.Fprintln(stdout, "replica lab: while one replica pauses, a hedge to another replica escapes the pause; a hedge to the same URL waits it out.")
+	fmt.Fprintf(stdout, "%d replicas answering in %s; replica 0 %s (the first pause %v into each round)\n",
 		o.replicas, lab.Steady.About, o.stall, o.stall.At)
 	fmt.Fprintf(stdout, "%d requests per arm in %d interleaved rounds, Poisson arrivals at %g/s (open loop), seed %d,\nspread round robin over the replicas by the client\n",
 		o.n, o.rounds, o.rate, o.seed)
@@ -121,7 +122,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\n%s:\n\n", network)
+		// The one number first: p99.9, where the pauses show.
+		none, same, replicas := results[0], find(results, fixedArm(armSameURL, o)), find(results, fixedArm(armReplicas, o))
+		fmt.Fprintf(stdout, "\n%s: p99.9 %s without hedging, %s hedging to the same URL, %s hedging to another replica\n"+
+			"at %.1f%% extra load (ideal %s).\n\n", network, lab.Dur(none.P999), lab.Dur(same.P999), lab.Dur(replicas.P999),
+			100*replicas.Extra, lab.Dur(ideal.P999))
 		if err := writeTable(stdout, results, ideal, o.markdown); err != nil {
 			return err
 		}
@@ -153,13 +158,9 @@ func measure(ctx context.Context, o options, network lab.Network, bar *lab.Progr
 	return lab.Compare(ctx, fleet, lab.Load{N: o.n, Rate: o.rate, Seed: o.seed, Rounds: o.rounds}, arms(o, fleet), bar)
 }
 
-// writeTable prints the arms and the ideal: percentiles, extra attempts,
-// errors, and each p99.9 as a multiple of the ideal's.
+// writeTable prints the arms and the ideal, led by p99.9 (where the
+// pauses show) and its multiple of the ideal's, then the extra attempts,
+// the other percentiles and errors.
 func writeTable(w io.Writer, results []lab.Result, ideal lab.Result, markdown bool) error {
-	rows := [][]string{{"arm", "p50", "p90", "p99", "p99.9", "max", "extra", "errors", "p99.9 / ideal"}}
-	for _, r := range append(results, ideal) {
-		rows = append(rows, []string{r.Name, lab.Dur(r.P50), lab.Dur(r.P90), lab.Dur(r.P99), lab.Dur(r.P999), lab.Dur(r.Max),
-			fmt.Sprintf("%.1f%%", 100*r.Extra), fmt.Sprint(r.Errors), fmt.Sprintf("%.2f×", float64(r.P999)/float64(ideal.P999))})
-	}
-	return lab.WriteRows(w, rows, markdown)
+	return lab.WriteLedTable(w, append(results, ideal), &ideal, lab.Quantile{Name: "p99.9", Q: 0.999}, markdown)
 }

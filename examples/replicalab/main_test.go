@@ -66,7 +66,8 @@ func TestRunLoopback(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"replica lab: 3 replicas", "HTTP/1.1:", "HTTP/2:", "no hedging", "same URL, hedge at 20.0ms", "replicas, hedge at 20.0ms",
+		"replica lab: while one replica pauses, a hedge to another replica escapes the pause",
+		"3 replicas", "HTTP/2: p99.9 ", "hedging to another replica\nat ", "HTTP/1.1:", "HTTP/2:", "no hedging", "same URL, hedge at 20.0ms", "replicas, hedge at 20.0ms",
 		"replicas, adaptive p95", "ideal: min(L1, 20.0ms + L2) (sim)", "p99.9 / ideal", "HTTP/2: replica hedging's p99.9 at most 0.5× same-URL hedging's",
 		"Machine noise: ",
 	} {

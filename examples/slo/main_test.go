@@ -13,6 +13,12 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
+	if !strings.HasPrefix(s, "slo: hedging on an SLO schedule") {
+		t.Errorf("output does not start with what it shows:\n%s", s)
+	}
+	if i, j := strings.Index(s, "Within the 25ms SLO: "), strings.Index(s, "no hedging"); i < 0 || i > j {
+		t.Errorf("the one number must come before the table:\n%s", s)
+	}
 	for _, want := range []string{
 		"hedge.SLO(25ms, 0.5)", "one hedge at 12.5ms", "hedge.SLO(25ms, 0.5, 0.75, 0.95)",
 		"hedges at 12.5ms, 18.75ms, 23.75ms", "Quantile: 0.95",

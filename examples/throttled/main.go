@@ -72,10 +72,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	h := hedge.New(hedge.Config{})
 	client := pipeline.NewWithBase(tr, h, r, th, breaker.New(breaker.Config{})).Client()
 
+	fmt.Fprintln(stdout, "throttled: one 429 with Retry-After pauses every request to its host, not only the one that got it.")
 	fmt.Fprintln(stdout, "The upstream answers the first request on each /orders/ path with 429 Too Many Requests;")
 	fmt.Fprintln(stdout, "/browse/ pages always answer 200. Client: pipeline.New(hedge, retry, throttle, breaker), every Config zero.")
-	fmt.Fprintf(stdout, "The retry stage waits a Retry-After d for a draw in [d, %.1f d] (retry.RetryAfterSpread): never shorter.\n",
-		1+retry.RetryAfterSpread)
 
 	// 1. The host-wide gate: while one caller's order waits out its 429,
 	// other callers' requests to the same host wait too, instead of
@@ -110,8 +109,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	a := srv.Arrivals("/orders/seconds")
-	fmt.Fprintf(stdout, "\nGET /orders/seconds, while %d other callers browse the same host\n", browsers)
-	fmt.Fprintf(stdout, "  attempt 1: 429, Retry-After: %s → the host's gate closes for 1s\n", a[0].RetryAfter)
 	var offsets []string
 	during := 0
 	for i := range browsers {
@@ -122,6 +119,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		offsets = append(offsets, fmt.Sprintf("%.2fs", at.Seconds()))
 	}
 	sort.Strings(offsets)
+	// The one number that proves it, before the detail.
+	fmt.Fprintf(stdout, "\n%d of %d other requests to the host reached it during the 1s pause one 429 asked for;\n", during, browsers)
+	fmt.Fprintf(stdout, "the throttled request got its 200 OK after %.2fs.\n", orderTook.Seconds())
+	fmt.Fprintf(stdout, "\nGET /orders/seconds, while %d other callers browse the same host\n", browsers)
+	fmt.Fprintf(stdout, "  attempt 1: 429, Retry-After: %s → the host's gate closes for 1s\n", a[0].RetryAfter)
 	fmt.Fprintf(stdout, "  the %d browse requests waited at the gate: %d reached the upstream during the pause;\n", browsers, during)
 	fmt.Fprintf(stdout, "  they arrived %s after the 429, spread out, not all at once\n", strings.Join(offsets, ", "))
 	if len(a) > 1 {
@@ -137,7 +139,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	a = srv.Arrivals("/orders/date")
-	fmt.Fprintf(stdout, "\nGET /orders/date\n  attempt 1: 429, Retry-After: %s\n", a[0].RetryAfter)
+	fmt.Fprintf(stdout, "\nGET /orders/date (the retry stage waits a Retry-After d for a draw in [d, %.1f d], retry.RetryAfterSpread: never shorter)\n",
+		1+retry.RetryAfterSpread)
+	fmt.Fprintf(stdout, "  attempt 1: 429, Retry-After: %s\n", a[0].RetryAfter)
 	if len(a) > 1 {
 		asked := time.Duration(0)
 		if until, err := http.ParseTime(a[0].RetryAfter); err == nil {

@@ -14,6 +14,8 @@ func TestRun(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
+		"throttled: one 429 with Retry-After pauses every request to its host",
+		"0 of 3 other requests to the host reached it during the 1s pause one 429 asked for",
 		"Retry-After: 1 → the host's gate closes for 1s",
 		"0 reached the upstream during the pause",
 		"GMT", "Retry-After: 3600",

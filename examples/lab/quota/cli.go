@@ -75,7 +75,9 @@ func (o *Options) Parse(fs *flag.FlagSet, args []string) error {
 }
 
 // Main runs the arms against a loopback quota server once per dialect in
-// o.Dialects, printing a table per dialect and, with o.SVG, the timeline
+// o.Dialects, printing first what the lab shows, then per dialect the one
+// line that proves it (requests sent per success and 429s, the plain
+// client's against the throttle's) and the table, and, with o.SVG, the timeline
 // plot. name titles the output ("quota lab"). Each arm's Wrap is called
 // once per dialect, so every run starts cold. It returns the results, one
 // slice per dialect.
@@ -86,7 +88,8 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 		return nil, err
 	}
 	offered := len(load.Schedule())
-	fmt.Fprintf(stdout, "%s: a quota of %v per client (GCRA), %v per admitted request;\n", name, limit, o.Latency)
+	fmt.Fprintf(stdout, "%s: how many requests a client sends per success, and how many 429s it draws, against a rate-limited upstream.\n", name)
+	fmt.Fprintf(stdout, "A quota of %v per client (GCRA), %v per admitted request;\n", limit, o.Latency)
 	fmt.Fprintf(stdout, "%d callers offering %g requests/s for %v (open loop, %d requests), each request's deadline %v;\n",
 		load.Callers, load.Offered, load.Duration, offered, load.Timeout)
 	how := "one after another"
@@ -106,6 +109,7 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 		}
 		runs = append(runs, res)
 		fmt.Fprintf(stdout, "\n%s (%s):\n", d, d.About())
+		writeHeadline(stdout, res)
 		if err := WriteTable(stdout, res, o.Markdown); err != nil {
 			return nil, err
 		}
