@@ -139,7 +139,7 @@ func TestBudgetDenial(t *testing.T) {
 		require.NoError(t, err)
 		readAll(t, resp)
 		assert.Equal(t, 1, stub.Calls())
-		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1, BudgetDenied: 1}, h.Stats(), "denied once: hedging stops")
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, OriginalWins: 1, BudgetDenied: 1}, h.Stats(), "denied once: hedging stops")
 		assert.Equal(t, budget.Stats{Deposits: 1, Denied: 1, Successes: 1}, b.Stats())
 		assert.Zero(t, hooks.Load())
 	})

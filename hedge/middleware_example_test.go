@@ -55,7 +55,7 @@ func ExampleMiddleware() {
 	}
 	st := m.Stats()
 	fmt.Printf("requests %d, hedgeable %d, hedges %d, won by a hedge %d\n",
-		st.Requests, st.Hedgeable(), st.Hedges, st.HedgeWins)
+		st.Requests, st.Hedgeable, st.Hedges, st.HedgeWins)
 	// Output:
 	// 200 results for "go" from run 2
 	// 200 order placed by run 0

@@ -76,7 +76,7 @@ func TestMiddlewareLargeResponseWritesThrough(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, map[int]error{1: ErrLostRace}, seen.get())
 		assert.Equal(t, CompleteInfo{Request: info.Request, Winner: 2, Sent: 2, Duration: 20 * time.Millisecond, StatusCode: 206}, info)
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, m.Stats())
 	})
 }
 
@@ -95,7 +95,7 @@ func TestMiddlewareResponseAtLimitBuffered(t *testing.T) {
 		}))
 		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, strings.Repeat("x", 100), rec.Body.String())
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
 	})
 }
 

@@ -161,12 +161,12 @@ func TestMiddlewareNetworkLargeResponse(t *testing.T) {
 	resp.Body.Close()
 	require.NoError(t, err)
 	assert.Equal(t, sha256.Sum256(payload), sha256.Sum256(body))
-	assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, whole.Stats())
+	assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, whole.Stats())
 
 	resp, err = client.Get(srv.URL + "/endless")
 	require.NoError(t, err)
 	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Error(t, err, "a body cut short by the Timeout must fail to read (got %d bytes)", len(body))
-	assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, cut.Stats())
+	assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, cut.Stats())
 }

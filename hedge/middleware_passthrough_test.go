@@ -69,7 +69,7 @@ func TestMiddlewarePassThroughUnmarked(t *testing.T) {
 				assert.Equal(t, 0, <-marks)
 				st := m.Stats()
 				assert.Equal(t, uint64(1), st.PassThrough+st.Skipped)
-				assert.Zero(t, st.Hedgeable())
+				assert.Zero(t, st.Hedgeable)
 			})
 		})
 	}
@@ -139,7 +139,7 @@ func TestMiddlewareStreamingPassesThrough(t *testing.T) {
 					assert.Equal(t, Stats{Requests: 1, PassThrough: 1}, m.Stats())
 				} else {
 					assert.ErrorIs(t, flushErr, http.ErrNotSupported)
-					assert.Equal(t, Stats{Requests: 1, OriginalWins: 1}, m.Stats())
+					assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, OriginalWins: 1}, m.Stats())
 				}
 			})
 		})

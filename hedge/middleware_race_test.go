@@ -51,7 +51,7 @@ func TestMiddlewareFailureDoesNotWin(t *testing.T) {
 		assert.Equal(t, 50*time.Millisecond, time.Since(start))
 		assert.Equal(t, 200, rec.Code)
 		assert.Equal(t, "slow ok", rec.Body.String())
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, OriginalWins: 1}, m.Stats())
 	})
 }
 
@@ -100,7 +100,7 @@ func TestMiddlewareAllFailLatestAnswers(t *testing.T) {
 		assert.Equal(t, "2", rec.Header().Get("X-Run"))
 		assert.Equal(t, "run 2 failed\n", rec.Body.String())
 		assert.Equal(t, CompleteInfo{Request: info.Request, Winner: 0, Sent: 2, Duration: 30 * time.Millisecond, StatusCode: 500}, info)
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, Failed: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, Failed: 1}, m.Stats())
 	})
 }
 
@@ -199,7 +199,7 @@ func TestMiddlewareBudgetDenied(t *testing.T) {
 		}))
 		rec := serve(h, httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, "run 1", rec.Body.String())
-		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1, BudgetDenied: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, OriginalWins: 1, BudgetDenied: 1}, m.Stats())
 	})
 }
 

@@ -84,7 +84,7 @@ func TestMiddlewareLoserPanicDiscarded(t *testing.T) {
 		assert.Nil(t, p)
 		assert.Equal(t, "run 2", rec.Body.String())
 		synctest.Wait()
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1, DroppedPanics: 1}, m.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, HedgeWins: 1, DroppedPanics: 1}, m.Stats())
 	})
 }
 
@@ -226,7 +226,7 @@ func TestMiddlewareMaxHedgesTenEveryRunFails(t *testing.T) {
 				assert.Equal(t, 11, info.Sent)
 				assert.Equal(t, 0, info.Winner)
 				synctest.Wait()
-				assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 10, Failed: 1, DroppedPanics: tc.dropped}, m.Stats())
+				assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 10, Failed: 1, DroppedPanics: tc.dropped}, m.Stats())
 			})
 		})
 	}

@@ -28,7 +28,7 @@ func TestOriginalWinsBeforeDelay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "OK", readAll(t, resp))
 		assert.Equal(t, 1, stub.Calls())
-		assert.Equal(t, Stats{Requests: 1, OriginalWins: 1}, h.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, OriginalWins: 1}, h.Stats())
 	})
 }
 
@@ -56,7 +56,7 @@ func TestHedgeWinsAndLoserIsCanceled(t *testing.T) {
 		assert.ErrorIs(t, loserErr, context.Canceled, "the loser saw its cancellation")
 		assert.Equal(t, 15*time.Millisecond, time.Since(start), "canceled at once, not after its 1 s")
 		assert.Equal(t, "OK", readAll(t, resp))
-		assert.Equal(t, Stats{Requests: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, h.Stats())
+		assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, Hedged: 1, Hedges: 1, HedgeWins: 1}, h.Stats())
 	})
 }
 

@@ -129,7 +129,7 @@ func TestReplicaHedgesRotate(t *testing.T) {
 			{"a.test", "c.test"}, {"a.test", "b.test"},
 		}, got)
 		assert.Equal(t, []string{"c.test:80", "b.test:80", "c.test:80", "b.test:80"}, hedged, "HedgeInfo.Replica")
-		assert.Equal(t, Stats{Requests: 4, Hedged: 4, Hedges: 4, HedgeWins: 4}, h.Stats())
+		assert.Equal(t, Stats{Requests: 4, Hedgeable: 4, Hedged: 4, Hedges: 4, HedgeWins: 4}, h.Stats())
 	})
 }
 
@@ -265,7 +265,7 @@ func TestReplicaPickNone(t *testing.T) {
 				get(t, h.Wrap(stub.transport()), "http://a.test/x")
 				assert.Equal(t, []string{"a.test"}, stub.hosts())
 				assert.Equal(t, 1, picks, "no further hedge is even considered")
-				assert.Equal(t, Stats{Requests: 1, OriginalWins: 1}, h.Stats(), "not counted")
+				assert.Equal(t, Stats{Requests: 1, Hedgeable: 1, OriginalWins: 1}, h.Stats(), "not counted")
 				assert.Equal(t, []string{"hedge_denied attempt=2 reason=replica error=hedge: Replicas.Pick chose no replica",
 					"outcome attempt=1 reason=success status=200"}, logs.Lines())
 			})

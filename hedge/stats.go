@@ -6,10 +6,20 @@ import "sync/atomic"
 // [Middleware] since [NewMiddleware] (where an attempt is a run of the
 // handler). They never decrease. Each is read atomically, but a Stats value
 // is not a snapshot of one instant: counters of requests in flight may be
-// mid-update.
+// mid-update. Every field is a count; one, Hedgeable, is derived from
+// three others when the Stats is taken, as database/sql's
+// DBStats.OpenConnections is from InUse and Idle.
 type Stats struct {
 	// Requests counts every request the stage received.
 	Requests uint64
+	// Hedgeable counts requests the stage could hedge, whether or not a
+	// hedge then fired: Requests less PassThrough and Skipped, derived
+	// when the Stats is taken rather than counted, so that one Stats
+	// value always has Hedgeable + PassThrough + Skipped == Requests —
+	// except that a request arriving while the Stats is taken may be
+	// counted in PassThrough or Skipped but not yet in Requests, leaving
+	// Hedgeable that much short (never below zero).
+	Hedgeable uint64
 	// Hedged counts requests that sent at least one hedge.
 	Hedged uint64
 	// Hedges counts hedges sent (not counting original attempts).
@@ -49,16 +59,6 @@ type Stats struct {
 	DroppedPanics uint64
 }
 
-// Hedgeable returns how many requests the stage could hedge: Requests
-// less PassThrough and Skipped. A request counts once it has been let
-// through both checks, whether or not a hedge then fired.
-func (s Stats) Hedgeable() uint64 {
-	if n := s.PassThrough + s.Skipped; n < s.Requests {
-		return s.Requests - n
-	}
-	return 0 // Requests was read before the other two caught up with it
-}
-
 // counters is the live form of Stats. Each counter is written once or twice
 // per request; false sharing between them costs less than the padding
 // would in memory for the rare contended case.
@@ -68,7 +68,7 @@ type counters struct {
 }
 
 func (c *counters) snapshot() Stats {
-	return Stats{
+	s := Stats{
 		Requests:      c.requests.Load(),
 		Hedged:        c.hedged.Load(),
 		Hedges:        c.hedges.Load(),
@@ -81,4 +81,10 @@ func (c *counters) snapshot() Stats {
 		Skipped:       c.skipped.Load(),
 		DroppedPanics: c.droppedPanics.Load(),
 	}
+	// Requests is counted first and read first, so the other two may have
+	// caught up with requests it did not see yet.
+	if n := s.PassThrough + s.Skipped; n < s.Requests {
+		s.Hedgeable = s.Requests - n
+	}
+	return s
 }

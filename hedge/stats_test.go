@@ -41,7 +41,7 @@ func TestStatsCounters(t *testing.T) {
 		send("POST", "/fast")         // pass-through
 		send("GET", "/skip")          // skipped
 		assert.Equal(t, Stats{
-			Requests: 5, Hedged: 2, Hedges: 2, OriginalWins: 1, HedgeWins: 1, Failed: 1,
+			Requests: 5, Hedgeable: 3, Hedged: 2, Hedges: 2, OriginalWins: 1, HedgeWins: 1, Failed: 1,
 			PassThrough: 1, Skipped: 1,
 		}, h.Stats())
 	})
@@ -67,4 +67,30 @@ func TestStatsConcurrent(t *testing.T) {
 		assert.Equal(t, uint64(50), st.Requests)
 		assert.Equal(t, uint64(50), st.OriginalWins+st.HedgeWins)
 	})
+}
+
+// Hedgeable is derived when Stats is taken: Requests less PassThrough and
+// Skipped, never below zero when those two were read after requests they
+// count but Requests was not.
+func TestStatsHedgeableDerived(t *testing.T) {
+	tests := []struct {
+		name                           string
+		requests, passThrough, skipped uint64
+		want                           uint64
+	}{
+		{"none", 0, 0, 0, 0},
+		{"all hedgeable", 5, 0, 0, 5},
+		{"some passed through or skipped", 9, 1, 1, 7},
+		{"none hedgeable", 2, 1, 1, 0},
+		{"the other two ahead of Requests", 1, 1, 1, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c counters
+			c.requests.Store(tc.requests)
+			c.passThrough.Store(tc.passThrough)
+			c.skipped.Store(tc.skipped)
+			assert.Equal(t, tc.want, c.snapshot().Hedgeable)
+		})
+	}
 }
