@@ -1,6 +1,15 @@
-// Package idempotency decides which HTTP requests may be sent more than
-// once and what each attempt's result means, for the retry, hedge and
-// breaker stages of tailguard.
+// Package idempotency holds the one policy every tailguard stage shares:
+// which HTTP requests may be sent more than once, what each attempt's
+// result was (an [Outcome]: its [Kind], such as transient, throttled or
+// final, and whether it provably never left the process), and how long a
+// server's Retry-After asks to wait.
+//
+// It is named for the first of the three because that one decides whether
+// the other two matter: a request that may not be sent twice is not,
+// whatever its outcome (unless it provably never left; see "Never sent"). The outcome classification (see
+// "Outcomes") and the Retry-After parsing (see "Retry-After") live here too
+// because a classifier needs both: a 503 or 403 that asks for a pause is
+// throttled, not transient or final.
 //
 // Every stage that could send a request twice asks a [Classifier] first, and
 // every stage that reacts to a result asks the same Classifier what it was,
