@@ -14,12 +14,14 @@ import (
 // ticket is an admitted request's hold on its host, settled by learn or
 // abandon.
 type ticket struct {
-	debut   bool      // it holds one of its new host's first places (see debut)
-	probe   bool      // the request is its gate's probe
-	slot    bool      // it holds a concurrency slot
-	limited bool      // it waited for the pacing: demand reached the rate
-	sentAt  time.Time // when it was admitted
-	pacedAt time.Time // when it took its turn in the host's pace, which the rate then in force set
+	debut    bool      // it holds one of its new host's first places (see debut)
+	probe    bool      // the request is its gate's probe
+	slot     bool      // it holds a concurrency slot
+	limited  bool      // it waited for the pacing: demand reached the rate
+	inFlight bool      // it counts in its host's sent requests until settled
+	alone    bool      // no other request to its host was in flight when it went
+	sentAt   time.Time // when it was admitted
+	pacedAt  time.Time // when it took its turn in the host's pace, which the rate then in force set
 }
 
 // waiter is one request's way through admission: what it may wait for,
@@ -97,6 +99,8 @@ func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 		}
 		tk.sentAt = time.Now()
 		tk.debut = out.debut
+		tk.inFlight = true
+		tk.alone = h.sent.Add(1) == 1
 		*out = tk
 		var wait time.Duration
 		if w.blocked {

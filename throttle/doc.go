@@ -112,6 +112,15 @@
 // meets a header-less upstream at about its rate instead of probing it
 // with 429s all day.
 //
+// A bare 429 (no pause asked, no quota fields) to a request that was alone
+// in flight to its host starts no pacing, unless the host refused most of
+// the last second's requests (at least five): a client sending one request
+// at a time cannot burst, and a flaky upstream that answers a share of
+// requests with a bare 429 at random is no quota. AIMD cannot tell such
+// refusals from a quota's, and cut at each: with a fifth refused, the rate
+// spiralled down to about one request a second. The retry stage answers
+// random failures. Once the pacing has started, every 429 counts.
+//
 // # Order in a pipeline
 //
 // Put the throttle where every attempt passes through it and inside the

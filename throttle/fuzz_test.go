@@ -81,7 +81,7 @@ func FuzzSignal(f *testing.F) {
 		}
 		if s.quota > 0 {
 			p := newPacer(now, 0, 0)
-			p.learn(now, s, false, true, now, false)
+			p.learn(now, s, false, true, now, false, false)
 			if r, b := p.limits(); !(r > 0) || math.IsInf(float64(r), 0) || b < 1 {
 				t.Fatalf("learned rate %v burst %d from %+v", r, b, s)
 			}

@@ -26,7 +26,12 @@ type host struct {
 	// pause (Unix ns; 0: never): hedges stay away for HedgeHoldoff.
 	pushedBack atomic.Int64
 
-	busy     atomic.Int32 // requests waiting or in flight: never evicted while > 0
+	busy atomic.Int32 // requests waiting or in flight: never evicted while > 0
+	// sent counts the requests sent to the host and not yet answered (or
+	// abandoned): a request that went while no other was in flight is
+	// alone, and a bare 429 to it is no evidence of a quota (see
+	// pacer.learn).
+	sent     atomic.Int32
 	lastUsed atomic.Int64 // ns since the registry's epoch
 
 	prev, next *host // recency list, most recent first; guarded by registry.mu

@@ -24,6 +24,10 @@ import (
 //     (see aimd).
 func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Response, err error) {
 	now := time.Now()
+	if tk.inFlight {
+		tk.inFlight = false
+		h.sent.Add(-1)
+	}
 	kind := t.s.classifier.Classify(req, resp, err).Kind
 	var sig signal
 	if err == nil && resp != nil {
@@ -49,7 +53,7 @@ func (t *Throttle) learn(h *host, tk *ticket, req *http.Request, resp *http.Resp
 		// already knows what the answer said (a quota, a remaining count).
 		throttled := kind == idempotency.Throttled
 		success := kind == idempotency.Success || kind == idempotency.Final
-		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited)
+		h.pace.learn(now, sig, throttled, success, tk.pacedAt, tk.limited, tk.alone)
 	}
 	if tk.debut {
 		tk.debut = false
@@ -103,6 +107,9 @@ func accepted(k idempotency.Kind, err error) bool {
 // classifier, the logger, Config.Shared): the slot is freed and the probe
 // passed on, and nothing more is learned.
 func (t *Throttle) abandon(h *host, tk *ticket) {
+	if tk.inFlight {
+		h.sent.Add(-1)
+	}
 	if tk.debut {
 		h.debut.settle(false)
 	}

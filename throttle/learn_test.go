@@ -161,14 +161,21 @@ func TestCutJudgesByPaceTurn(t *testing.T) {
 		u := &upstream{latency: 10 * time.Millisecond}
 		u.answer = func(n int, req *http.Request) *http.Response {
 			switch n {
-			case 1, 3, 5: // the first cut; then the two queued answers
+			case 1, 2, 4, 6: // the first cut; then the two queued answers
 				return reply(req, &u.tr, 429)
 			}
 			return reply(req, &u.tr, 200)
 		}
 		th := New(Config{})
 		rt := th.Wrap(u)
-		send(context.Background(), rt, "http://a.test/") // 429: the first cut, from the send rate
+		// Two 429s to requests in flight together (a lone request's bare
+		// 429 starts no pacing: see pacer.sparse): the first cut, from
+		// the send rate.
+		var first2 sync.WaitGroup
+		for range 2 {
+			first2.Go(func() { send(context.Background(), rt, "http://a.test/") })
+		}
+		first2.Wait()
 		first := th.Snapshot()[0].Rate
 		send(context.Background(), rt, "http://a.test/") // 200: a success at the new rate
 		// Four requests take their turns now; the first of them gets a 429

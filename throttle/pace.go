@@ -57,7 +57,7 @@ type pacer struct {
 	maxReset        time.Duration // longest reset seen: a limit header's window
 	aimd            aimd
 	sent            window // admissions over the last second, for AIMD's first cut
-	admitted        window // successes over the last second, for AIMD's cuts after pauses
+	admitted        window // successes (a) and throttled answers (b) over the last second, for AIMD's cuts
 	maxRemaining    int64  // the highest remaining count the host has sent: its capacity less one
 	restoreAt       time.Time
 	restoreFull     bool // at restoreAt the host's quota is back: see pausedUntil
@@ -106,8 +106,9 @@ func (p *pacer) sentAt(now time.Time) {
 
 // learn updates the pace from one response received at now: its signal,
 // whether it was throttled or a success, when its request took its turn in
-// the pace, and whether that request waited for the pacing.
-func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedAt time.Time, limited bool) {
+// the pace, whether that request waited for the pacing, and whether it was
+// alone in flight to its host.
+func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedAt time.Time, limited, alone bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -117,6 +118,10 @@ func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedA
 		// Headers set this host's pace; a response without them (an
 		// error page from a proxy) does not hand it to AIMD.
 	case throttled:
+		p.admitted.add(now, 0, 1)
+		if p.sparse(now, sig, alone) {
+			break
+		}
 		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan), p.admittedRate(now)) {
 			p.metering.Store(false)
 			p.apply(now)
@@ -127,6 +132,37 @@ func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedA
 			p.apply(now)
 		}
 	}
+}
+
+// loneDense is how many throttled answers, and more than successes, the
+// last second must hold before a bare 429 to a request alone in flight
+// starts AIMD's pacing (see sparse).
+const loneDense = 5
+
+// sparse reports whether a throttled answer at now is no evidence of a
+// quota, for AIMD: a bare 429 (no pause asked, no quota fields) to a
+// request that was alone in flight to its host, while AIMD does not pace
+// the host yet, unless the host refused most of the last second's
+// requests, at least loneDense of them.
+//
+// A client that sends one request at a time cannot burst; a quota that
+// refuses it refuses most of what it sends, once it sends faster than the
+// quota. A flaky upstream that answers a fifth of requests with a bare
+// 429 at random, whatever the rate, refuses a steady share instead: AIMD
+// cut the rate at each such 429 (it cannot tell them from a quota's), the
+// rate spiralled down to where growth balances the cuts (about a tenth of
+// a request per second for every 2% of refusals), and a lone caller
+// waited p90 0.55 s in the throttle, 25 times slower than without it. The
+// retry stage, not the pacing, is what answers a random failure. Once a
+// dense episode has started the pacing, every 429 counts as before, so a
+// lone caller faster than its host's quota is paced at that quota.
+// p.mu is held.
+func (p *pacer) sparse(now time.Time, sig signal, alone bool) bool {
+	if !alone || sig.pause > 0 || p.aimd.rate > 0 {
+		return false
+	}
+	t := p.admitted.totals(now)
+	return t.b < loneDense || t.b <= t.a
 }
 
 // admittedRate returns the host's successes over the last second. p.mu

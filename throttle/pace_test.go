@@ -245,7 +245,7 @@ func TestPacerLearns(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPacer(t0, tt.configured, 0)
 			for _, s := range tt.signals {
-				p.learn(t0, s, false, true, t0, false)
+				p.learn(t0, s, false, true, t0, false, false)
 			}
 			r, b := p.limits()
 			assert.Equal(t, tt.wantRate, r)
@@ -260,14 +260,14 @@ func TestPacerLearns(t *testing.T) {
 func TestHeadersSilenceAIMD(t *testing.T) {
 	t0 := time.Now()
 	p := newPacer(t0, 0, 0)
-	p.learn(t0, signal{quota: 100, window: time.Second}, false, true, t0, false)
-	p.learn(t0, signal{}, true, false, t0, false)
+	p.learn(t0, signal{quota: 100, window: time.Second}, false, true, t0, false, false)
+	p.learn(t0, signal{}, true, false, t0, false, false)
 	r, _ := p.limits()
 	assert.Equal(t, rate.Limit(100), r)
 
 	q := newPacer(t0, 0, 0)
 	q.sentAt(t0)
-	q.learn(t0.Add(time.Second), signal{}, true, false, t0, false)
+	q.learn(t0.Add(time.Second), signal{}, true, false, t0, false, false)
 	r, b := q.limits()
 	assert.InDelta(t, AIMDFirstDecrease, float64(r), 1e-9, "a host without headers: AIMD cuts the one request per second it saw")
 	assert.Equal(t, 1, b)
@@ -310,8 +310,8 @@ func TestPacerRestoresAtPauseEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPacer(t0, 0, 0)
-			p.learn(t0, signal{quota: tt.quota, remaining: tt.maxRemaining, hasRemaining: true}, false, true, t0, false)
-			p.learn(t0, signal{quota: tt.quota, remaining: 0, hasRemaining: true, reset: 300 * time.Millisecond, hasReset: true}, false, true, t0, false)
+			p.learn(t0, signal{quota: tt.quota, remaining: tt.maxRemaining, hasRemaining: true}, false, true, t0, false, false)
+			p.learn(t0, signal{quota: tt.quota, remaining: 0, hasRemaining: true, reset: 300 * time.Millisecond, hasReset: true}, false, true, t0, false, false)
 			require.InDelta(t, 0, p.lim.Load().TokensAt(t0), 1e-9, "remaining 0: no tokens")
 			for range tt.debt {
 				p.lim.Load().ReserveN(t0, 1)
@@ -336,4 +336,56 @@ func TestPaceWaitAtATinyRate(t *testing.T) {
 	h := th.newHost(hostkey.Key{Host: "a.test"}, now)
 	w := waiter{h: h, start: now, limit: now.Add(time.Hour)}
 	assert.Equal(t, time.Hour, th.paceWait(&w, now))
+}
+
+// TestLoneBare429s steps the pacer through bare 429s to requests that were
+// alone in flight (see pacer.sparse): sparse ones, such as a flaky
+// upstream's random refusals, start no pacing; a host refusing most of a
+// second's requests (at least loneDense) does; and a 429 to a request that
+// overlapped others, one asking for a pause, or any 429 once AIMD paces the
+// host, cuts as before.
+func TestLoneBare429s(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	type answer struct {
+		throttled, alone bool
+		sig              signal
+	}
+	ok := answer{alone: true}
+	bare := answer{throttled: true, alone: true}
+	tests := []struct {
+		name    string
+		answers []answer // 50 ms apart
+		paced   bool
+	}{
+		{"one in five refused, lone", []answer{ok, ok, ok, ok, bare, ok, ok, ok, ok, bare, ok, ok, ok, ok, bare}, false},
+		{"four refused in a row, lone: fewer than loneDense", []answer{bare, bare, bare, bare}, false},
+		{"five refused, six served, lone: not most", []answer{ok, ok, ok, bare, ok, bare, ok, bare, ok, bare, bare}, false},
+		{"five refused, four served, lone: a quota far below the caller", []answer{ok, bare, ok, bare, ok, bare, ok, bare, bare}, true},
+		{"one refusal, overlapping others", []answer{ok, {throttled: true}}, true},
+		{"one refusal asking for a pause, lone", []answer{ok, {throttled: true, alone: true, sig: signal{pause: time.Second}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPacer(t0, 0, 0)
+			now := t0
+			for _, a := range tt.answers {
+				now = now.Add(50 * time.Millisecond)
+				p.sentAt(now)
+				p.learn(now, a.sig, a.throttled, !a.throttled, now, false, a.alone)
+			}
+			r, _ := p.limits()
+			assert.Equal(t, tt.paced, r != rate.Inf, "rate %v", r)
+		})
+	}
+
+	// Once paced, a lone bare 429 cuts like any other.
+	p := newPacer(t0, 0, 0)
+	p.sentAt(t0)
+	p.learn(t0, signal{}, true, false, t0, false, false)
+	cut, _ := p.limits()
+	t1 := t0.Add(time.Second)
+	p.learn(t1, signal{}, false, true, t1, false, true)
+	p.learn(t1, signal{}, true, false, t1, false, true)
+	r, _ := p.limits()
+	assert.InDelta(t, float64(cut)*AIMDDecrease, float64(r), 1e-9)
 }
