@@ -54,6 +54,11 @@ var badConfigs = []badConfig{
 	{"breaker", "MaxWait", "negative", func() { breaker.New(breaker.Config{MaxWait: -time.Second}) }},
 
 	{"hedge", "Delay", "negative", func() { hedge.New(hedge.Config{Delay: -time.Millisecond}) }},
+	{"hedge", "WarmupDelay", "negative", func() { hedge.New(hedge.Config{WarmupDelay: -time.Millisecond}) }},
+	{"hedge", "WarmupDelay", "with a fixed Delay", func() {
+		hedge.New(hedge.Config{Delay: time.Millisecond, WarmupDelay: time.Millisecond})
+	}},
+	{"hedge", "Quantile", "with a fixed Delay", func() { hedge.New(hedge.Config{Delay: time.Millisecond, Quantile: 0.9}) }},
 	{"hedge", "MaxHedges", "above the cap", func() { hedge.New(hedge.Config{MaxHedges: 11}) }},
 	{"hedge", "MaxHedges", "negative", func() { hedge.New(hedge.Config{MaxHedges: -1}) }},
 	{"hedge", "Quantile", "above 1", func() { hedge.New(hedge.Config{Quantile: 1.5}) }},

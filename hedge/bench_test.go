@@ -19,7 +19,7 @@ func BenchmarkStub(b *testing.B) {
 		testkit.BenchGet(b, New(Config{Delay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
 	})
 	b.Run("adaptive", func(b *testing.B) {
-		testkit.BenchGet(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
+		testkit.BenchGet(b, New(Config{Quantile: 0.95, WarmupDelay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.OK), "http://upstream.test/")
 	})
 	b.Run("replicas", func(b *testing.B) {
 		replicas := Replicas{Addrs: []string{"upstream.test:80", "b.test:80", "c.test:80"}}
@@ -38,7 +38,7 @@ func BenchmarkLoopback(b *testing.B) {
 		testkit.BenchGet(b, New(Config{Delay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
 	})
 	b.Run("adaptive", func(b *testing.B) {
-		testkit.BenchGet(b, New(Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
+		testkit.BenchGet(b, New(Config{Quantile: 0.95, WarmupDelay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}).Wrap(testkit.Transport(b)), srv.URL)
 	})
 }
 

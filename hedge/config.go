@@ -16,11 +16,12 @@ const (
 	// before sending a hedge: the Tail at Scale's recommendation, which
 	// costs about 1 − 0.95 = 5% extra requests.
 	DefaultQuantile = 0.95
-	// DefaultDelay is the hedge delay adaptive hedging uses until the
-	// stage has seen [MinSamples] latencies (a new host borrows the
-	// estimate of the stage's other hosts once they have). It errs on the late side: a hedge
-	// that fires too early doubles load, one that fires late only helps less.
-	DefaultDelay = 100 * time.Millisecond
+	// DefaultWarmupDelay is the hedge delay adaptive hedging uses until
+	// the stage has seen [MinSamples] latencies (a new host borrows the
+	// estimate of the stage's other hosts once they have): the default of
+	// [Config.WarmupDelay]. It errs on the late side: a hedge that fires
+	// too early doubles load, one that fires late only helps less.
+	DefaultWarmupDelay = 100 * time.Millisecond
 	// DefaultMaxHedges is the number of hedges per request: one backup, as
 	// the Tail at Scale and Polly do.
 	DefaultMaxHedges = 1
@@ -53,21 +54,26 @@ const maxHedgesLimit = 10
 //
 //   - schedule: Delays is set; hedge k fires Delays[k-1] after the request
 //     started (see [SLO]);
-//   - fixed: Delay is set and Quantile, MinDelay and MaxDelay are zero;
-//     hedge k fires at k × Delay;
+//   - fixed: Delay is set; hedge k fires at k × Delay;
 //   - adaptive (otherwise): hedge k fires at k × d, where d is the Quantile
 //     of recent latencies to the request's host, clamped to
 //     [MinDelay, MaxDelay]; a host with too few recent latencies
 //     ([MinSamples]) borrows the quantile of all the stage's hosts, and
-//     Delay is used until those have enough.
+//     WarmupDelay is used until those have enough.
+//
+// Each timing field belongs to one mode (Delays; Delay; Quantile,
+// WarmupDelay, MinDelay and MaxDelay), so no field means two things: a
+// field of one mode set beside another mode's is a contradiction.
 //
 // [New] panics, with a message naming the field, when fields contradict
 // each other or are out of range.
 type Config struct {
-	// Delay is, in fixed mode, the interval between hedges: hedge k fires
-	// k × Delay after the request started. In adaptive mode it is the
-	// warm-up delay used until a host has enough samples; if zero,
-	// DefaultDelay. It must be zero when Delays is set, and not negative.
+	// Delay selects fixed mode and is its interval between hedges: hedge
+	// k fires k × Delay after the request started, whatever the
+	// upstream's latency. If zero (the default), there is no fixed
+	// interval and hedging is adaptive (or follows Delays). It must not be
+	// negative, and must be zero when Delays or any adaptive field
+	// (Quantile, WarmupDelay, MinDelay, MaxDelay) is set.
 	Delay time.Duration
 
 	// Delays, when set, is the schedule: hedge k fires Delays[k-1] after
@@ -81,9 +87,18 @@ type Config struct {
 	// DefaultQuantile.
 	Quantile float64
 
+	// WarmupDelay is, in adaptive mode, the hedge delay used until the
+	// stage has seen [MinSamples] latencies (from then on a new host
+	// borrows the other hosts' quantile). If zero, DefaultWarmupDelay.
+	// With few samples the stage may hedge sooner, on a guess from the
+	// latencies it has, but never later than WarmupDelay. Setting it
+	// selects adaptive mode; it must not be negative, and must be zero
+	// with Delay or Delays.
+	WarmupDelay time.Duration
+
 	// MinDelay and MaxDelay clamp the adaptive delay. If zero,
 	// DefaultMinDelay and DefaultMaxDelay. Setting either selects adaptive
-	// mode; they must be zero with Delays.
+	// mode; they must be zero with Delay or Delays.
 	MinDelay, MaxDelay time.Duration
 
 	// MaxHedges is the number of hedges per request, 1 to 10, in fixed and
@@ -179,6 +194,9 @@ func (c Config) schedule() schedule {
 	if c.Delay < 0 {
 		panic(fmt.Sprintf("hedge: Delay must not be negative, got %v", c.Delay))
 	}
+	if c.WarmupDelay < 0 {
+		panic(fmt.Sprintf("hedge: WarmupDelay must not be negative, got %v", c.WarmupDelay))
+	}
 	if c.MaxHedges < 0 || c.MaxHedges > maxHedgesLimit {
 		panic(fmt.Sprintf("hedge: MaxHedges must be between 1 and %d (or 0 for %d), got %d",
 			maxHedgesLimit, DefaultMaxHedges, c.MaxHedges))
@@ -194,8 +212,8 @@ func (c Config) schedule() schedule {
 		switch {
 		case c.Delay != 0:
 			panic("hedge: Delay must be zero when Delays is set")
-		case c.Quantile != 0 || c.MinDelay != 0 || c.MaxDelay != 0:
-			panic("hedge: Quantile, MinDelay and MaxDelay must be zero when Delays is set")
+		case c.adaptiveField() != "":
+			panic(fmt.Sprintf("hedge: %s must be zero when Delays is set (it tunes adaptive hedging)", c.adaptiveField()))
 		case c.MaxHedges != 0:
 			panic(fmt.Sprintf("hedge: MaxHedges must be zero when Delays is set (len(Delays) is the number of hedges), got %d", c.MaxHedges))
 		}
@@ -207,17 +225,20 @@ func (c Config) schedule() schedule {
 	if hedges == 0 {
 		hedges = DefaultMaxHedges
 	}
-	if c.Delay > 0 && c.Quantile == 0 && c.MinDelay == 0 && c.MaxDelay == 0 {
+	if c.Delay > 0 {
+		if f := c.adaptiveField(); f != "" {
+			panic(fmt.Sprintf("hedge: %s must be zero when Delay is set (Delay selects fixed hedging; %s tunes adaptive hedging)", f, f))
+		}
 		return schedule{mode: modeFixed, step: c.Delay, hedges: hedges}
 	}
 
 	s := schedule{mode: modeAdaptive, hedges: hedges, quantile: c.Quantile,
-		step: c.Delay, min: c.MinDelay, max: c.MaxDelay}
+		step: c.WarmupDelay, min: c.MinDelay, max: c.MaxDelay}
 	if s.quantile == 0 {
 		s.quantile = DefaultQuantile
 	}
 	if s.step == 0 {
-		s.step = DefaultDelay
+		s.step = DefaultWarmupDelay
 	}
 	if s.min == 0 {
 		s.min = DefaultMinDelay
@@ -229,6 +250,22 @@ func (c Config) schedule() schedule {
 		panic(fmt.Sprintf("hedge: MinDelay (%v) must not exceed MaxDelay (%v)", s.min, s.max))
 	}
 	return s
+}
+
+// adaptiveField returns the name of the first adaptive-mode field set in
+// c, or "" if none is.
+func (c Config) adaptiveField() string {
+	switch {
+	case c.Quantile != 0:
+		return "Quantile"
+	case c.WarmupDelay != 0:
+		return "WarmupDelay"
+	case c.MinDelay != 0:
+		return "MinDelay"
+	case c.MaxDelay != 0:
+		return "MaxDelay"
+	}
+	return ""
 }
 
 // checkDelays panics, naming arg, unless ds is a non-empty, strictly

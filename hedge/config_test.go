@@ -18,12 +18,15 @@ func TestConfigModes(t *testing.T) {
 		want schedule
 	}{
 		{"zero is adaptive p95", Config{},
-			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.95, step: DefaultDelay, min: DefaultMinDelay, max: DefaultMaxDelay}},
+			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.95, step: DefaultWarmupDelay, min: DefaultMinDelay, max: DefaultMaxDelay}},
 		{"fixed", Config{Delay: 20 * ms, MaxHedges: 3}, schedule{mode: modeFixed, hedges: 3, step: 20 * ms}},
-		{"quantile with warm-up delay", Config{Quantile: 0.9, Delay: 5 * ms},
+		{"fixed needs no other field", Config{Delay: 20 * ms}, schedule{mode: modeFixed, hedges: 1, step: 20 * ms}},
+		{"quantile with warm-up delay", Config{Quantile: 0.9, WarmupDelay: 5 * ms},
 			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.9, step: 5 * ms, min: DefaultMinDelay, max: DefaultMaxDelay}},
-		{"clamp selects adaptive", Config{Delay: 5 * ms, MaxDelay: time.Second},
-			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.95, step: 5 * ms, min: DefaultMinDelay, max: time.Second}},
+		{"warm-up delay alone selects adaptive", Config{WarmupDelay: 5 * ms},
+			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.95, step: 5 * ms, min: DefaultMinDelay, max: DefaultMaxDelay}},
+		{"clamp selects adaptive", Config{MaxDelay: time.Second},
+			schedule{mode: modeAdaptive, hedges: 1, quantile: 0.95, step: DefaultWarmupDelay, min: DefaultMinDelay, max: time.Second}},
 		{"schedule", Config{Delays: []time.Duration{ms, 3 * ms}},
 			schedule{mode: modeSchedule, hedges: 2, delays: []time.Duration{ms, 3 * ms}}},
 	}
@@ -58,6 +61,11 @@ func TestConfigPanics(t *testing.T) {
 		want string
 	}{
 		{Config{Delay: -1}, "hedge: Delay must not be negative, got -1ns"},
+		{Config{WarmupDelay: -ms}, "hedge: WarmupDelay must not be negative, got -1ms"},
+		{Config{Delay: ms, Quantile: 0.9}, "hedge: Quantile must be zero when Delay is set (Delay selects fixed hedging; Quantile tunes adaptive hedging)"},
+		{Config{Delay: ms, WarmupDelay: ms}, "hedge: WarmupDelay must be zero when Delay is set (Delay selects fixed hedging; WarmupDelay tunes adaptive hedging)"},
+		{Config{Delay: ms, MinDelay: ms}, "hedge: MinDelay must be zero when Delay is set (Delay selects fixed hedging; MinDelay tunes adaptive hedging)"},
+		{Config{Delay: ms, MaxDelay: ms}, "hedge: MaxDelay must be zero when Delay is set (Delay selects fixed hedging; MaxDelay tunes adaptive hedging)"},
 		{Config{MaxHedges: 11}, "hedge: MaxHedges must be between 1 and 10 (or 0 for 1), got 11"},
 		{Config{MaxHedges: -1}, "hedge: MaxHedges must be between 1 and 10 (or 0 for 1), got -1"},
 		{Config{Quantile: 1}, "hedge: Quantile must be in (0, 1) (or 0 for 0.95), got 1"},
@@ -65,7 +73,9 @@ func TestConfigPanics(t *testing.T) {
 		{Config{MinDelay: -ms}, "hedge: MinDelay and MaxDelay must not be negative, got -1ms and 0s"},
 		{Config{MinDelay: time.Second, MaxDelay: ms}, "hedge: MinDelay (1s) must not exceed MaxDelay (1ms)"},
 		{Config{Delays: []time.Duration{ms}, Delay: ms}, "hedge: Delay must be zero when Delays is set"},
-		{Config{Delays: []time.Duration{ms}, Quantile: 0.5}, "hedge: Quantile, MinDelay and MaxDelay must be zero when Delays is set"},
+		{Config{Delays: []time.Duration{ms}, Quantile: 0.5}, "hedge: Quantile must be zero when Delays is set (it tunes adaptive hedging)"},
+		{Config{Delays: []time.Duration{ms}, WarmupDelay: ms}, "hedge: WarmupDelay must be zero when Delays is set (it tunes adaptive hedging)"},
+		{Config{Delays: []time.Duration{ms}, MaxDelay: ms}, "hedge: MaxDelay must be zero when Delays is set (it tunes adaptive hedging)"},
 		{Config{Delays: []time.Duration{ms}, MaxHedges: 1}, "hedge: MaxHedges must be zero when Delays is set (len(Delays) is the number of hedges), got 1"},
 		{Config{Delays: []time.Duration{}}, "hedge: Delays must hold 1 to 10 delays, got 0"},
 		{Config{Delays: make([]time.Duration, 11)}, "hedge: Delays must hold 1 to 10 delays, got 11"},

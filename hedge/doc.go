@@ -44,7 +44,8 @@
 // against a latency objective: SLO(time.Second, 0.95) sends one hedge at
 // 950 ms, SLO(time.Second, 0.5, 0.75, 0.95) three. Adaptive hedging
 // ([Config.Quantile], the default) follows each host's recent latency
-// distribution and needs no tuning.
+// distribution and needs no tuning; until it has seen enough latencies it
+// hedges at [Config.WarmupDelay].
 //
 // # Replicas
 //

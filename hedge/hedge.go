@@ -170,8 +170,8 @@ import (
 // samples weigh [MinSamples], it borrows the quantile of all the stage's
 // hosts together (or its own guess, if that is later); before any host has
 // enough, its guess — from five samples on, twice the slowest, at most four
-// times the median from ten on — or Delay if that is sooner, or before
-// five samples.
+// times the median from ten on — or WarmupDelay if that is sooner, or
+// before five samples.
 //
 // # Cost when idle
 //

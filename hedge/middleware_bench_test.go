@@ -45,7 +45,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		benchServe(b, NewMiddleware(MiddlewareConfig{Config: Config{Delay: time.Hour}}).Handler(okHandler), http.MethodGet)
 	})
 	b.Run("adaptive", func(b *testing.B) {
-		cfg := Config{Quantile: 0.95, Delay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}
+		cfg := Config{Quantile: 0.95, WarmupDelay: time.Hour, MinDelay: time.Hour, MaxDelay: time.Hour}
 		benchServe(b, NewMiddleware(MiddlewareConfig{Config: cfg}).Handler(okHandler), http.MethodGet)
 	})
 	b.Run("post", func(b *testing.B) {

@@ -210,9 +210,9 @@ func TestMiddlewareAdaptivePerPattern(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var hedgedAt = map[string]time.Duration{}
 		m := NewMiddleware(MiddlewareConfig{Config: Config{
-			Quantile: DefaultQuantile, // adaptive, with
-			Delay:    time.Second,     // a warm-up delay: no hedges while learning
-			OnHedge:  func(i HedgeInfo) { hedgedAt[i.Request.Pattern] = i.Elapsed },
+			Quantile:    DefaultQuantile, // adaptive, with
+			WarmupDelay: time.Second,     // a warm-up delay: no hedges while learning
+			OnHedge:     func(i HedgeInfo) { hedgedAt[i.Request.Pattern] = i.Elapsed },
 		}})
 		wrapped := m.Handler(runsFunc(func(n int, w http.ResponseWriter, r *http.Request) {
 			d := 2 * time.Millisecond
@@ -283,7 +283,7 @@ func TestMiddlewareHugeDelaySaturates(t *testing.T) {
 	}{
 		{"fixed", Config{Delay: math.MaxInt64, MaxHedges: 2}, 0},
 		{"fixed, Timeout math.MaxInt64", Config{Delay: math.MaxInt64, MaxHedges: 2}, math.MaxInt64},
-		{"adaptive warm-up", Config{Quantile: 0.95, Delay: math.MaxInt64, MaxDelay: math.MaxInt64, MaxHedges: 2}, 0},
+		{"adaptive warm-up", Config{Quantile: 0.95, WarmupDelay: math.MaxInt64, MaxDelay: math.MaxInt64, MaxHedges: 2}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 // host's latency quantile: the host's decayed sample weight (see
 // [Config]) must be at least MinSamples latencies. Until then the host
 // borrows the quantile of every host the stage has seen, and before that
-// uses [Config.Delay]. With few samples the estimate sits near the largest
+// uses [Config.WarmupDelay]. With few samples the estimate sits near the largest
 // one, which errs towards hedging late.
 const MinSamples = 20
 

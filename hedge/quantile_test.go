@@ -267,7 +267,7 @@ func TestAdaptiveTracksQuantile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The warm-up delay is above every latency: nothing is hedged
 		// until the estimate takes over.
-		fired := adaptiveRun(t, Config{Quantile: 0.95, Delay: 200 * time.Millisecond}, 400, permuted)
+		fired := adaptiveRun(t, Config{Quantile: 0.95, WarmupDelay: 200 * time.Millisecond}, 400, permuted)
 		late := 0
 		for i, at := range fired {
 			if i < MinSamples {
@@ -312,7 +312,7 @@ func TestAdaptiveClamp(t *testing.T) {
 	} {
 		t.Run(tc.want.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				tc.cfg.Delay = 150 * time.Millisecond
+				tc.cfg.WarmupDelay = 150 * time.Millisecond
 				fired := adaptiveRun(t, tc.cfg, 200, func(i int) time.Duration {
 					if i >= MinSamples && i%50 == 0 { // 2% slow: p95 stays near 97 ms
 						return time.Second

@@ -16,8 +16,8 @@ type schedule struct {
 
 	delays []time.Duration // modeSchedule: offset of hedge k at delays[k-1]
 
-	// step is the fixed interval (modeFixed) or the warm-up delay
-	// (modeAdaptive).
+	// step is the fixed interval (modeFixed, Config.Delay) or the warm-up
+	// delay (modeAdaptive, Config.WarmupDelay).
 	step time.Duration
 
 	quantile float64       // modeAdaptive: which latency quantile to wait for

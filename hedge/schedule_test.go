@@ -89,6 +89,29 @@ func TestFixedDelayInstants(t *testing.T) {
 	})
 }
 
+// Adaptive, before any latency was seen: hedge k fires at k × WarmupDelay,
+// DefaultWarmupDelay when it is zero. A fixed Delay beside it would be a
+// contradiction New refuses (see TestConfigPanics).
+func TestWarmupDelayInstants(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		cfg  Config
+		want []time.Duration
+	}{
+		{"zero Config", Config{}, []time.Duration{0, DefaultWarmupDelay}},
+		{"WarmupDelay", Config{WarmupDelay: 30 * ms, MaxHedges: 2}, []time.Duration{0, 30 * ms, 60 * ms}},
+		{"WarmupDelay with Quantile", Config{Quantile: 0.99, WarmupDelay: 40 * ms}, []time.Duration{0, 40 * ms}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				assert.Equal(t, tc.want, arrivals(t, tc.cfg, time.Second))
+			})
+		})
+	}
+}
+
 // Schedule: hedge k fires at Delays[k-1]; the SLO and percentile clients
 // are one line each.
 func TestScheduleInstants(t *testing.T) {

@@ -145,7 +145,7 @@ func TestCanceledTryCountsOnlyPastTheDelay(t *testing.T) {
 					}
 					return tc.original
 				})
-				h := New(Config{Delay: 20 * time.Millisecond, Quantile: DefaultQuantile}) // adaptive, warm-up 20 ms
+				h := New(Config{WarmupDelay: 20 * time.Millisecond, Quantile: DefaultQuantile}) // adaptive, warm-up 20 ms
 				sendN(t, h.Wrap(stub), 1)
 				assert.Equal(t, tc.want, h.hosts.get("upstream.test", time.Now()).seq.Load())
 				assert.Equal(t, uint64(1), h.Stats().HedgeWins)
@@ -178,7 +178,7 @@ func TestInnerWaitIsNoLatencySample(t *testing.T) {
 					attempt.EndTry(ctx, start, idempotency.Success)
 					return resp, err
 				}}
-				h := New(Config{Delay: 20 * time.Millisecond, Quantile: DefaultQuantile}) // adaptive, warm-up 20 ms
+				h := New(Config{WarmupDelay: 20 * time.Millisecond, Quantile: DefaultQuantile}) // adaptive, warm-up 20 ms
 				sendN(t, h.Wrap(stub), 1)
 				assert.Zero(t, h.hosts.get("upstream.test", time.Now()).seq.Load(), "no latency sample")
 				assert.Zero(t, h.Stats().Hedges)
