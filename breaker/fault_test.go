@@ -36,7 +36,11 @@ func TestFaultServer(t *testing.T) {
 			b := New(Config{ConsecutiveFailures: 3, OpenTimeout: time.Hour})
 			timeout := 10 * time.Second // generous: only the black hole should reach it
 			if tt.fault.Kind == testkit.FaultBlackHole {
-				timeout = 50 * time.Millisecond
+				// Long enough for the request to reach the server on a
+				// loaded machine (at 50 ms a timeout could fire before the
+				// request arrived: 2 received, not 3), short enough that
+				// three of them keep the test quick.
+				timeout = 500 * time.Millisecond
 			}
 			client := &http.Client{Transport: b.Wrap(srv.Transport(t)), Timeout: timeout}
 			var refused int
@@ -52,7 +56,9 @@ func TestFaultServer(t *testing.T) {
 			}
 			if tt.wantTrips {
 				require.Equal(t, Open, b.StateOf(srv.URL))
-				assert.Equal(t, 3, srv.Received(), "once open, nothing reaches the server")
+				// At most: a black-holed request the client gave up on before
+				// it arrived still counts as a failure.
+				assert.LessOrEqual(t, srv.Received(), 3, "once open, nothing reaches the server")
 				assert.Equal(t, 3, refused)
 			} else {
 				assert.Equal(t, Closed, b.StateOf(srv.URL))
