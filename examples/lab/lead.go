@@ -33,9 +33,9 @@ var tableQuantiles = []Quantile{{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99
 
 // LeadQuantile returns the quantile where hedging acts on d, which a
 // table leads with: of p90, p99 and p99.9, the one where the unhedged
-// distribution is slowest against ideal (one hedge at the true p95),
-// measured at the quantile with twice its tail (p99.8 for p99.9). That
-// margin keeps a quantile on the edge of a slow mode from leading: d1's 1%
+// distribution is slowest against ideal (one hedge at the true p95). The
+// unhedged side is read at the quantile with twice the tail (p99.8 for
+// p99.9), the ideal at the quantile itself. That margin keeps a quantile on the edge of a slow mode from leading: d1's 1%
 // of stalls puts its p99 at 10 ms or at 1 s depending on the draws, so
 // hedging's gain there is luck, while its p99.9 is a stall in every
 // sample. Both sides are simulated from n draws of seed, so the choice
