@@ -34,6 +34,31 @@ func waitShared(t *testing.T, s *Store) time.Duration {
 	return 0
 }
 
+// failUntilDown calls s until it answers ErrUnavailable, and fails t if
+// that takes fewer than downAfter failed calls, a call that fails with
+// ErrUnavailable before, or more than ten seconds.
+func failUntilDown(t *testing.T, s *Store) {
+	t.Helper()
+	start := time.Now()
+	for n := 0; ; n++ {
+		_, err := takeOne(context.Background(), s)
+		switch {
+		case errors.Is(err, ErrUnavailable):
+			if n < downAfter {
+				t.Fatalf("down after %d failed calls, want %d", n, downAfter)
+			}
+			return
+		case err == nil:
+			t.Fatalf("call %d to a failing Redis succeeded", n)
+		case time.Since(start) > 10*time.Second:
+			t.Fatalf("still up after %d failed calls in %v: %v", n, time.Since(start), err)
+		}
+		if n == 0 {
+			t.Logf("the first failure: %v", err)
+		}
+	}
+}
+
 // TestKilledRedis: the call that meets a dead Redis fails with the cause;
 // every call after it fails at once with ErrUnavailable, without touching
 // Redis; a restarted Redis is used again after the retry interval.
@@ -45,11 +70,7 @@ func TestKilledRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Kill()
-	for i := range downAfter {
-		if d, err := takeOne(ctx, s); err == nil || errors.Is(err, ErrUnavailable) {
-			t.Fatalf("call %d to a killed Redis: %v after %v, want its cause", i, err, d)
-		}
-	}
+	failUntilDown(t, s)
 	for range 100 {
 		if _, err := takeOne(ctx, s); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("call while down: %v, want ErrUnavailable", err)
@@ -84,10 +105,13 @@ func TestHungRedisIsBounded(t *testing.T) {
 	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	for range downAfter {
+	for n := 0; ; n++ {
 		d, err := takeOne(ctx, s)
+		if errors.Is(err, ErrUnavailable) && n >= downAfter {
+			break // marked down: 3 failures over at least downSpan
+		}
 		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("call to a hung Redis: %v, want a deadline error", err)
+			t.Fatalf("call to a hung Redis: %v, want a deadline error", err)
 		}
 		// Generous: a loaded machine may be late to wake the caller, but
 		// nowhere near the 5 s the client would wait without the bound.
@@ -123,9 +147,7 @@ func TestOneProbeAtATime(t *testing.T) {
 	const interval = 50 * time.Millisecond
 	s := newStore(t, rdb, Config{RetryInterval: interval, Timeout: generous})
 	srv.Kill()
-	for range downAfter {
-		takeOne(context.Background(), s) // marks it down
-	}
+	failUntilDown(t, s)
 	srv.Restart()
 	rdb.ConfigResetStat(context.Background())
 	start := time.Now()
@@ -260,10 +282,60 @@ func TestOneStallIsOneFailure(t *testing.T) {
 		t.Fatalf("the call after the spell: %v, want it sent to Redis", err)
 	}
 	srv.Kill()
-	for range downAfter {
-		takeOne(ctx, s)
+	failUntilDown(t, s)
+}
+
+// TestStalledCallRetried: a call that fails long after its bound (its
+// process was descheduled: here the call ignores its context for three
+// bounds) is tried once more at once, and counts as no failure; a call
+// that fails at its bound (Redis did not answer) is not.
+func TestStalledCallRetried(t *testing.T) {
+	_, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{Timeout: 20 * time.Millisecond, RetryInterval: time.Hour})
+	ctx := context.Background()
+	calls := 0
+	stalled := func(ctx context.Context) error {
+		if calls++; calls == 1 {
+			time.Sleep(3 * s.s.timeout)
+			return ctx.Err()
+		}
+		return nil
 	}
-	if _, err := takeOne(ctx, s); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("after %d failures one after another: %v, want ErrUnavailable", downAfter, err)
+	if err := s.do(ctx, stalled); err != nil || calls != 2 {
+		t.Errorf("a stalled call: %v after %d tries, want success on the second", err, calls)
+	}
+	calls = 0
+	slow := func(ctx context.Context) error {
+		calls++
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err := s.do(ctx, slow); err == nil || calls != 1 {
+		t.Errorf("a call Redis did not answer: %v after %d tries, want one failed try", err, calls)
+	}
+	if n := s.health.failures.Load(); n != 1 {
+		t.Errorf("%d failures counted, want the unanswered call's", n)
+	}
+}
+
+// TestProbesWithoutCalls: a store marked down probes Redis once
+// RetryInterval later even if no call comes, and is up again before the
+// next call: a process whose requests stopped (a pause) does not stay on
+// local state until they resume.
+func TestProbesWithoutCalls(t *testing.T) {
+	srv, rdb := testRedis(t)
+	s := newStore(t, rdb, Config{Timeout: 20 * time.Millisecond, RetryInterval: 50 * time.Millisecond})
+	if err := srv.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	failUntilDown(t, s)
+	srv.Thaw()
+	time.Sleep(500 * time.Millisecond) // no call: ten retry intervals
+	waitProbed(t, s)
+	if st := s.health.state.Load(); st != stateUp {
+		t.Fatalf("state %d after %v without calls, want up", st, 500*time.Millisecond)
+	}
+	if _, err := takeOne(context.Background(), s); err != nil {
+		t.Errorf("the first call after the quiet spell: %v, want it sent to Redis", err)
 	}
 }

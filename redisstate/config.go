@@ -24,8 +24,15 @@ const (
 	// use their local state without waiting, before it probes Redis
 	// again. While Redis is down that costs one probe per interval per
 	// process, off any request's path, and sharing resumes about this long
-	// after Redis answers again.
-	DefaultRetryInterval = 250 * time.Millisecond
+	// after Redis answers again. It is well below the throttle's 250 ms
+	// before it paces a process at its share of the quota (and logs an
+	// outage): a Redis that was only slow for a moment (3 calls in a row
+	// past their bound on a loaded machine) is used again before the
+	// process starts sending on its own, beside the others' shared
+	// schedule. With 250 ms such a moment became an outage: logged, and
+	// each process on its share while the others still took the whole
+	// schedule, which drove the quota lab's upstream into pauses.
+	DefaultRetryInterval = 100 * time.Millisecond
 	// DefaultLease is how many quota tokens one round trip takes when that
 	// many are available: 1, so that the fleet's quota is exact. See
 	// Config.Lease for what larger leases cost in accuracy.

@@ -63,3 +63,38 @@ func TestThrottleShared(t *testing.T) {
 		t.Error("an unlimited pace wrote a quota key")
 	}
 }
+
+// TestPauseRetried: a pause whose call to Redis fails (Redis down) is
+// shared once Redis answers again, while the pause lasts: another process
+// learns it without this one calling again.
+func TestPauseRetried(t *testing.T) {
+	srv, rdb := testRedis(t)
+	a := newStore(t, rdb, Config{Process: "a", RetryInterval: 50 * time.Millisecond})
+	b := newStore(t, rdb, Config{Process: "b", Timeout: generous})
+	const key = "https://api.example.com:443"
+	srv.Kill()
+	if err := a.Pause(context.Background(), key, 10*time.Second); err == nil {
+		t.Fatal("a pause shared through a dead Redis succeeded")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	q := throttle.Quota{Rate: 100, Burst: 1}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, err := b.Reserve(context.Background(), key, q, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Paused > 0 {
+			if r.Paused > 10*time.Second {
+				t.Errorf("paused for %v, want at most what was left of 10 s", r.Paused)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pause never reached Redis")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
