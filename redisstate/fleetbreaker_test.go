@@ -47,8 +47,7 @@ func TestFleetBreaker(t *testing.T) {
 	var ws []fleetlab.Worker
 	add := func(group string, id int, rate float64, delay, until time.Duration) {
 		ws = append(ws, fleetlab.Worker{ID: id, Group: group, URL: up.URL(), Redis: redis.Addr(),
-			Prefix: "tailguard:breaker-" + group + ":", Offered: rate, Duration: until, Delay: delay, Breaker: true,
-			Timeout: fleetTimeout})
+			Prefix: "tailguard:breaker-" + group + ":", Offered: rate, Duration: until, Delay: delay, Breaker: true})
 	}
 	for id := range 4 {
 		add("one", id, fast, 0, duration)

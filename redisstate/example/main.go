@@ -1,15 +1,19 @@
-// Command example runs a fleet of worker processes against one quota,
-// first with local-only throttles and then sharing the quota through
-// Redis, and prints goodput and 429s for both, with an SVG plot over time.
+// Command example runs a fleet of worker processes against one quota three
+// times — each pacing itself at the quota with a plain token bucket
+// (naive), with local-only tailguard throttles, and with throttles sharing
+// the quota through Redis — and prints goodput and 429s for each, with an
+// SVG plot over time.
 //
-//	cd redisstate && go run ./example            # 4 workers, 10 s per arm
-//	go run ./example -workers 8 -duration 20s -svg fleet.svg
+//	cd redisstate && go run ./example            # 4 workers, 10 s per arm, plot in ./fleet.svg
+//	go run ./example -workers 8 -duration 20s -svg /tmp/fleet.svg
 //
 // It starts everything itself on 127.0.0.1: the quota lab's server
 // (examples/lab/quota: 100 requests/s in bursts of 10, IETF headers), a
 // redis-server (Debian's package; apt-get install redis-server), and the
-// workers, which are this program run again. Each worker offers 100
-// requests/s through a throttle set to 97/s, the quota a user knows.
+// workers; the server and the workers are this program run again, each in
+// its own process. Each worker offers 100 requests/s: the naive ones
+// through an x/time/rate bucket at 100/s, the others through a throttle
+// set to 97/s, the quota a user knows.
 package main
 
 import (
@@ -66,20 +70,29 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	defer rs.Close()
-	up := fleetlab.NewUpstream(quota.Config{})
+	up, err := fleetlab.StartUpstream(context.Background(), exe, quota.Config{})
+	if err != nil {
+		return err
+	}
 	defer up.Close()
 	q := up.Limit().PerSecond()
-	fmt.Fprintf(out, "quota %v; %d workers, each offering %.0f/s through a throttle at %.0f/s; %v per arm\n",
-		up.Limit(), o.workers, q, 0.97*q, o.duration)
+	fmt.Fprintf(out, "quota %v; %d workers, each offering %.0f/s through a token bucket at %.0f/s (naive) or a throttle at %.0f/s; %v per arm\n",
+		up.Limit(), o.workers, q, q, 0.97*q, o.duration)
 
 	var ms []fleetlab.Measures
 	var panels []lab.Panel
-	for _, arm := range []struct{ name, redis string }{{"local", ""}, {"shared", rs.Addr()}} {
+	for _, arm := range []struct {
+		name, redis string
+		naive       bool
+	}{{"naive", "", true}, {"local", "", false}, {"shared", rs.Addr(), false}} {
 		ws := make([]fleetlab.Worker, o.workers)
 		for i := range ws {
 			ws[i] = fleetlab.Worker{ID: i, Group: arm.name, URL: up.URL(), Redis: arm.redis,
 				Prefix: "tailguard:example:", Rate: 0.97 * q, Offered: q, Duration: o.duration,
 				MaxWait: 250 * time.Millisecond, Timeout: o.timeout, Seed: uint64(i + 1)}
+			if arm.naive {
+				ws[i].Naive, ws[i].Rate = true, q
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), o.duration+time.Minute)
 		start, reps, err := fleetlab.Spawn(ctx, exe, nil, ws, nil)
@@ -88,7 +101,8 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 		arr := up.Arrivals()
-		ms = append(ms, fleetlab.Analyze(arm.name, fleetlab.Phase{Name: fmt.Sprintf("0-%v", o.duration), To: o.duration}, start, q, arr, reps))
+		phase := fleetlab.Phase{Name: fmt.Sprintf("0-%v", o.duration), To: o.duration}
+		ms = append(ms, fleetlab.Analyze(arm.name, phase, start, q, arr, reps))
 		sent, ok, throttled := fleetlab.PerSecond(arm.name, start, int(o.duration/time.Second), arr)
 		panels = append(panels, lab.Panel{Title: arm.name, Lines: [][]float64{sent, ok, throttled}})
 	}
@@ -103,8 +117,8 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	tl := lab.Timeline{
-		Title:  fmt.Sprintf("%d processes, one quota of %.0f/s: local-only throttles vs shared through Redis", o.workers, q),
-		XLabel: "seconds", YLabel: "per second", Columns: 2,
+		Title:  fmt.Sprintf("%d processes, one quota of %.0f/s: naive, local-only, shared", o.workers, q),
+		XLabel: "seconds", YLabel: "per second", Columns: 3,
 		Kinds: []lab.LineKind{{Name: "sent"}, {Name: "200"}, {Name: "429"}},
 		Ref:   q, RefLabel: "quota", Panels: panels,
 	}

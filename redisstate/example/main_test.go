@@ -18,18 +18,23 @@ func TestMain(m *testing.M) {
 }
 
 // TestRun runs the example briefly, two workers for a second per arm, and
-// checks that it prints both arms and writes the plot.
+// checks that it prints the three arms and writes the plot to the current
+// directory.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and a redis-server")
 	}
 	redisserver.Test(t).Close() // fails under CI=true, skips elsewhere, if redis-server is missing
-	svg := filepath.Join(t.TempDir(), "fleet.svg")
+	// The plot goes to the current directory by default, never into the
+	// source tree: run from a temporary one.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	svg := filepath.Join(dir, "fleet.svg")
 	var out strings.Builder
-	if err := run([]string{"-workers", "2", "-duration", "1s", "-svg", svg}, &out); err != nil {
+	if err := run([]string{"-workers", "2", "-duration", "1s"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| local |", "| shared |", "plot: " + svg} {
+	for _, want := range []string{"| naive |", "| local |", "| shared |", "plot: fleet.svg"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -125,8 +125,14 @@ func (s *Server) decide(key string, now time.Time) Decision {
 
 // ServeHTTP answers one request: 200 "ok" after the configured latency
 // (cut short if the client goes away) or 429 at once.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := time.Now()
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.ServeHTTPAt(w, r, time.Now()) }
+
+// ServeHTTPAt answers r as ServeHTTP does, judging it against the quota as
+// if it had arrived at now. A lab whose server shares a loaded machine
+// with its clients judges each request at the instant its client sent it:
+// a server process descheduled for a moment would otherwise take the
+// requests queued meanwhile, sent evenly, for one burst.
+func (s *Server) ServeHTTPAt(w http.ResponseWriter, r *http.Request, now time.Time) {
 	dec := s.decide(r.Header.Get(KeyHeader), now)
 	s.dialect.write(w.Header(), s.limit, dec, now)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

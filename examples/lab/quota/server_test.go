@@ -137,3 +137,26 @@ func TestNewPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestServeHTTPAt: a request is judged at the instant given, not when the
+// server got to it: two requests handled back to back but stamped a
+// period apart both pass a quota of 1 per second, and two stamped at one
+// instant do not.
+func TestServeHTTPAt(t *testing.T) {
+	s := New(Config{Limit: Limit{Rate: 1, Period: time.Second, Burst: 1}})
+	at := time.Now()
+	for _, tc := range []struct {
+		at   time.Time
+		want int
+	}{
+		{at, http.StatusOK},
+		{at, http.StatusTooManyRequests},
+		{at.Add(time.Second), http.StatusOK},
+	} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTPAt(rec, httptest.NewRequest(http.MethodGet, "/", nil), tc.at)
+		if rec.Code != tc.want {
+			t.Errorf("a request judged at %v: %d, want %d", tc.at.Sub(at), rec.Code, tc.want)
+		}
+	}
+}

@@ -36,6 +36,11 @@ type Measures struct {
 	// Shares is each worker's part of the group's 200s, by worker ID.
 	Shares []float64
 
+	// Stalled is how long, on average over the workers, the machine did
+	// not run a worker's process (see stallMeter): the turns a worker held
+	// in the fleet's schedule then are lost.
+	Stalled time.Duration
+
 	// LongestCall is the longest call to the shared store; FailedCalls
 	// counts the calls that failed (the throttle then used local state).
 	LongestCall time.Duration
@@ -57,10 +62,21 @@ func (m Measures) Goodput() float64 { return 100 * float64(m.OK) / m.Seconds / m
 // made of the quota it was allowed to use.
 func (m Measures) OpenGoodput() float64 {
 	open := m.Seconds - m.Paused.Seconds()
-	if open <= 0 {
-		return 0
+	if open < m.Seconds/100 {
+		return 0 // the group ignored the pauses: nothing to say
 	}
 	return 100 * float64(m.OK) / open / m.Quota
+}
+
+// RunningGoodput is the 200s per second of the time the machine ran the
+// workers (the phase less Stalled), as a percentage of the quota: what
+// the group made of the quota while it could send.
+func (m Measures) RunningGoodput() float64 {
+	running := m.Seconds - m.Stalled.Seconds()
+	if running <= 0 {
+		return 0
+	}
+	return 100 * float64(m.OK) / running / m.Quota
 }
 
 // Overshoot is what the upstream received per second, in quotas.
@@ -107,6 +123,7 @@ func Analyze(group string, p Phase, start time.Time, quota float64, arrivals []A
 			continue
 		}
 		workers = max(workers, r.ID+1)
+		m.Stalled += stalled(r.Stalls, p)
 		for _, q := range r.Requests {
 			if !in(q.At) {
 				continue
@@ -129,6 +146,9 @@ func Analyze(group string, p Phase, start time.Time, quota float64, arrivals []A
 				m.FailedCalls++
 			}
 		}
+	}
+	if workers > 0 {
+		m.Stalled /= time.Duration(workers)
 	}
 	m.Shares = make([]float64, workers)
 	for w := range m.Shares {
@@ -185,16 +205,17 @@ func PerSecond(group string, start time.Time, seconds int, arrivals []Arrival) (
 
 // WriteTable writes measures as a Markdown table.
 func WriteTable(w io.Writer, ms []Measures) {
-	fmt.Fprintln(w, "| group | phase | offered/s | sent/s | 429s | goodput | paused by upstream | goodput while not paused | shares | rejected | caller errors | longest store call | longest request |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| group | phase | offered/s | sent/s | 429s | goodput | paused by upstream | goodput while not paused | workers stalled | goodput while running | shares | rejected | caller errors | longest store call | longest request |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 	for _, m := range ms {
 		shares := make([]string, len(m.Shares))
 		for i, s := range m.Shares {
 			shares[i] = fmt.Sprintf("%.0f%%", 100*s)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f%% | %.1f%% | %.1f s | %.1f%% | %s | %d | %d | %v | %v |\n",
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.2f%% | %.1f%% | %.1f s | %.1f%% | %.2f s | %.1f%% | %s | %d | %d | %v | %v |\n",
 			m.Group, m.Phase, float64(m.Offered)/m.Seconds, float64(m.Sent)/m.Seconds, m.ThrottledPercent(),
-			m.Goodput(), m.Paused.Seconds(), m.OpenGoodput(), strings.Join(shares, " "), m.Rejected, m.Failed,
+			m.Goodput(), m.Paused.Seconds(), m.OpenGoodput(), m.Stalled.Seconds(), m.RunningGoodput(),
+			strings.Join(shares, " "), m.Rejected, m.Failed,
 			m.LongestCall.Round(10*time.Microsecond), m.LongestLatency.Round(time.Millisecond))
 	}
 }

@@ -19,11 +19,15 @@ import (
 // into a worker: it holds the worker's JSON-encoded [Worker].
 const EnvWorker = "TAILGUARD_FLEETLAB_WORKER"
 
-// Serve runs this process as a worker and exits if EnvWorker is set, and
-// returns at once otherwise. Call it first thing in main or TestMain: the
+// Serve runs this process as a worker and exits if EnvWorker is set, as
+// the upstream of [StartUpstream] if EnvUpstream is, and returns at once
+// otherwise. Call it first thing in main or TestMain: the
 // worker writes its JSON [Report] to stdout and exits 0, or writes the
 // error to stderr and exits 1.
 func Serve() {
+	if env := os.Getenv(EnvUpstream); env != "" {
+		serveUpstream(env)
+	}
 	env := os.Getenv(EnvWorker)
 	if env == "" {
 		return

@@ -51,6 +51,10 @@ type Worker struct {
 	// view through Redis (breaker.Config.Fleet) instead of a throttle,
 	// Offered requests per second evenly spaced; see [RunBreaker].
 	Breaker bool
+	// Naive makes the worker pace with a plain token bucket at Rate and
+	// nothing else (see naive): the baseline of processes that each pace
+	// at the configured quota. Redis is ignored.
+	Naive bool
 	// Delay starts the worker's process this long after the run's start
 	// (a breaker worker only): it connects to Redis and builds its breaker
 	// then, as a process (re)started then would.
@@ -92,6 +96,9 @@ type Report struct {
 	Calls    []Call
 	Logs     []string // the throttle's (or breaker's) log lines
 	Stats    throttle.Stats
+	// Stalls are the spans during which the worker's process did not run
+	// (see stallMeter).
+	Stalls []Span
 	// Changes are a breaker worker's state changes, as its decision log
 	// recorded them.
 	Changes []Change
@@ -112,7 +119,7 @@ func Run(ctx context.Context, w Worker, ready func() (time.Time, error)) (Report
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	calls := &calls{}
 	cfg := throttle.Config{Rate: rate.Limit(w.Rate), Burst: w.Burst, MaxWait: w.MaxWait, Logger: logger}
-	if w.Redis != "" {
+	if w.Redis != "" && !w.Naive {
 		// A few idle connections kept warm, so that a burst of requests
 		// does not dial Redis under the 5 ms bound of each call.
 		rdb := redis.NewClient(&redis.Options{Addr: w.Redis, ContextTimeoutEnabled: true, MinIdleConns: 4})
@@ -134,7 +141,10 @@ func Run(ctx context.Context, w Worker, ready func() (time.Time, error)) (Report
 	tr.MaxIdleConnsPerHost = 256
 	defer tr.CloseIdleConnections()
 	th := throttle.New(cfg)
-	client := &http.Client{Transport: th.Wrap(tr)}
+	client := &http.Client{Transport: th.Wrap(stamp{tr})}
+	if w.Naive {
+		client = &http.Client{Transport: newNaive(w, stamp{tr})}
+	}
 
 	if ready != nil {
 		start, err := ready()
@@ -144,6 +154,7 @@ func Run(ctx context.Context, w Worker, ready func() (time.Time, error)) (Report
 		w.Start = start
 	}
 	calls.start = w.Start
+	meter := startStallMeter(w.Start)
 	sched := schedule(w)
 	rep.Requests = make([]Request, len(sched))
 	var wg sync.WaitGroup
@@ -154,6 +165,7 @@ func Run(ctx context.Context, w Worker, ready func() (time.Time, error)) (Report
 		wg.Go(func() { rep.Requests[i] = send(ctx, client, w, off) })
 	}
 	wg.Wait()
+	rep.Stalls = meter.end()
 	rep.Calls = calls.all()
 	rep.Logs = logs.all()
 	rep.Stats = th.Stats()
@@ -188,7 +200,7 @@ func send(ctx context.Context, c *http.Client, w Worker, off time.Duration) Requ
 	}
 	r.Latency = time.Since(intended)
 	switch {
-	case errors.Is(err, throttle.ErrThrottled):
+	case errors.Is(err, throttle.ErrThrottled), errors.Is(err, errNaiveRefused):
 		r.Outcome = Rejected
 	case err != nil:
 		r.Outcome, r.Err = Failed, err.Error()
@@ -240,3 +252,13 @@ func (l *lines) all() []string {
 }
 
 func (w Worker) String() string { return fmt.Sprintf("%s/%d", w.Group, w.ID) }
+
+// stamp sets SentHeader on each request it passes on: the instant the
+// throttle released it.
+type stamp struct{ next http.RoundTripper }
+
+func (s stamp) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set(SentHeader, strconv.FormatInt(time.Now().UnixNano(), 10))
+	return s.next.RoundTrip(req)
+}
