@@ -186,8 +186,10 @@ func (t *Throttle) pass(w *waiter) (tk ticket, retry bool, err error) {
 		undo()
 		return ticket{}, true, nil
 	}
-	if wait > 0 && missedTurn(now.Add(wait), slack) {
-		// Too late for its turn in the fleet's schedule: it asks again.
+	if wait > 0 && (missedTurn(now.Add(wait), slack) || t.fallbackVoid(slack)) {
+		// Too late for its turn in the fleet's schedule, or a turn of
+		// local state now that the store answers again: it asks the
+		// fleet's schedule again.
 		undo()
 		return ticket{}, true, nil
 	}

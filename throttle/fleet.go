@@ -20,8 +20,9 @@ const stageName = string(decision.StageThrottle)
 // before the request may go and whether it may; a local reservation the
 // caller must cancel if it does not send; when the fleet's gate for the
 // host is closed, the pause left (nothing is taken then); and, for a turn
-// in the fleet's schedule, how late the request may take it (0: no limit;
-// see missedTurn).
+// in the fleet's schedule, how late the request may take it (see
+// missedTurn), or fallbackTurn for a turn of local state taken while the
+// store failed, 0 for a turn of the process's own pacing.
 //
 // The fleet's schedule runs at the host's quota as this process knows it
 // (configured, or learned from the host's headers), which is the same for
@@ -58,7 +59,7 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 		// while, the process paces itself at its share, waiting as usual.
 		// A process AIMD holds below its share keeps to its own bucket.
 		if capped && !w.h.share.above(w.h.pace) {
-			return ownWait, res, true, 0, 0
+			return ownWait, res, true, 0, fallbackTurn
 		}
 		if res != nil {
 			res.CancelAt(now)
@@ -68,10 +69,10 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 			shareWait = 0
 		}
 		if wait, res, ok, known := w.h.share.take(now, shareWait); known {
-			return wait, res, ok, 0, 0
+			return wait, res, ok, 0, fallbackTurn
 		}
 		wait, res, ok = w.h.pace.take(now, maxWait)
-		return wait, res, ok, 0, 0
+		return wait, res, ok, 0, fallbackTurn
 	case r.Paused > 0:
 		return 0, res, false, r.Paused, 0
 	case !r.OK:
@@ -95,6 +96,22 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 // "RateLimit: r=0;t=1": a 1 s pause for the fleet, 5% of the run.)
 func missedTurn(turn time.Time, slack time.Duration) bool {
 	return slack > 0 && time.Since(turn) > slack
+}
+
+// fallbackTurn marks a turn of local state that a request took while the
+// store failed (its process's share of the quota, or its own bucket).
+const fallbackTurn time.Duration = -1
+
+// fallbackVoid reports whether a request that waited for a turn of local
+// state, taken while the store failed, should ask the fleet's schedule
+// again instead: the store has answered since. The fleet's schedule starts
+// afresh when the store answers again, and knows nothing of the turns the
+// processes took from their shares meanwhile, up to MaxWait ahead: sent,
+// they would go on top of the turns it grants from then on. (When Redis
+// came back in the fault run, the fleet sent twice the quota for a
+// moment, and the upstream paused it for a second.)
+func (t *Throttle) fallbackVoid(slack time.Duration) bool {
+	return slack == fallbackTurn && !t.outage.Failing()
 }
 
 // minTurnSlack is how late a request may always take its turn in the

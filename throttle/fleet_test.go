@@ -390,3 +390,43 @@ func TestSharedMissedTurn(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedFallbackEndsWithOutage: when the store answers again after an
+// outage, the requests still waiting for turns of their process's share
+// ask the fleet's schedule instead, which starts afresh and knows nothing
+// of those turns: the upstream sees the quota, not the shares' turns on
+// top of the schedule's (20 in the busiest second after the outage
+// before, for a quota of 10/s).
+func TestSharedFallbackEndsWithOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := &upstream{}
+		u.answer = always(u, 200)
+		store := &memShared{procs: 2}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 2 {
+			rt := New(Config{Rate: 10, MaxWait: time.Second, Shared: store}).Wrap(u)
+			wg.Go(func() {
+				assert.Zero(t, offer(rt, "http://api.test/", 160, 50*time.Millisecond))
+			})
+		}
+		time.Sleep(3 * time.Second)
+		store.set(true)
+		time.Sleep(2 * time.Second)
+		store.set(false)
+		wg.Wait()
+		times := u.times(start)
+		busiest := 0
+		for from := 4 * time.Second; from < 7*time.Second; from += 10 * time.Millisecond {
+			n := 0
+			for _, at := range times {
+				if at >= from && at < from+time.Second {
+					n++
+				}
+			}
+			busiest = max(busiest, n)
+		}
+		// The quota, plus one per process (see TestSharedFallbackAfterTurns).
+		assert.LessOrEqual(t, busiest, 12, "requests in the busiest second around the store's return, quota 10/s")
+	})
+}

@@ -66,6 +66,10 @@ func (l *Log) Down(ctx context.Context, logger *slog.Logger, stage, key string, 
 	return d
 }
 
+// Failing reports whether the store's last call failed: a streak of
+// failures is open.
+func (l *Log) Failing() bool { return l.failing.Load() }
+
 // Up records a call the store answered. It ends the failures' streak;
 // the end of one that was logged as an outage is logged at Info.
 func (l *Log) Up(ctx context.Context, logger *slog.Logger, stage, key string) {

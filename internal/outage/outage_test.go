@@ -100,3 +100,21 @@ func TestDownFor(t *testing.T) {
 		t.Errorf("first failure of a new outage: %v", d)
 	}
 }
+
+// TestFailing: a streak of failures is open from the first failed call to
+// the next answered one.
+func TestFailing(t *testing.T) {
+	var l Log
+	ctx := context.Background()
+	if l.Failing() {
+		t.Error("the zero Log is failing")
+	}
+	l.Down(ctx, nil, "throttle", "k", errors.New("down"), time.Now())
+	if !l.Failing() {
+		t.Error("not failing after a failed call")
+	}
+	l.Up(ctx, nil, "throttle", "k")
+	if l.Failing() {
+		t.Error("failing after an answered call")
+	}
+}
