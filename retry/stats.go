@@ -7,7 +7,7 @@ import "sync/atomic"
 // otherwise have been retried; their sum is every request the stage gave
 // up on.
 type Stats struct {
-	Requests uint64 // caller requests seen
+	Requests uint64 // requests received: in hedge(retry(...)) order, the original and each hedge
 	Retries  uint64 // extra attempts sent
 
 	Exhausted     uint64 // stopped: MaxAttempts reached

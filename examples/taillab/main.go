@@ -4,7 +4,7 @@
 // fixed delay, an SLO schedule, adaptive p95 with a budget), and prints each
 // arm's percentiles and extra load beside the ideal a hedge could reach.
 //
-//	go run ./examples/taillab                      # d1, about 45 s
+//	go run ./examples/taillab                      # d1, about a minute
 //	go run ./examples/taillab -dist d3 -svg d3.svg # Pareto tail, with a plot
 //	go run ./examples/taillab -capacity 24         # a busy upstream
 //
