@@ -68,8 +68,9 @@ type Config struct {
 	// zero, DefaultLease. New panics if it is negative.
 	Lease int
 
-	// Process names this process in the breaker's fleet reports; it must
-	// differ between processes sharing a Prefix. If empty, the host name,
+	// Process names this process among a quota's users (whose number
+	// sets each process's share while Redis is down) and in the breaker's
+	// fleet reports; it must differ between processes sharing a Prefix. If empty, the host name,
 	// the process ID and the start time.
 	Process string
 }
