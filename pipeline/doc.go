@@ -23,8 +23,9 @@
 //
 //   - hedge(retry(...)) — retry inside hedge. Each hedged attempt retries on
 //     its own; a hedge is raced against an attempt that may be backing off.
-//     The whole operation can take up to the retry budget's time, but a slow
-//     first attempt is covered by a hedge at once. A pause the server asks
+//     The whole operation can last as long as the retry stage's attempts and
+//     backoffs (the budget bounds how many retries there are, not how long
+//     they take), but a slow first attempt is covered by a hedge at once. A pause the server asks
 //     for (Retry-After), which retry waits out, stops hedging of that request:
 //     retry reports it to the hedge stage. This is the recommended order for
 //     latency-sensitive reads.
