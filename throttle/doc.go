@@ -72,7 +72,7 @@
 // sheds load locally as much as one that answers 429: once more than half
 // of its recent requests fail (with K = 2), the throttle refuses some
 // locally, at once, with Reason Adaptive. That is the SRE book's intent (an
-// overloaded backend shows as errors as often as as refusals); set K
+// overloaded backend shows as errors as often as in refusals); set K
 // negative to keep adaptive throttling out of a client whose breaker
 // already handles failing hosts. Not counted at all: a response asking for
 // a pause (the gate handles it), a request the caller canceled, and one an
