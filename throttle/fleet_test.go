@@ -303,6 +303,41 @@ func TestSharedFallbackShare(t *testing.T) {
 // plus every process's share on top of them (17-18 in the busiest second
 // before, for a quota of 10/s; now 11-12).
 func TestSharedFallbackAfterTurns(t *testing.T) {
+	times := overloadedFleet(t, func(store *memShared) {
+		time.Sleep(5 * time.Second)
+		store.set(true)
+	})
+	// From 1 s on (the first second holds the buckets' bursts): at most
+	// the quota, plus one per process, whose shares each begin within a
+	// share's interval after its last turn and may line up.
+	assert.LessOrEqual(t, busiestSecond(times, time.Second, 8*time.Second), 12, "requests in the busiest second, quota 10/s")
+	assert.GreaterOrEqual(t, len(times), 70, "the quota used, about 10/s for 8 s")
+}
+
+// TestSharedFallbackEndsWithOutage: when the store answers again after an
+// outage, the requests still waiting for turns of their process's share
+// ask the fleet's schedule instead, which starts afresh and knows nothing
+// of those turns: the upstream sees the quota, not the shares' turns on
+// top of the schedule's (20 in the busiest second after the outage
+// before, for a quota of 10/s).
+func TestSharedFallbackEndsWithOutage(t *testing.T) {
+	times := overloadedFleet(t, func(store *memShared) {
+		time.Sleep(3 * time.Second)
+		store.set(true)
+		time.Sleep(2 * time.Second)
+		store.set(false)
+	})
+	// The quota, plus one per process (see TestSharedFallbackAfterTurns).
+	assert.LessOrEqual(t, busiestSecond(times, 4*time.Second, 7*time.Second), 12,
+		"requests in the busiest second around the store's return, quota 10/s")
+}
+
+// overloadedFleet runs, on the fake clock, two throttles ("processes",
+// Rate 10, MaxWait 1 s) sharing a memShared that reports a fleet of 2,
+// each offering 20 requests/s for 8 s, so that each holds turns up to a
+// second ahead; faults toggles the store's failures meanwhile. It returns
+// when the upstream received each request, from the start.
+func overloadedFleet(t *testing.T, faults func(*memShared)) (times []time.Duration) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &upstream{}
 		u.answer = always(u, 200)
@@ -315,27 +350,27 @@ func TestSharedFallbackAfterTurns(t *testing.T) {
 				assert.Zero(t, offer(rt, "http://api.test/", 160, 50*time.Millisecond))
 			})
 		}
-		time.Sleep(5 * time.Second)
-		store.set(true)
+		faults(store)
 		wg.Wait()
-		times := u.times(start)
-		// The busiest second from 1 s on (the first holds the buckets'
-		// bursts): at most the quota, plus one per process, whose shares
-		// each begin within a share's interval after its last turn and
-		// may line up.
-		busiest := 0
-		for from := time.Second; from < 8*time.Second; from += 10 * time.Millisecond {
-			n := 0
-			for _, at := range times {
-				if at >= from && at < from+time.Second {
-					n++
-				}
-			}
-			busiest = max(busiest, n)
-		}
-		assert.LessOrEqual(t, busiest, 12, "requests in the busiest second, quota 10/s")
-		assert.GreaterOrEqual(t, len(times), 70, "the quota used, about 10/s for 8 s")
+		times = u.times(start)
 	})
+	return times
+}
+
+// busiestSecond returns the most of times in any second that starts
+// between from and to, in steps of 10 ms.
+func busiestSecond(times []time.Duration, from, to time.Duration) int {
+	busiest := 0
+	for ; from < to; from += 10 * time.Millisecond {
+		n := 0
+		for _, at := range times {
+			if at >= from && at < from+time.Second {
+				n++
+			}
+		}
+		busiest = max(busiest, n)
+	}
+	return busiest
 }
 
 // slowShared answers its first Reserve after answerIn, granting a turn
@@ -389,44 +424,4 @@ func TestSharedMissedTurn(t *testing.T) {
 			})
 		})
 	}
-}
-
-// TestSharedFallbackEndsWithOutage: when the store answers again after an
-// outage, the requests still waiting for turns of their process's share
-// ask the fleet's schedule instead, which starts afresh and knows nothing
-// of those turns: the upstream sees the quota, not the shares' turns on
-// top of the schedule's (20 in the busiest second after the outage
-// before, for a quota of 10/s).
-func TestSharedFallbackEndsWithOutage(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		u := &upstream{}
-		u.answer = always(u, 200)
-		store := &memShared{procs: 2}
-		start := time.Now()
-		var wg sync.WaitGroup
-		for range 2 {
-			rt := New(Config{Rate: 10, MaxWait: time.Second, Shared: store}).Wrap(u)
-			wg.Go(func() {
-				assert.Zero(t, offer(rt, "http://api.test/", 160, 50*time.Millisecond))
-			})
-		}
-		time.Sleep(3 * time.Second)
-		store.set(true)
-		time.Sleep(2 * time.Second)
-		store.set(false)
-		wg.Wait()
-		times := u.times(start)
-		busiest := 0
-		for from := 4 * time.Second; from < 7*time.Second; from += 10 * time.Millisecond {
-			n := 0
-			for _, at := range times {
-				if at >= from && at < from+time.Second {
-					n++
-				}
-			}
-			busiest = max(busiest, n)
-		}
-		// The quota, plus one per process (see TestSharedFallbackAfterTurns).
-		assert.LessOrEqual(t, busiest, 12, "requests in the busiest second around the store's return, quota 10/s")
-	})
 }
