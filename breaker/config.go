@@ -120,8 +120,9 @@ type Config struct {
 	// waiting in vain, and one still refused when its wait ends is refused
 	// then. A request that waits tells an enclosing hedge stage, as a
 	// throttle's closed gate does: it sends no hedge of the request into
-	// the wait, and does not take the wait for the host's latency. If
-	// zero, DefaultMaxWait: requests never wait, and an open breaker
+	// the wait, and does not take the wait for the host's latency; and an
+	// enclosing retry stage's AttemptTimeout does not count it (nothing
+	// was sent). If zero, DefaultMaxWait: requests never wait, and an open breaker
 	// refuses at once. New panics if it is negative.
 	MaxWait time.Duration
 

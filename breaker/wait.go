@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -181,19 +182,30 @@ func (t *transport) await(e *entry, req *http.Request, refused *OpenError) (*htt
 		if refused.State == Open && refused.Until.Before(wake) {
 			wake = refused.Until // the first instant a probe is admitted
 		}
-		timer := time.NewTimer(time.Until(wake))
-		select {
-		case <-changed:
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
+		if !sleep(ctx, wake, changed) {
 			if req.Body != nil {
 				req.Body.Close()
 			}
 			return nil, nil, ctx.Err()
 		}
-		timer.Stop()
 	}
+}
+
+// sleep waits until wake or until changed is closed, and reports false if
+// ctx ended first. The request waits unsent: an enclosing attempt timeout
+// must not count the wait as the upstream's slowness (attempt.Waiter).
+func sleep(ctx context.Context, wake time.Time, changed <-chan struct{}) bool {
+	attempt.WaitBegin(ctx)
+	defer attempt.WaitEnd(ctx)
+	timer := time.NewTimer(time.Until(wake))
+	defer timer.Stop()
+	select {
+	case <-changed:
+	case <-timer.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // attemptInWave is attempt for a waiter let in by the room, settling its

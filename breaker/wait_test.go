@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/tailguard/tailguard/internal/attempt"
 	"github.com/tailguard/tailguard/internal/testkit"
 )
 
@@ -269,4 +271,53 @@ func TestMaxWaitExcludedProbeFreesSlot(t *testing.T) {
 		}
 		wg.Wait()
 	})
+}
+
+// waitClock is an attempt.Waiter that records when waits begin and end.
+type waitClock struct {
+	mu     sync.Mutex // guards events
+	events []string
+	start  time.Time
+}
+
+func (w *waitClock) note(what string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, what+" "+time.Since(w.start).String())
+}
+
+func (w *waitClock) WaitBegin() { w.note("begin") }
+func (w *waitClock) WaitEnd()   { w.note("end") }
+
+// TestMaxWaitReported: a request waiting for its key to admit it reports
+// the wait to an enclosing attempt.Waiter (a retry stage's attempt timeout,
+// which must not count it), from its arrival to the open period's end; a
+// caller that gives up ends it too.
+func TestMaxWaitReported(t *testing.T) {
+	for name, cancelAt := range map[string]time.Duration{"admitted": 0, "caller cancels": time.Second} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				u := newUpstream()
+				_, rt, _ := tripped(t, u, Config{MaxWait: 10 * time.Second})
+				u.healed.Store(true)
+				w := &waitClock{start: time.Now()}
+				ctx := attempt.WithWaiter(t.Context(), w)
+				if cancelAt > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx) // no deadline: it would be refused up front
+					defer time.AfterFunc(cancelAt, cancel).Stop()
+				}
+				_, err := send(ctx, rt, "http://a.test/")
+				if cancelAt > 0 {
+					assert.ErrorIs(t, err, context.Canceled)
+					assert.Equal(t, []string{"begin 0s", "end 1s"}, w.events)
+					return
+				}
+				assert.NoError(t, err)
+				// Woken at the open period's end (+1ns: the first instant
+				// a probe is admitted), it goes as the probe.
+				assert.Equal(t, []string{"begin 0s", "end " + (DefaultOpenTimeout + time.Nanosecond).String()}, w.events)
+			})
+		})
+	}
 }

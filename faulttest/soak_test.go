@@ -50,7 +50,12 @@ const (
 	// period); the bound is far below the 200 ms open period and far
 	// above a loaded machine's scheduling delay. A call refused at a
 	// retry comes back after its first attempt and the wait before the
-	// retry (a Retry-After of 1 s), so it is not counted.
+	// retry (a Retry-After of 1 s), so it is not counted. Nor is the
+	// time a call waited in the throttle before it was refused (the gate
+	// closed again, or its pace turn fell past its deadline): that is the
+	// throttle's own waiting policy, within MaxWait and the deadline. The
+	// retry stage's AttemptTimeout used to cut those waits at 1 s, and
+	// the refusal then came at the retry.
 	soakRefusalBound = 50 * time.Millisecond
 	// soakMinCalls is how many calls each pipeline gets at least: when a
 	// loaded machine slows the load so much that -soak.duration ends
@@ -160,7 +165,7 @@ func soak(t *testing.T, s soakStack) {
 	stages := []pipeline.Stage{h, r, b}
 	var thr *throttle.Throttle
 	if s.throttle {
-		thr = throttle.New(throttle.Config{})
+		thr = throttle.New(throttle.Config{OnThrottle: addThrottleWait})
 		stages = []pipeline.Stage{h, r, thr, b}
 	}
 	var injected atomic.Int64
@@ -293,12 +298,36 @@ func soakCall(t *testing.T, rt http.RoundTripper, c int, id int64, host soakHost
 	if kind == "POST+key" {
 		req.Header.Set("Idempotency-Key", strconv.FormatInt(id, 10))
 	}
+	var waited atomic.Int64
+	req = req.WithContext(context.WithValue(ctx, throttleWaitKey{}, &waited))
 	if host.name == "up" {
 		req.Header.Set("Connection", "Upgrade")
 		req.Header.Set("Upgrade", "echo")
 		return soakUpgrade(rt, req, tally, path)
 	}
 	o := do(t, rt, req, 10*time.Second)
-	tally.add(host.name, o, errors.Is(ctx.Err(), context.DeadlineExceeded))
+	tally.add(host.name, o, errors.Is(ctx.Err(), context.DeadlineExceeded), throttleWaitOf(req.Context()))
 	return o
+}
+
+// throttleWaitKey is the context key of a soak call's *atomic.Int64, into
+// which addThrottleWait sums how long the call's attempts waited in the
+// throttle.
+type throttleWaitKey struct{}
+
+// throttleWaitOf returns how long the attempts of the call whose context is
+// ctx have waited in the throttle so far.
+func throttleWaitOf(ctx context.Context) time.Duration {
+	if p, ok := ctx.Value(throttleWaitKey{}).(*atomic.Int64); ok {
+		return time.Duration(p.Load())
+	}
+	return 0
+}
+
+// addThrottleWait is the soak throttle's OnThrottle hook: it adds each
+// attempt's wait to its call's total.
+func addThrottleWait(ev throttle.Event) {
+	if p, ok := ev.Request.Context().Value(throttleWaitKey{}).(*atomic.Int64); ok {
+		p.Add(int64(ev.Wait))
+	}
 }

@@ -76,8 +76,9 @@ type hostTally struct {
 func newSoakTally() *soakTally { return &soakTally{hosts: make(map[string]*hostTally)} }
 
 // add counts o, a call to host; callerExpired says whether the call's own
-// deadline had passed when it returned.
-func (s *soakTally) add(host string, o outcome, callerExpired bool) {
+// deadline had passed when it returned, throttleWait how long its attempts
+// waited in the throttle.
+func (s *soakTally) add(host string, o outcome, callerExpired bool, throttleWait time.Duration) {
 	key, ok := "", true
 	switch {
 	case o.err != nil:
@@ -106,12 +107,13 @@ func (s *soakTally) add(host string, o outcome, callerExpired bool) {
 		}
 		ok = bytes.Equal(o.body, want)
 	}
-	s.count(host, key, ok, o)
+	s.count(host, key, ok, o, throttleWait)
 }
 
 // count counts outcome o of a call to host under key; ok says whether it
-// is a documented one.
-func (s *soakTally) count(host, key string, ok bool, o outcome) {
+// is a documented one, throttleWait how long the call waited in the
+// throttle.
+func (s *soakTally) count(host, key string, ok bool, o outcome, throttleWait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.hosts[host]
@@ -124,7 +126,8 @@ func (s *soakTally) count(host, key string, ok bool, o outcome) {
 	if open.match(o.err) || throttled.match(o.err) {
 		h.refusals++
 		if re := (*retry.Error)(nil); !errors.As(o.err, &re) || re.Attempts == 1 {
-			h.firstRefusals = append(h.firstRefusals, o.elapsed)
+			// Past the throttle's own waiting (see soakRefusalBound).
+			h.firstRefusals = append(h.firstRefusals, o.elapsed-throttleWait)
 		}
 	}
 	if te := (*throttle.Error)(nil); errors.As(o.err, &te) && te.Reason == throttle.Gate {
@@ -229,7 +232,7 @@ func soakUpgrade(rt http.RoundTripper, req *http.Request, tally *soakTally, line
 		o.elapsed = time.Since(start)
 		if p := recover(); p != nil {
 			o.err = fmt.Errorf("faulttest: panic: %v", p)
-			tally.count("up", "error: "+injectedPanic.name, injectedPanic.match(o.err), o)
+			tally.count("up", "error: "+injectedPanic.name, injectedPanic.match(o.err), o, throttleWaitOf(req.Context()))
 		}
 	}()
 	resp, err := rt.RoundTrip(req)
@@ -242,18 +245,18 @@ func soakUpgrade(rt http.RoundTripper, req *http.Request, tally *soakTally, line
 				key = "error: " + c.name
 			}
 		}
-		tally.count("up", key, key != "upgrade error", o)
+		tally.count("up", key, key != "upgrade error", o, throttleWaitOf(req.Context()))
 	case resp.StatusCode != http.StatusSwitchingProtocols:
 		resp.Body.Close()
 		o.status = resp.StatusCode
-		tally.count("up", "upgrade answered "+strconv.Itoa(resp.StatusCode), false, o)
+		tally.count("up", "upgrade answered "+strconv.Itoa(resp.StatusCode), false, o, throttleWaitOf(req.Context()))
 	default:
 		o.status = resp.StatusCode
 		echoed := upgrade(resp, line)
 		if !echoed {
 			o.err = errors.New("101 without the echo")
 		}
-		tally.count("up", "101, echoed", echoed, o)
+		tally.count("up", "101, echoed", echoed, o, throttleWaitOf(req.Context()))
 	}
 	return o
 }

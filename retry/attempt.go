@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/attempt"
@@ -64,13 +63,14 @@ func (t *transport) try(ctx context.Context, send *http.Request, body io.ReadClo
 	// The timer bounds the wait for headers only: once RoundTrip returns
 	// it is stopped, and the attempt's context lives on until the caller
 	// closes the body (cancelling it on return would break the body read,
-	// hedgedhttp #1, failsafe-go #65).
-	actx, cancel := context.WithCancelCause(actx)
-	timer := time.AfterFunc(d, func() { cancel(ErrAttemptTimeout) })
-	areq := send.WithContext(actx)
+	// hedgedhttp #1, failsafe-go #65). It does not run while an inner
+	// stage holds the request back locally (see timeoutCtx).
+	tctx := startTimeout(actx, d)
+	cancel := tctx.cancel
+	areq := send.WithContext(tctx)
 	areq.Body = body
 	resp, err := t.next.RoundTrip(areq)
-	if !timer.Stop() {
+	if tctx.end() {
 		// The timer fired: whatever came back was cut short by it (a
 		// response racing the timer has a canceled body) and is never
 		// handed on.

@@ -77,12 +77,18 @@ type Config struct {
 	// panics if it is negative.
 	MaxRetryAfter time.Duration
 
-	// AttemptTimeout bounds each attempt's wait for response headers (not
-	// the reading of the body). An attempt that runs out of it is canceled
-	// and counts as Transient, whatever the Classifier says, so a
-	// black-holed upstream is retried while the caller's deadline allows;
-	// its error wraps [ErrAttemptTimeout]. If zero, no per-attempt
-	// timeout. New panics if it is negative.
+	// AttemptTimeout bounds each attempt's wait for response headers from
+	// the upstream (not the reading of the body). Time an inner stage
+	// holds the attempt back locally, before sending it, is not counted:
+	// a throttle's wait for a pace turn, at a closed gate, in a new host's
+	// debut or for a MaxConcurrent slot, and a breaker's MaxWait for a
+	// probe each stop the clock, and the upstream gets the whole
+	// AttemptTimeout from the moment the wait ends. An attempt that runs
+	// out of it is canceled and counts as Transient, whatever the
+	// Classifier says, so a black-holed upstream is retried while the
+	// caller's deadline allows; its error wraps [ErrAttemptTimeout]. The
+	// caller's deadline bounds the waits and the attempt alike. If zero,
+	// no per-attempt timeout. New panics if it is negative.
 	AttemptTimeout time.Duration
 
 	// Budget limits retries to a fraction of requests. It may be shared

@@ -99,9 +99,16 @@
 // # Attempt timeout
 //
 // [Config.AttemptTimeout] bounds the wait for each attempt's response
-// headers. An attempt that runs out of it is canceled and classified
-// Transient, and its error wraps [ErrAttemptTimeout]; the body of a
-// response that arrived in time stays readable until the caller closes it.
+// headers from the upstream. An attempt that runs out of it is canceled
+// and classified Transient, and its error wraps [ErrAttemptTimeout]; the
+// body of a response that arrived in time stays readable until the caller
+// closes it. An inner stage that holds the attempt back before sending it
+// (a throttle's pace turn, closed gate, debut or concurrency slot; a
+// breaker's MaxWait) tells the stage so, and the timer stops for the wait
+// and starts afresh when the request may go: in retry(throttle(...))
+// order a request paced for 800 ms under a 500 ms AttemptTimeout is sent
+// once and succeeds, instead of timing out unsent and being retried. Only
+// the caller's deadline bounds such waits.
 //
 // # Decision log
 //

@@ -298,7 +298,9 @@ func (t *Throttle) passSlots(w *waiter) error {
 		return t.reject(w, Concurrency, time.Time{})
 	}
 	w.blocked = true
+	attempt.WaitBegin(w.ctx) // a wait before sending, as in sleep
 	err := w.h.slots.acquire(w.ctx, w.unknownEnd())
+	attempt.WaitEnd(w.ctx)
 	w.waits[Concurrency] += time.Since(now)
 	if err == errSlotTimeout {
 		return t.reject(w, Concurrency, time.Time{})
@@ -338,6 +340,10 @@ func (w *waiter) sleep(reason Reason, at time.Time, wake <-chan struct{}) error 
 		timeout = timer.C
 	}
 	w.blocked = true
+	// The request waits here, unsent: an enclosing attempt timeout must
+	// not count the wait as the upstream's slowness (attempt.Waiter).
+	attempt.WaitBegin(w.ctx)
+	defer attempt.WaitEnd(w.ctx)
 	select {
 	case <-timeout:
 		return nil

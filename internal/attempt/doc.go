@@ -8,5 +8,7 @@
 //
 // A [Feedback] travels the other way: an enclosing race (the hedge stage)
 // listens, and inner stages report what they learnt about an attempt, such
-// as a pause the upstream asked for.
+// as a pause the upstream asked for. A [Waiter] hears, the same way, that
+// an inner stage holds the request back locally before sending it, so
+// that an enclosing attempt timeout does not count the wait.
 package attempt
