@@ -48,23 +48,26 @@ type attemptCtx struct {
 	resent   bool      // a failed try of it was re-sent as a hedge, which its own failure must not fire again
 	prepaid  bool      // a hedge whose budget was withdrawn when it was launched (see race.resendLocked)
 	// waited says an inner stage reported a pause it waits out (a
-	// breaker's MaxWait, a throttle's gate) during the try in flight, or
-	// during the attempt if no tries are reported: its duration is that
-	// wait's, not the upstream's latency, and is no sample of it.
+	// breaker's MaxWait, a throttle's gate) or a local wait (a throttle's
+	// pace turn: see hold.go) during the try in flight, or during the
+	// attempt if no tries are reported: its duration includes that wait,
+	// not only the upstream's latency, and is no sample of it.
 	waited bool
 }
 
 // replicaIndex returns the index in Replicas.Addrs of a's replica, or -1.
 func (a *attemptCtx) replicaIndex() int { return int(a.replica) - 1 }
 
-// Value answers the hedge mark and the feedback lookups, and delegates
-// every other key.
+// Value answers the hedge mark, the feedback and the waiter lookups, and
+// delegates every other key.
 func (a *attemptCtx) Value(key any) any {
 	switch key.(type) {
 	case attempt.HedgeKey:
 		return a.mark
 	case attempt.FeedbackKey:
 		return attempt.Resender(a) // also an attempt.Sparer
+	case attempt.WaiterKey:
+		return attempt.Waiter(a) // see hold.go
 	}
 	return a.Context.Value(key)
 }

@@ -68,7 +68,10 @@
 // tries in sequence. A retry stage sharing [Config.Budget]
 // sees the hedge stage's mark and does not count the request twice. A retry
 // stage inside that waits out a server's Retry-After tells the hedge stage,
-// which then sends no further hedges for that request.
+// which then sends no further hedges for that request. While an inner
+// stage holds an attempt back locally before sending it (a throttle's pace
+// turn, say), the hedge delay does not run: it resumes when the request
+// goes, and the wait is not taken for the upstream's latency.
 //
 // # Statistics and hooks
 //

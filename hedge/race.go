@@ -69,6 +69,12 @@ type race struct {
 	outErr   error
 	panicVal any           // the panic that decided the race, raised again on the caller's goroutine
 	took     time.Duration // from the start to the decision
+	// Local waits of its attempts (see hold.go): how many are in progress,
+	// since when (from the start), and how long the ended ones held the
+	// race.
+	holds  int
+	heldAt time.Duration
+	held   time.Duration
 }
 
 // errNoResponse stands for a transport's (nil, nil), which breaks the
@@ -283,7 +289,7 @@ func (r *race) fireLocked(st *step, reason Reason, now time.Time) {
 	case r.timer != nil:
 		// Later hedges keep their offsets from the start, even when this
 		// one fired early.
-		r.timer.t.Reset(max(s.at(k+1, r.unit)-now.Sub(r.start), 0))
+		r.timer.t.Reset(max(s.at(k+1, r.unit)-r.runLocked(now), 0))
 	}
 }
 
@@ -294,9 +300,11 @@ func (r *race) onTimer() {
 	var st step
 	r.mu.Lock()
 	// A stale callback (its hedge already fired early, and the timer was
-	// reset for the next) finds the next hedge's time not yet come.
-	if k := len(r.hedges) + 1; r.timer != nil && k <= r.t.h.cfg.sched.hedges &&
-		now.Sub(r.start) >= r.t.h.cfg.sched.at(k, r.unit) {
+	// reset for the next) finds the next hedge's time not yet come; one
+	// that fires while an attempt is held back locally sends nothing
+	// (WaitEnd arms the timer again).
+	if k := len(r.hedges) + 1; r.timer != nil && k <= r.t.h.cfg.sched.hedges && r.holds == 0 &&
+		r.runLocked(now) >= r.t.h.cfg.sched.at(k, r.unit) {
 		if r.deferLocked(now) {
 			r.t.h.stats.deferred.Add(1)
 		} else {

@@ -224,3 +224,55 @@ func TestLocalWaitIsNotAttemptTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestPacedRequestIsNotHedged: a request waiting for its pace turn in the
+// throttle holds the hedge delay too: the hedge stage sends no copy into
+// the wait (which the throttle, with no spare pace, refused at once: a
+// hedge counted and paid for that never left the process), and takes the
+// delay up again when the request is sent. Before, each paced request
+// below fired one hedge at 100 ms, refused for pace.
+func TestPacedRequestIsNotHedged(t *testing.T) {
+	orders := map[string]func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage{
+		"hedge→throttle": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
+			return []pipeline.Stage{h, th}
+		},
+		"hedge→retry→throttle→breaker": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
+			return []pipeline.Stage{h, retry.New(retry.Config{}), th, breaker.New(breaker.Config{})}
+		},
+		"hedge→retry with AttemptTimeout→throttle→breaker": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
+			return []pipeline.Stage{h, retry.New(retry.Config{AttemptTimeout: 500 * time.Millisecond}), th, breaker.New(breaker.Config{})}
+		},
+	}
+	for name, stages := range orders {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				up := &scripted{start: time.Now(), arrivals: map[string][]time.Duration{}, cuts: map[string][]cut{},
+					answer: func(string) (int, string, time.Duration) { return http.StatusOK, "", 10 * time.Millisecond }}
+				h := hedge.New(hedge.Config{Delay: 100 * time.Millisecond})
+				th := throttle.New(throttle.Config{Rate: 1.25}) // a turn every 800 ms
+				rt := pipeline.NewWithBase(up, stages(h, th)...)
+				for i := range 3 {
+					req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://up.test/paced", nil)
+					start := time.Now()
+					resp, err := rt.RoundTrip(req)
+					if err != nil {
+						t.Fatalf("request %d: %v", i, err)
+					}
+					resp.Body.Close()
+					if want := time.Duration(min(i, 1))*790*time.Millisecond + 10*time.Millisecond; time.Since(start) != want {
+						t.Errorf("request %d took %v, want %v", i, time.Since(start), want)
+					}
+				}
+				if st := h.Stats(); st.Hedges != 0 {
+					t.Errorf("%d hedges, want none: %+v", st.Hedges, st)
+				}
+				if st := th.Stats(); st.RejectedPace != 0 || st.Waited != 2 {
+					t.Errorf("throttle: %d refused for pace, %d waited; want 0 and 2: %+v", st.RejectedPace, st.Waited, st)
+				}
+				if got, _ := up.at("/paced"); len(got) != 3 {
+					t.Errorf("upstream got %v, want 3 requests", got)
+				}
+			})
+		})
+	}
+}
