@@ -308,9 +308,16 @@ func TestSharedFallbackAfterTurns(t *testing.T) {
 		store.set(true)
 	})
 	// From 1 s on (the first second holds the buckets' bursts): at most
-	// the quota, plus one per process, whose shares each begin within a
-	// share's interval after its last turn and may line up.
-	assert.LessOrEqual(t, busiestSecond(times, time.Second, 8*time.Second), 12, "requests in the busiest second, quota 10/s")
+	// the quota and half of it. Each process's share (5/s) begins after
+	// its own last turn, but the turns the fleet held when the store
+	// failed need not be split evenly: a process whose last turn was at
+	// 5.4 s paces its share from 5.6 s while the other still sends the
+	// turns it held up to 6 s (13 or 14 in the second after the failure
+	// in about one run in 15: goroutine order decides who held which
+	// turns). Neither can know the other's turns once the store is gone;
+	// what each process does not do is send its share on top of its own
+	// held turns (that made 20).
+	assert.LessOrEqual(t, busiestSecond(times, time.Second, 8*time.Second), 15, "requests in the busiest second, quota 10/s")
 	assert.GreaterOrEqual(t, len(times), 70, "the quota used, about 10/s for 8 s")
 }
 
@@ -327,8 +334,8 @@ func TestSharedFallbackEndsWithOutage(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		store.set(false)
 	})
-	// The quota, plus one per process (see TestSharedFallbackAfterTurns).
-	assert.LessOrEqual(t, busiestSecond(times, 4*time.Second, 7*time.Second), 12,
+	// As in TestSharedFallbackAfterTurns.
+	assert.LessOrEqual(t, busiestSecond(times, 4*time.Second, 7*time.Second), 15,
 		"requests in the busiest second around the store's return, quota 10/s")
 }
 
