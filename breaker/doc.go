@@ -34,8 +34,9 @@
 //     per-attempt deadline;
 //   - excluded: a canceled caller context, a hedge canceled because another
 //     attempt won, a refusal by an inner stage ([idempotency.Rejection]),
-//     and throttled responses (429, or 503 whose Retry-After asks for a
-//     pause; "Retry-After: 0" or a past date asks for none) unless
+//     and throttled responses (429; 503 whose Retry-After asks for a
+//     pause, where "Retry-After: 0" or a past date asks for none; 403 with
+//     such a Retry-After or X-RateLimit-Remaining: 0) unless
 //     Config.CountThrottled is set.
 //
 // Excluded attempts never open a breaker and never fail a half-open probe:

@@ -16,8 +16,10 @@
 //     Idempotency-Key), and only after a Transient or Throttled outcome. A
 //     failure that proves the request never left the process (a dial or
 //     DNS error) is retried for any method, POST included, when the body
-//     can be produced again. Final 4xx (400, 401, 403, 404, …), 501, 505
-//     and fatal errors are never retried;
+//     can be produced again. Final 4xx (400, 401, 404, a 403 that is not
+//     a rate limit, …), 501, 505 and fatal errors are never retried; a 403
+//     with a Retry-After asking for a pause or X-RateLimit-Remaining: 0
+//     (GitHub's secondary rate limits) is Throttled and retried;
 //   - never mutates the caller's request: every attempt is a clone with a
 //     fresh, identical body (from GetBody; a body without GetBody is copied
 //     once, up to [Config.MaxBufferedBody], and only if the request is
