@@ -52,6 +52,11 @@
 // Config.HalfOpenProbes probes through: that many successes close it, one
 // failure re-opens it.
 //
+// An outcome counts only in the generation of the key's state its attempt
+// was sent in: every state change starts a new one, so a late failure
+// sent before a trip, landing after a probe has closed the key again,
+// counts in neither rule and cannot re-open a host that recovered.
+//
 // # Hooks
 //
 // Config.OnStateChange is called after the breaker has released its locks,
