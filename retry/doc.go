@@ -2,7 +2,8 @@
 // after a transient failure or a throttling response, only when repeating
 // it is safe, and never past the caller's deadline.
 //
-// Use it alone or in a pipeline:
+// Use it alone or in a pipeline (Example_pipeline runs both against a
+// loopback server):
 //
 //	client := &http.Client{Transport: retry.New(retry.Config{}).Wrap(http.DefaultTransport)}
 //	client = pipeline.New(hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{})).Client()

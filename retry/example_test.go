@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tailguard/tailguard/breaker"
+	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/pipeline"
 	"github.com/tailguard/tailguard/retry"
 )
@@ -119,4 +121,39 @@ func ExampleAttemptFrom() {
 	// attempt 1
 	// attempt 2
 	// status 200
+}
+
+// The two uses the package doc shows: the stage alone on a transport, and
+// chained in a pipeline after a hedge stage and before a breaker. Each
+// client's first request meets a 503 and its retry gets the answer.
+func Example_pipeline() {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "hello")
+	}))
+	defer srv.Close()
+	get := func(name string, client *http.Client) {
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		fmt.Println(name+":", resp.Status, string(body))
+	}
+
+	client := &http.Client{Transport: retry.New(retry.Config{}).Wrap(http.DefaultTransport)}
+	get("alone", client)
+
+	hits.Store(0) // the pipeline's first request meets the 503 too
+	client = pipeline.New(hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{})).Client()
+	get("pipeline", client)
+	// Output:
+	// alone: 200 OK hello
+	// pipeline: 200 OK hello
 }
