@@ -1,8 +1,11 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,8 +21,10 @@ func TestMain(m *testing.M) {
 }
 
 // TestRun runs the example briefly, two workers for a second per arm, and
-// checks that it prints the three arms and writes the plot to the current
-// directory.
+// checks that it says what it shows first, then the summary with its
+// numbers, before the table of the three arms (issue 17: the demos' first
+// screen), that the summary's numbers are the table's, and that it writes
+// the plot to the current directory.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and a redis-server")
@@ -37,6 +42,45 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{"| naive |", "| local |", "| shared |", "plot: fleet.svg"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	s := out.String()
+	if !strings.HasPrefix(s, "fleet: 2 processes call one upstream under one quota") {
+		t.Errorf("the first line must say what the demo shows:\n%s", s)
+	}
+	sum := regexp.MustCompile(`(?m)^2 processes share one quota of (\d+)/s: naive (\d+\.\d)× the quota, (\d+\.\d\d)% 429s; ` +
+		`local-only throttles (\d+\.\d)% goodput; shared through Redis (\d+\.\d\d)% 429s, (\d+\.\d)% goodput$`)
+	m := sum.FindStringSubmatchIndex(s)
+	if m == nil {
+		t.Fatalf("no summary line:\n%s", s)
+	}
+	if table := strings.Index(s, "| group |"); table < m[1] {
+		t.Errorf("the summary must come before the table:\n%s", s)
+	}
+	got := func(i int) string { return s[m[2*i]:m[2*i+1]] }
+	// The table's columns: group, phase, offered/s, sent/s, 429s, goodput.
+	rows := map[string][]string{}
+	for _, r := range regexp.MustCompile(`(?m)^\| (naive|local|shared) \| [^|]+ \| [^|]+ \| (\d+) \| (\d+\.\d\d)% \| (\d+\.\d)% \|`).FindAllStringSubmatch(s, -1) {
+		rows[r[1]] = r[2:]
+	}
+	if len(rows) != 3 {
+		t.Fatalf("table rows not found:\n%s", s)
+	}
+	quota, _ := strconv.ParseFloat(got(1), 64)
+	naiveSent, _ := strconv.ParseFloat(rows["naive"][0], 64)
+	overshoot, _ := strconv.ParseFloat(got(2), 64)
+	// The table rounds sent/s to a request: the ratio agrees within that.
+	if quota != 100 || math.Abs(overshoot-naiveSent/quota) > 0.06 {
+		t.Errorf("summary: quota %v/s, naive %v× the quota; table: naive sent %v/s", quota, overshoot, naiveSent)
+	}
+	for _, c := range []struct{ name, summary, table string }{
+		{"naive 429s", got(3), rows["naive"][1]},
+		{"local-only goodput", got(4), rows["local"][2]},
+		{"shared 429s", got(5), rows["shared"][1]},
+		{"shared goodput", got(6), rows["shared"][2]},
+	} {
+		if c.summary != c.table {
+			t.Errorf("%s: summary says %s%%, table %s%%:\n%s", c.name, c.summary, c.table, s)
 		}
 	}
 	if b, err := os.ReadFile(svg); err != nil || !strings.HasPrefix(string(b), "<svg") {
