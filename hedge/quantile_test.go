@@ -359,6 +359,48 @@ func TestAdaptiveLaterHedges(t *testing.T) {
 	})
 }
 
+// TestEstimatorAllocs pins the estimator's zero-allocation claim, which
+// BenchmarkEstimatorRecordQuantile only reports: reading the delay and
+// recording a latency allocate nothing, on every path they take. Each run
+// is a host's whole life on a clock that only moves forward: a reset to a
+// new host (its warm-up guess, then the fleet's quantile borrowed), then
+// three phases of enough samples for several generations and a halving of
+// the long memory each: a steady distribution, the same with a heavier
+// tail (the generations disagree with the long memory, which forgets
+// faster, and the short memory's quantile is used), and its body ten times
+// slower (the long memory is emptied). Every path then runs in every run,
+// so an allocation on any of them counts at least once per run:
+// AllocsPerRun divides by the runs and would round down one that only some
+// runs make.
+func TestEstimatorAllocs(t *testing.T) {
+	if testkit.RaceEnabled {
+		t.Skip("allocation counts are not exact under the race detector")
+	}
+	now := time.Now()
+	e := newEstimator(now, newEstimator(now, nil))
+	const phase = longSpans * defaultSpan // samples per phase: a long-memory halving by count
+	latency := func(i int) time.Duration {
+		d := time.Duration(i*7919%100+1) * 100 * time.Microsecond // 0.1–10 ms, uniform
+		switch {
+		case i >= 2*phase:
+			return 10 * d
+		case i >= phase && i%8 == 0:
+			return 10 * d // an eighth above the old p95, where a twentieth was
+		}
+		return d
+	}
+	run := func() {
+		e.reset(now)
+		for i := range 3 * phase {
+			e.quantile(DefaultQuantile, now)
+			e.record(latency(i), now)
+			now = now.Add(time.Millisecond)
+		}
+		now = now.Add(longPeriod) // and a halving by time at the next run's first sample
+	}
+	assert.Zero(t, testing.AllocsPerRun(20, run))
+}
+
 // BenchmarkEstimatorRecordQuantile is the adaptive hot path per request:
 // read the delay, record the latency (into the host's estimator and the
 // fleet's), from many goroutines at once: 0 allocations.
