@@ -21,7 +21,9 @@ import (
 // so this one speaks the wire protocol itself, behind httptest's TLS and
 // ALPN ("h2"): the client is a stock http.Transport negotiating h2. It
 // answers each request once the request has ended (END_STREAM), so
-// [H2Violator.Requests] counts requests the server received whole.
+// [H2Violator.Requests] counts requests the server received whole, and
+// returns the flow-control credit of the bodies it reads, so a connection
+// carries any number of requests (bodies below 64 KiB each).
 // golang.org/x/net/http2's framer would do the framing, but it is not a
 // dependency of this module, and the few frames needed here are simple.
 type H2Violator struct {
@@ -69,6 +71,7 @@ const (
 	h2Headers      = 0x1
 	h2Settings     = 0x4
 	h2Ping         = 0x6
+	h2WindowUpdate = 0x8
 	h2Continuation = 0x9
 
 	h2EndStream  = 0x1
@@ -110,6 +113,17 @@ func (v *H2Violator) serve(c *tls.Conn, block []byte) {
 			return
 		}
 		var err error
+		if typ == h2Data && n > 0 {
+			// Return the connection's flow-control credit, or the
+			// client stalls once 64 KiB of bodies have arrived on it
+			// (a stream's own window suffices for one request body
+			// below 64 KiB).
+			var inc [4]byte
+			binary.BigEndian.PutUint32(inc[:], uint32(n))
+			if writeFrame(c, h2WindowUpdate, 0, 0, inc[:]) != nil {
+				return
+			}
+		}
 		switch {
 		case typ == h2Settings && flags&h2Ack == 0:
 			err = writeFrame(c, h2Settings, h2Ack, 0, nil)

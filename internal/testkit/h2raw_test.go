@@ -2,9 +2,11 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The violator speaks real HTTP/2 to a stock client, which receives the
@@ -36,5 +38,35 @@ func TestHPACKLiteral(t *testing.T) {
 	want := []byte{0x88, 0x00, 5, 'x', '-', 'b', 'a', 'd', 3, 'a', 0x01, 'b'}
 	if got := hpackLiteral("x-bad", "a\x01b"); !bytes.Equal(got, want) {
 		t.Errorf("hpackLiteral = %x, want %x", got, want)
+	}
+}
+
+// Bodies beyond HTTP/2's initial 64 KiB connection window all arrive: the
+// violator returns the flow-control credit of every DATA frame it reads,
+// so a long run of POSTs on one connection (the soak's h2bad host) never
+// stalls the client.
+func TestH2ViolatorFlowControl(t *testing.T) {
+	srv := NewH2Violator(t, "x-bad", "a\x01b")
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+	body := bytes.Repeat([]byte("b"), 16<<10)
+	const n = 12 // 192 KiB, three times the initial window
+	for i := 1; i <= n; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), `"x-bad"`) {
+			t.Fatalf("request %d: %v, want the stream error over x-bad (the body stalled?)", i, err)
+		}
+	}
+	if got := srv.Requests(); got != n {
+		t.Errorf("the server received %d requests whole, want %d", got, n)
 	}
 }
