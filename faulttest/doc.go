@@ -12,7 +12,7 @@
 //	go test -race ./...
 //
 // which includes the soak (50 concurrent callers through the recommended
-// pipeline, then through the throttle pipeline, against nine hosts that
+// pipeline, then through the throttle pipeline, against ten hosts that
 // each fail their own way, for 4 s or 20,000 calls each, whichever ends
 // first, and at least 400 calls when the machine is slow; -soak.duration
 // and -soak.requests change both).
@@ -41,8 +41,9 @@
 //   - fuzz_test.go: the SLO schedule builder (Retry-After parsing and the
 //     classifier are fuzzed in package idempotency);
 //   - deadline_test.go: an attempt timeout racing the caller's deadline;
-//   - soak_test.go, soakmix_test.go, soaktally_test.go: the soak, its
-//     hosts and faults, and what its callers observed, by host;
+//   - soak_test.go, soakmix_test.go, soaktally_test.go, soakh2bad_test.go:
+//     the soak, its hosts and faults, what its callers observed, by host,
+//     and its HTTP/2 host violating the protocol;
 //   - bugs_test.go: cells that currently fail because of a stage bug, with
 //     the bug; they are skipped with "BUG: …" while every invariant check
 //     still runs, and say so once the bug is fixed;

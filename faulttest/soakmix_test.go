@@ -25,7 +25,8 @@ import (
 //
 // Every name resolves to a loopback server of the test: the plain hosts to
 // one fault server, which looks at the Host header to pick the host's
-// fault; h2 to an HTTP/2 fault server; up to a server that upgrades.
+// fault; h2 to an HTTP/2 fault server; h2bad to an HTTP/2 server violating
+// the protocol; up to a server that upgrades.
 type soakHost struct {
 	name   string
 	weight int    // share of the calls, out of soakWeights
@@ -36,8 +37,9 @@ var soakHosts = []soakHost{
 	{"a", 12, "http"}, {"b", 12, "http"}, {"c", 12, "http"}, {"d", 12, "http"},
 	{"quota", 12, "http"}, // admits soakQuota requests a second, answers the rest 429
 	{"deadlb", 5, "http"}, // a dead load balancer: "503, Retry-After: 0" to everything
-	{"slow", 12, "http"},  // slow headers, black holes, stalled error bodies
-	{"h2", 18, "https"},   // HTTP/2, with stream resets
+	{"slow", 10, "http"},  // slow headers, black holes, stalled error bodies
+	{"h2", 15, "https"},   // HTTP/2, with stream resets
+	{"h2bad", 5, "https"}, // HTTP/2, an invalid response header on every answer (h2badRoute)
 	{"up", 5, "http"},     // protocol upgrades (GET with Upgrade: echo): a 101 and an echo
 }
 
@@ -182,9 +184,9 @@ func upgradeServer(t *testing.T, received *atomic.Int64) string {
 }
 
 // soakTransport is the soak's base transport: every plain host is dialed
-// at the fault server (up at the upgrade server), and h2 goes to the
-// HTTP/2 server over TLS, whose certificate names example.com.
-func soakTransport(t *testing.T, plain, h2 *testkit.FaultServer, upAddr string) *soakRouter {
+// at the fault server (up at the upgrade server), h2 goes to the HTTP/2
+// server over TLS, whose certificate names example.com, and h2bad to bad.
+func soakTransport(t *testing.T, plain, h2 *testkit.FaultServer, bad *h2badRoute, upAddr string) *soakRouter {
 	faultAddr := plain.Listener.Addr().String()
 	var d net.Dialer
 	tr := plain.Transport(t)
@@ -202,14 +204,21 @@ func soakTransport(t *testing.T, plain, h2 *testkit.FaultServer, upAddr string) 
 	tr2.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, h2Addr)
 	}
-	return &soakRouter{plain: tr, h2: tr2}
+	return &soakRouter{plain: tr, h2: tr2, bad: bad}
 }
 
-// soakRouter sends https requests over h2, the others over plain.
-type soakRouter struct{ plain, h2 *http.Transport }
+// soakRouter sends h2bad's requests to bad, the other https requests over
+// h2, the rest over plain.
+type soakRouter struct {
+	plain, h2 *http.Transport
+	bad       *h2badRoute
+}
 
 func (s *soakRouter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "https" {
+	switch {
+	case strings.HasPrefix(req.URL.Host, "h2bad."):
+		return s.bad.RoundTrip(req)
+	case req.URL.Scheme == "https":
 		return s.h2.RoundTrip(req)
 	}
 	return s.plain.RoundTrip(req)
@@ -218,6 +227,7 @@ func (s *soakRouter) RoundTrip(req *http.Request) (*http.Response, error) {
 func (s *soakRouter) CloseIdleConnections() {
 	s.plain.CloseIdleConnections()
 	s.h2.CloseIdleConnections()
+	s.bad.tr.CloseIdleConnections()
 }
 
 // soakCell names the cells of issue 11 that TestSoak checks were served:

@@ -83,7 +83,7 @@ func (s *soakTally) add(host string, o outcome, callerExpired bool, throttleWait
 	switch {
 	case o.err != nil:
 		key = "error: other"
-		for _, c := range []cause{open, throttled, attemptTO, deadline, reset, unexpectedEOF, streamReset, injectedPanic} {
+		for _, c := range []cause{open, throttled, attemptTO, deadline, reset, unexpectedEOF, h2Violation, streamReset, injectedPanic} {
 			if c.match(o.err) {
 				key = "error: " + c.name
 				break
@@ -205,7 +205,7 @@ func checkSoakHosts(t *testing.T, tally *soakTally, served, opens map[string]int
 	if medRefusal > soakRefusalBound {
 		t.Errorf("calls refused at their first attempt took %v (median) to come back, want at once (≤ %v)", medRefusal, soakRefusalBound)
 	}
-	for _, name := range []string{"deadlb", "slow", "h2", "up"} {
+	for _, name := range []string{"deadlb", "slow", "h2", "h2bad", "up"} {
 		if n := tally.host(name).gateRefusals; n > 0 {
 			t.Errorf("host %s never asks for a pause, yet %d calls to it were refused at a closed gate", name, n)
 		}
