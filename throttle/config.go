@@ -141,10 +141,11 @@ type Config struct {
 	// waits for its turn sends it back to the gate (the host takes nothing
 	// before the pause ends, so the turn is given back): it waits out the
 	// pause as any request does, within MaxWait, and then takes a new turn
-	// within what is left of MaxPaceWait. It is raised to the time
-	// paceQueueTokens (4) tokens take at the host's rate, so that a slow
-	// quota still queues a few requests, and never exceeds MaxWait. If
-	// zero, DefaultMaxPaceWait. New panics if it is negative.
+	// within what is left of MaxPaceWait. For a slow host it is raised to
+	// the time four requests take at the host's rate (4 s at one request
+	// a second), so that a slow quota still queues a few requests, and it
+	// never exceeds MaxWait. If zero, DefaultMaxPaceWait. New panics if it
+	// is negative.
 	MaxPaceWait time.Duration
 
 	// MaxPause caps the pause one response can impose on its host. If
