@@ -152,6 +152,13 @@ import (
 // they are the user's choice, or the best there is. With the default p95
 // the delay alone never hedges more than about 15% of a second's requests
 // (10% plus the allowance and the buckets' rounding), whatever the budget.
+// With Replicas, a hedge bound for another replica is not put off while
+// every replica it may go to (untried, not known to refuse) is itself
+// within that limit: one replica's stall is then what the hedge escapes,
+// and the copy adds nothing to the stalled replica's load; the budget
+// bounds the extra load. Replicas slowing down together all reach their
+// limits, and the hedges are put off as for one host. Replicas.Pick's
+// hedges are checked as for one host, since its choice comes later.
 //
 // What is learnt is one try's time to an answer that could win (a success
 // or a final answer): a fast 503 would pull the delay down. When an inner
@@ -286,6 +293,9 @@ func (t *transport) race(req, caller *http.Request, home int) (*http.Response, e
 	if h.cfg.sched.mode == modeAdaptive {
 		r.est = h.hosts.get(req.URL.Host, now)
 		r.est.start(now)
+		if home >= 0 {
+			h.replicas.track(home, req.URL.Host)
+		}
 	}
 	r.unit, r.rated = h.cfg.sched.adaptiveBase(r.est, now)
 

@@ -60,6 +60,29 @@ func (r *hedgeRate) started(idx int64) { r.add(idx, 1<<16) }
 // up, and the share that matters is of the requests started (a request
 // older than the ring counts in its oldest bucket).
 func (r *hedgeRate) admit(start, now int64, limit float64) bool {
+	if !r.within(start, now, limit) {
+		return false
+	}
+	r.count(start, now)
+	return true
+}
+
+// count counts a delay hedge at bucket now of a request started at bucket
+// start, in the request's bucket (its oldest for a request older than the
+// ring), whether or not the limit allowed it.
+func (r *hedgeRate) count(start, now int64) {
+	r.add(min(max(start, now-(rateSlots-1), 0), now), 1)
+}
+
+// calm reports whether the host's own delay hedges leave room for one
+// more at bucket now (admit's rule for a request started now), counting
+// nothing: a host at its limit is one whose requests overrun their delay
+// in a storm, as in a step up.
+func (r *hedgeRate) calm(now int64, limit float64) bool { return r.within(now, now, limit) }
+
+// within reports whether one more delay hedge at bucket now, of a request
+// started at bucket start, keeps the host within its limit (see admit).
+func (r *hedgeRate) within(start, now int64, limit float64) bool {
 	lo := max(now-(rateSlots-1), 0)
 	start = min(max(start, lo), now)
 	var starts, hedges [rateSlots]uint64 // bucket lo+k at k
@@ -80,7 +103,6 @@ func (r *hedgeRate) admit(start, now int64, limit float64) bool {
 			}
 		}
 	}
-	r.add(start, 1)
 	return true
 }
 

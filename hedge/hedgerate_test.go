@@ -154,3 +154,21 @@ func TestAdaptiveHedgeRateHoldsAStepUp(t *testing.T) {
 		assert.Less(t, stalled, 5*time.Second, "the stall was hedged in the end")
 	})
 }
+
+// calm is admit's rule for a request started now, and counts nothing.
+func TestHedgeRateCalm(t *testing.T) {
+	var r hedgeRate
+	for range 100 {
+		r.started(0)
+	}
+	for range 10 {
+		require.True(t, r.calm(3, 0.1))
+		require.True(t, r.admit(0, 3, 0.1))
+	}
+	assert.True(t, r.calm(3, 0.1), "0.1 × 100 + 1: room for one more")
+	assert.True(t, r.calm(3, 0.1), "calm counted nothing")
+	require.True(t, r.admit(0, 3, 0.1))
+	assert.False(t, r.calm(3, 0.1), "at the limit")
+	r.count(0, 3) // counted past the limit (a hedge sent elsewhere)
+	assert.Equal(t, uint64(12), r.buckets[0].Load()&rateMax)
+}

@@ -74,6 +74,21 @@ const (
 	recomputeEvery = 16
 )
 
+// calm reports whether the host's own delay hedges are within
+// rateFactor × (1 − q) at now, with room for one more (see hedgeRate.calm):
+// its requests are not overrunning their delay in a storm.
+func (e *estimator) calm(q float64, now time.Time) bool {
+	return e.rate.calm(rateIndex(now.Sub(e.born)), rateFactor*(1-q))
+}
+
+// countHedge counts a delay hedge at now, of a request started at start,
+// that the host's hedge rate did not admit but that was sent elsewhere
+// (see race.deferLocked): the host's count stays the share of its
+// requests hedged.
+func (e *estimator) countHedge(start, now time.Time) {
+	e.rate.count(rateIndex(start.Sub(e.born)), rateIndex(now.Sub(e.born)))
+}
+
 // decaySpan returns a generation's span of samples for an estimator read
 // at quantile q.
 func decaySpan(q float64) uint32 {

@@ -320,9 +320,16 @@ func (r *race) onTimer() {
 // timer is armed again for twice the time elapsed, when the hedge is asked
 // for again. Only an estimated delay is checked (see adaptiveBase): fixed
 // and scheduled delays, the warm-up delay and MaxDelay are the user's to
-// choose.
+// choose. A hedge bound for another replica that is calm is not put off
+// (see calmElsewhereLocked): the limit keeps a slow host from being sent
+// copies of its own slow requests, and this copy goes elsewhere.
 func (r *race) deferLocked(now time.Time) bool {
-	if !r.rated || r.est.admitHedge(r.t.h.cfg.sched.quantile, r.start, now) {
+	q := r.t.h.cfg.sched.quantile
+	switch {
+	case !r.rated || r.est.admitHedge(q, r.start, now):
+		return false
+	case r.calmElsewhereLocked(q, now):
+		r.est.countHedge(r.start, now)
 		return false
 	}
 	r.timer.t.Reset(max(now.Sub(r.start), time.Millisecond))

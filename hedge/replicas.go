@@ -124,6 +124,10 @@ type replica struct {
 	// inner stage said it refuses requests to this replica; 0 if none is
 	// known. See replicaSet.learn.
 	refusedUntil atomic.Int64
+	// tracked is the URL host the adaptive estimator of the replica's
+	// originals is kept under (see hosts), as the latest original sent
+	// to it spelt it; nil until one is. See replicaSet.tracked.
+	tracked atomic.Pointer[string]
 }
 
 // replicaSet is a validated Replicas, shared by every request of a stage.

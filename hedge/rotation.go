@@ -121,6 +121,60 @@ func (r *race) failoverLocked(now time.Time) bool {
 	return false
 }
 
+// track records that replica i's originals are tracked under the URL host
+// host, for calmElsewhereLocked. It stores (and allocates) only when the
+// spelling changes: a store per request would bounce the cache line.
+func (s *replicaSet) track(i int, host string) {
+	if p := s.list[i].tracked.Load(); p == nil || *p != host {
+		spelt := host
+		s.list[i].tracked.Store(&spelt)
+	}
+}
+
+// calm reports whether replica i's own requests are not overrunning their
+// delay in a storm at now (see estimator.calm); true when none of its
+// originals is tracked, as nothing says it is slow.
+func (s *replicaSet) calm(i int, hs *hosts, q float64, now time.Time) bool {
+	p := s.list[i].tracked.Load()
+	if p == nil {
+		return true
+	}
+	e := hs.lookup(*p)
+	return e == nil || e.est.calm(q, now)
+}
+
+// calmElsewhereLocked reports whether the request's next hedge goes to
+// another replica than any it tried, and every replica it may go to is
+// calm at now: its own requests' delay hedges within their limit (see
+// estimator.calm), or it has none tracked. It is what lets a replica
+// hedge escape one replica's stall (a pause, a noisy neighbour) while
+// that replica's own requests all overrun their delay: the copy adds no
+// load to the slow replica, and the budget still bounds the extra load.
+// When the replicas all slow down together (a shared dependency's step
+// up), they all reach their limits and the hedges are put off as without
+// replicas. It is false without replicas, with Replicas.Pick (whose
+// choice is the user's, made after this), and when every replica is
+// tried or known to refuse (the hedge may then go back to a tried one).
+func (r *race) calmElsewhereLocked(q float64, now time.Time) bool {
+	s := r.t.h.replicas
+	if r.first.replica == 0 || s.pick != nil {
+		return false
+	}
+	var buf [maxHedgesLimit + 1]int
+	tried := r.triedLocked(buf[:0])
+	candidates := false
+	for i := range s.list {
+		if slices.Contains(tried, i) || s.refusing(i, now) {
+			continue // choose prefers the others
+		}
+		candidates = true
+		if !s.calm(i, &r.t.h.hosts, q, now) {
+			return false
+		}
+	}
+	return candidates
+}
+
 // route sends hedge a, built as areq (the race's own copy), to another
 // replica. It is the one place where a hedge's replica is chosen: by
 // Replicas.Pick if set, else by [choose]. It fails, and the hedge is not

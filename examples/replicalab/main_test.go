@@ -54,7 +54,28 @@ func TestFakeClock(t *testing.T) {
 	if x := find(results, fixedArm(armReplicas, o)).Extra; x > 2*ideal.Extra {
 		t.Errorf("replica hedging sent %.1f%% extra, the ideal %.1f%%", 100*x, 100*ideal.Extra)
 	}
+	// The zero Config's mode, adaptive, must escape the pause as well:
+	// its hedges go to healthy replicas, so the paused replica's hedge
+	// rate (all its requests overrun their delay) must not hold them back
+	// (regression: 184.3 ms, 5.80× the ideal, with 889 hedges put off).
+	// Its bound is looser than the fixed arm's 1.2×: the paused replica's
+	// own p95 takes in its stalls (10% of its time), so its delay climbs
+	// from 12 ms to 22–34 ms and its slowest requests end near 34 ms +
+	// L2, 43.0 ms (1.35×).
+	adaptive := find(results, armAdaptive)
+	if float64(adaptive.P999) > maxAdaptiveOverIdeal*float64(ideal.P999) {
+		t.Errorf("adaptive replica hedging: p99.9 %v, %.2f× the ideal's %v (want ≤ %.1f×)", adaptive.P999,
+			float64(adaptive.P999)/float64(ideal.P999), ideal.P999, maxAdaptiveOverIdeal)
+	}
+	if adaptive.Extra > 2*ideal.Extra {
+		t.Errorf("adaptive replica hedging sent %.1f%% extra, the ideal %.1f%%", 100*adaptive.Extra, 100*ideal.Extra)
+	}
 }
+
+// maxAdaptiveOverIdeal bounds the adaptive replica arm's p99.9 on the fake
+// clock, as a multiple of the ideal for the fixed 20 ms delay (see
+// TestFakeClock).
+const maxAdaptiveOverIdeal = 1.5
 
 // TestRunLoopback is a short run of the command over both protocols: the
 // tables and verdicts print, HTTP/2 is really spoken. Its numbers are not
