@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tailguard/tailguard/decision"
+	"github.com/tailguard/tailguard/internal/outage"
 	"github.com/tailguard/tailguard/internal/saturate"
 )
 
@@ -64,8 +65,10 @@ func (t *Throttle) takePace(w *waiter, now time.Time) (wait time.Duration, res *
 		if res != nil {
 			res.CancelAt(now)
 		}
+		// The same threshold logs the outage: failures shorter than it
+		// are a slow spell, not an outage.
 		shareWait := maxWait
-		if failing < sharedOutage {
+		if failing < outage.LogAfter {
 			shareWait = 0
 		}
 		if wait, res, ok, known := w.h.share.take(now, shareWait); known {
@@ -127,10 +130,6 @@ func turnSlack(r rate.Limit) time.Duration {
 	}
 	return max(minTurnSlack, saturate.Seconds(1/float64(r)))
 }
-
-// sharedOutage is how long the store must have been failing before a
-// request may wait for its process's share of the quota.
-const sharedOutage = 250 * time.Millisecond
 
 // reserveShared asks Config.Shared for a token of the host's quota q. A
 // failure is logged once per outage, and failing is how long the store
