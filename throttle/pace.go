@@ -82,7 +82,17 @@ func (p *pacer) take(now time.Time, maxWait time.Duration) (wait time.Duration, 
 		p.restore(now)
 	}
 	lim := p.lim.Load()
-	if lim == nil || lim.AllowN(now, 1) {
+	if lim == nil {
+		return 0, nil, true
+	}
+	return takeToken(lim, now, maxWait)
+}
+
+// takeToken takes a token from lim at now, as pacer.take describes: a free
+// one costs no reservation; one within maxWait is reserved, for the caller
+// to cancel if it does not send; one further off is not taken.
+func takeToken(lim *rate.Limiter, now time.Time, maxWait time.Duration) (wait time.Duration, res *rate.Reservation, ok bool) {
+	if lim.AllowN(now, 1) {
 		return 0, nil, true
 	}
 	res = lim.ReserveN(now, 1)
@@ -310,12 +320,17 @@ func (p *pacer) apply(now time.Time) {
 	case lim == nil || lim.Limit() == rate.Inf:
 		p.lim.Store(rate.NewLimiter(limit, burst))
 	default:
-		if lim.Limit() != limit {
-			lim.SetLimitAt(now, limit)
-		}
-		if lim.Burst() != burst {
-			lim.SetBurstAt(now, burst)
-		}
+		retune(lim, now, limit, burst)
+	}
+}
+
+// retune sets lim's rate and burst at now, touching only what changed.
+func retune(lim *rate.Limiter, now time.Time, r rate.Limit, burst int) {
+	if lim.Limit() != r {
+		lim.SetLimitAt(now, r)
+	}
+	if lim.Burst() != burst {
+		lim.SetBurstAt(now, burst)
 	}
 }
 

@@ -69,12 +69,7 @@ func (s *share) granted(now, turn time.Time, lim rate.Limit, burst, processes in
 		l = rate.NewLimiter(r, b)
 		s.lim.Store(l)
 	} else {
-		if l.Limit() != r {
-			l.SetLimitAt(now, r)
-		}
-		if l.Burst() != b {
-			l.SetBurstAt(now, b)
-		}
+		retune(l, now, r, b)
 	}
 	if l.TokensAt(now) > -1 {
 		l.ReserveN(now, 1)
@@ -104,16 +99,8 @@ func (s *share) take(now time.Time, maxWait time.Duration) (wait time.Duration, 
 	if l == nil {
 		return 0, nil, false, false
 	}
-	if l.AllowN(now, 1) {
-		return 0, nil, true, true
-	}
-	res = l.ReserveN(now, 1)
-	wait = res.DelayFrom(now)
-	if !res.OK() || wait > maxWait {
-		res.CancelAt(now)
-		return wait, nil, false, true
-	}
-	return wait, res, true, true
+	wait, res, ok = takeToken(l, now, maxWait)
+	return wait, res, ok, true
 }
 
 // above reports whether the share, once known, lets this process send
