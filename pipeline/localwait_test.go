@@ -89,6 +89,7 @@ func TestLocalWaitIsNotAttemptTimeout(t *testing.T) {
 		{"retry→throttle", true, false, func(s stages) []pipeline.Stage { return []pipeline.Stage{s.retry, s.throttle} }},
 		{"retry→breaker", false, true, func(s stages) []pipeline.Stage { return []pipeline.Stage{s.retry, s.breaker} }},
 		{"hedge→retry→breaker", false, true, func(s stages) []pipeline.Stage { return []pipeline.Stage{h(), s.retry, s.breaker} }},
+		{"retry→hedge→breaker", false, true, func(s stages) []pipeline.Stage { return []pipeline.Stage{s.retry, h(), s.breaker} }},
 		{"hedge→retry→throttle→breaker", true, true, func(s stages) []pipeline.Stage {
 			return []pipeline.Stage{h(), s.retry, s.throttle, s.breaker}
 		}},
@@ -241,6 +242,12 @@ func TestPacedRequestIsNotHedged(t *testing.T) {
 		},
 		"hedge→retry with AttemptTimeout→throttle→breaker": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
 			return []pipeline.Stage{h, retry.New(retry.Config{AttemptTimeout: 500 * time.Millisecond}), th, breaker.New(breaker.Config{})}
+		},
+		"hedge→retry→breaker→throttle": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
+			return []pipeline.Stage{h, retry.New(retry.Config{}), breaker.New(breaker.Config{}), th}
+		},
+		"retry→hedge→throttle→breaker": func(h *hedge.Hedger, th *throttle.Throttle) []pipeline.Stage {
+			return []pipeline.Stage{retry.New(retry.Config{}), h, th, breaker.New(breaker.Config{})}
 		},
 	}
 	for name, stages := range orders {
