@@ -31,9 +31,7 @@ func (a *attemptCtx) WaitBegin() {
 	r.mu.Unlock()
 	// The timer is left to fire: onTimer finds the race held and sends
 	// nothing, and WaitEnd arms it again.
-	if w := attempt.WaiterFrom(r.parent); w != nil {
-		w.WaitBegin()
-	}
+	attempt.WaitBegin(r.parent)
 }
 
 // WaitEnd implements [attempt.Waiter]: when the last wait ends, the next
@@ -50,9 +48,7 @@ func (a *attemptCtx) WaitEnd() {
 		}
 	}
 	r.mu.Unlock()
-	if w := attempt.WaiterFrom(r.parent); w != nil {
-		w.WaitEnd()
-	}
+	attempt.WaitEnd(r.parent)
 }
 
 // runLocked is how long the race has run at now, less the time its
