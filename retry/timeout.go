@@ -24,7 +24,6 @@ type timeoutCtx struct {
 
 	d      time.Duration
 	cancel context.CancelCauseFunc
-	outer  attempt.Waiter // the Waiter this one shadows: told of every wait too
 
 	mu      sync.Mutex // guards the fields below
 	timer   *time.Timer
@@ -39,7 +38,7 @@ type timeoutCtx struct {
 // (see timeoutCtx). The caller must call end when RoundTrip returns.
 func startTimeout(parent context.Context, d time.Duration) *timeoutCtx {
 	ctx, cancel := context.WithCancelCause(parent)
-	c := &timeoutCtx{Context: ctx, d: d, cancel: cancel, outer: attempt.WaiterFrom(parent)}
+	c := &timeoutCtx{Context: ctx, d: d, cancel: cancel}
 	c.mu.Lock() // a timer of d shorter than this function must find c whole
 	c.timer = time.AfterFunc(d, c.fire)
 	c.mu.Unlock()
@@ -77,9 +76,7 @@ func (c *timeoutCtx) WaitBegin() {
 		c.held = true
 	}
 	c.mu.Unlock()
-	if c.outer != nil {
-		c.outer.WaitBegin()
-	}
+	attempt.WaitBegin(c.Context) // the Waiter this one shadows hears of every wait too
 }
 
 // WaitEnd implements [attempt.Waiter]: when the last wait ends, the
@@ -92,9 +89,7 @@ func (c *timeoutCtx) WaitEnd() {
 		c.timer.Reset(c.d)
 	}
 	c.mu.Unlock()
-	if c.outer != nil {
-		c.outer.WaitEnd()
-	}
+	attempt.WaitEnd(c.Context) // the Waiter this one shadows hears of every wait too
 }
 
 // end stops the timer for good, once the attempt's RoundTrip returned, and
