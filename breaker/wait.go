@@ -213,12 +213,10 @@ func sleep(ctx context.Context, wake time.Time, changed <-chan struct{}) bool {
 // panics (as excluded: it says nothing of the host), so that the next wave
 // starts rather than every other waiter stalling until its wait ends.
 func (t *transport) attemptInWave(e *entry, req *http.Request, inWave bool) (resp *http.Response, refused *OpenError, err error) {
+	v := excluded
 	if inWave {
-		v := excluded
 		defer func() { e.room.settle(v) }()
-		resp, v, refused, err = t.attempt(e, req)
-		return resp, refused, err
 	}
-	resp, _, refused, err = t.attempt(e, req)
+	resp, v, refused, err = t.attempt(e, req)
 	return resp, refused, err
 }
