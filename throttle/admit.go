@@ -85,37 +85,35 @@ func (t *Throttle) admit(req *http.Request, h *host, out *ticket) error {
 		return err
 	}
 	out.debut = first // settled by abandon should anything below panic
-	for {
-		tk, retry, err := t.pass(&w)
-		if err != nil || retry {
-			if err != nil {
-				if out.debut {
-					out.debut = false
-					h.debut.settle(false)
-				}
-				return err
+	var tk ticket
+	for retry := true; retry; {
+		if tk, retry, err = t.pass(&w); err != nil {
+			if out.debut {
+				out.debut = false
+				h.debut.settle(false)
 			}
-			continue
+			return err
 		}
-		tk.sentAt = time.Now()
-		tk.debut = out.debut
-		tk.inFlight = true
-		tk.alone = h.sent.Add(1) == 1
-		*out = tk
-		var wait time.Duration
-		if w.blocked {
-			wait = tk.sentAt.Sub(w.start)
-		}
-		t.stats.admit(wait)
-		h.pace.sentAt(tk.sentAt)
-		if w.blocked {
-			t.logDelay(req, h, w.longest(), wait)
-		}
-		if w.blocked && t.s.onThrottle != nil {
-			t.s.onThrottle(Event{Request: req, Host: h.name, Reason: w.longest(), Wait: wait})
-		}
-		return nil
 	}
+	tk.sentAt = time.Now()
+	tk.debut = out.debut
+	tk.inFlight = true
+	tk.alone = h.sent.Add(1) == 1
+	*out = tk
+	var wait time.Duration
+	if w.blocked {
+		wait = tk.sentAt.Sub(w.start)
+	}
+	t.stats.admit(wait)
+	h.pace.sentAt(tk.sentAt)
+	if w.blocked {
+		reason := w.longest()
+		t.logDelay(req, h, reason, wait)
+		if t.s.onThrottle != nil {
+			t.s.onThrottle(Event{Request: req, Host: h.name, Reason: reason, Wait: wait})
+		}
+	}
+	return nil
 }
 
 // pass takes the request through the gate, the concurrency cap and the
