@@ -8,12 +8,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/tailguard/tailguard/breaker"
-	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/idempotency"
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
-	"github.com/tailguard/tailguard/retry"
 	"github.com/tailguard/tailguard/throttle"
 )
 
@@ -25,22 +22,7 @@ import (
 // the time left of the pause, and its context is left alone (no stage
 // cancels the caller's context).
 func TestDeadlineBeforeGateOpens(t *testing.T) {
-	orders := map[string]func(th *throttle.Throttle) []pipeline.Stage{
-		"throttle": func(th *throttle.Throttle) []pipeline.Stage { return []pipeline.Stage{th} },
-		"hedge→retry→throttle→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{hedge.New(hedge.Config{}), retry.New(retry.Config{}), th, breaker.New(breaker.Config{})}
-		},
-		"hedge→retry→breaker→throttle": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}), th}
-		},
-		"throttle→retry→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{th, retry.New(retry.Config{}), breaker.New(breaker.Config{})}
-		},
-		"retry→hedge→throttle→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{retry.New(retry.Config{}), hedge.New(hedge.Config{}), th, breaker.New(breaker.Config{})}
-		},
-	}
-	for order, stages := range orders {
+	for order, stages := range throttleOrders {
 		t.Run(order, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				stub := &testkit.Stub{Respond: func(n int, req *http.Request) (*http.Response, error) {

@@ -10,11 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/tailguard/tailguard/breaker"
-	"github.com/tailguard/tailguard/hedge"
 	"github.com/tailguard/tailguard/internal/testkit"
 	"github.com/tailguard/tailguard/pipeline"
-	"github.com/tailguard/tailguard/retry"
 	"github.com/tailguard/tailguard/throttle"
 )
 
@@ -62,22 +59,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // 37 ms, p90 0.55 s, p99 0.86 s in the throttle, took p90 0.68 s per
 // request, and made 199 requests in the minute (2,159 now).
 func TestFlaky429sAreNoQuota(t *testing.T) {
-	orders := map[string]func(th *throttle.Throttle) []pipeline.Stage{
-		"hedge→retry→throttle→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{hedge.New(hedge.Config{}), retry.New(retry.Config{}), th, breaker.New(breaker.Config{})}
-		},
-		"hedge→retry→breaker→throttle": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{hedge.New(hedge.Config{}), retry.New(retry.Config{}), breaker.New(breaker.Config{}), th}
-		},
-		"throttle→retry→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{th, retry.New(retry.Config{}), breaker.New(breaker.Config{})}
-		},
-		"retry→hedge→throttle→breaker": func(th *throttle.Throttle) []pipeline.Stage {
-			return []pipeline.Stage{retry.New(retry.Config{}), hedge.New(hedge.Config{}), th, breaker.New(breaker.Config{})}
-		},
-		"throttle": func(th *throttle.Throttle) []pipeline.Stage { return []pipeline.Stage{th} },
-	}
-	for order, stages := range orders {
+	for order, stages := range throttleOrders {
 		t.Run(order, func(t *testing.T) { flakyNoQuota(t, stages) })
 	}
 }
