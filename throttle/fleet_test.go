@@ -162,12 +162,7 @@ func TestSharedPause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		u := &upstream{}
-		u.answer = func(n int, req *http.Request) *http.Response {
-			if n == 1 {
-				return reply(req, &u.tr, 429, "Retry-After", "5", "RateLimit-Policy", roomy)
-			}
-			return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
-		}
+		u.answer = pausedOnce(u)
 		store := &memShared{}
 		a := New(Config{Shared: store}).Wrap(u)
 		b := New(Config{Shared: store, MaxWait: time.Second}).Wrap(u)

@@ -77,6 +77,18 @@ func always(u *upstream, status int, kv ...string) func(int, *http.Request) *htt
 	return func(_ int, req *http.Request) *http.Response { return reply(req, &u.tr, status, kv...) }
 }
 
+// pausedOnce answers the first request 429 "Retry-After: 5" and every
+// later one 200, all announcing the roomy policy, so that the pause is the
+// gate's alone.
+func pausedOnce(u *upstream) func(int, *http.Request) *http.Response {
+	return func(n int, req *http.Request) *http.Response {
+		if n == 1 {
+			return reply(req, &u.tr, 429, "Retry-After", "5", "RateLimit-Policy", roomy)
+		}
+		return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
+	}
+}
+
 // send sends a GET to url through rt with ctx, closing any response body,
 // and returns the status (0 on error) and the error.
 func send(ctx context.Context, rt http.RoundTripper, url string) (int, error) {

@@ -184,12 +184,7 @@ func TestSharedScheduleAtFleetQuota(t *testing.T) {
 func TestSharedPauseRecorded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := &upstream{}
-		u.answer = func(n int, req *http.Request) *http.Response {
-			if n == 1 {
-				return reply(req, &u.tr, 429, "Retry-After", "5", "RateLimit-Policy", roomy)
-			}
-			return reply(req, &u.tr, 200, "RateLimit-Policy", roomy)
-		}
+		u.answer = pausedOnce(u)
 		store := &gcraShared{}
 		logA, linesA := testkit.NewLogs(slog.LevelInfo)
 		logB, linesB := testkit.NewLogs(slog.LevelInfo)
