@@ -55,11 +55,14 @@ func RetryableHTTPDefaults(base http.RoundTripper) http.RoundTripper {
 }
 
 // QuotaArms is the quota lab's full comparison, in table order: the plain
-// client, the peers, then tailguard's own arms (quota.TailguardArms). The
-// failsafe-go limiter gets perSecond permits per second and waits up to
-// maxWait for one, as the lab lets tailguard's throttle wait.
+// client, the peers, tailguard's own arms (quota.TailguardArms), then
+// tailguard's throttle given the quota by hand (quota.ThrottleAtQuotaArm),
+// the like of the failsafe-go limiter arm. Both get perSecond requests per
+// second; the limiter waits up to maxWait for a permit, as the lab lets
+// tailguard's throttle wait.
 func QuotaArms(perSecond int, maxWait time.Duration) []lab.Arm {
 	tg := quota.TailguardArms()
 	arms := append([]lab.Arm{tg[0]}, QuotaPeerArms(perSecond, maxWait)...)
-	return append(arms, tg[1:]...)
+	arms = append(arms, tg[1:]...)
+	return append(arms, quota.ThrottleAtQuotaArm(perSecond))
 }

@@ -17,6 +17,17 @@ const (
 	// first cut is not deeper: in the quota lab, halving it cost a
 	// header-less host 8 points of goodput while the rate crawled back.
 	AIMDDecrease = 0.9
+	// AIMDBareDecrease replaces AIMDDecrease for a 429 that asks for no
+	// pause (a bare 429, as nginx's limit_req sends). What a cut should
+	// save is what the next probe past the limit costs: after a 429 that
+	// closes the gate, a second with nothing sent; after a bare one, the
+	// one request it refused. So the rate stays close below a bare host's
+	// limit and probes it more often: in the quota lab a tenth off cost
+	// 2 points of goodput (98.1%) while the rate climbed back, a thirtieth
+	// off costs none (100.0%) for 4 429s per 1,000 requests sent, against
+	// 1.6. The same cut cost the Retry-After host 5 points (a 1 s pause
+	// every 8 s instead of every 20 s).
+	AIMDBareDecrease = 0.97
 	// AIMDBackoff multiplies the rate on a 429 when more requests were
 	// throttled than succeeded since the last cut: the rate is still
 	// clearly too high (a client sending ten times the limit), so halve
@@ -91,7 +102,8 @@ type aimd struct {
 // its turn in the pace at pacedAt, and reports whether the rate changed.
 // sendRate, the host's recent send rate, is read only for the first cut;
 // admitted, the host's successes over the last second, when pauses took
-// most of the time since the last cut.
+// most of the time since the last cut. bare says the response asked for no
+// pause (see AIMDBareDecrease).
 //
 // A response to a request that took its turn before the last cut says
 // nothing about the new rate: it was scheduled at the old one, even if it
@@ -108,7 +120,7 @@ type aimd struct {
 // 10 s). When pauses took most of the time since the last cut
 // (pausedShare), the rate therefore comes down at once to what got through
 // in the last second, but by no more than AIMDBackoff.
-func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64) bool {
+func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64, bare bool) bool {
 	if a.rate > 0 {
 		if pacedAt.Before(a.cutAt) {
 			return false
@@ -119,6 +131,9 @@ func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64) boo
 		}
 	}
 	base, factor := a.rate, AIMDDecrease
+	if bare {
+		factor = AIMDBareDecrease
+	}
 	if a.throttles > a.successes {
 		factor = AIMDBackoff
 	}
@@ -133,7 +148,7 @@ func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64) boo
 		base = 1 // a 429 to the very first request: start from 1/s
 	}
 	next := base * factor
-	if !first && factor == AIMDDecrease && a.pausedFor >= time.Duration(pausedShare*float64(now.Sub(a.cutAt))) {
+	if !first && factor != AIMDBackoff && a.pausedFor >= time.Duration(pausedShare*float64(now.Sub(a.cutAt))) {
 		next = min(next, max(admitted, base*AIMDBackoff))
 	}
 	a.ceiling = base

@@ -20,6 +20,7 @@ func TestAIMDSteps(t *testing.T) {
 		throttle bool
 		sendRate float64
 		admitted float64       // successes in the last second, for a throttle; 0: as many as you like
+		bare     bool          // the throttled response asked for no pause
 		pause    time.Duration // if set, the step is a pause from at until then
 		limited  bool
 		want     float64
@@ -46,6 +47,18 @@ func TestAIMDSteps(t *testing.T) {
 			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 160},
 			{at: 10 * ms, sent: 5 * ms, want: 160},
 			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 144},
+		}},
+		{"after successes, a bare 429 cuts by AIMDBareDecrease", []step{
+			{at: 0, sent: 0, throttle: true, sendRate: 200, bare: true, want: 160},
+			{at: 10 * ms, sent: 5 * ms, want: 160},
+			{at: 20 * ms, sent: 15 * ms, throttle: true, bare: true, want: 155.2},
+		}},
+		{"more bare 429s than successes since the cut: halve", []step{
+			{at: 0, sent: 0, throttle: true, sendRate: 200, bare: true, want: 160},
+			{at: 10 * ms, sent: 5 * ms, throttle: true, bare: true, want: 160},
+			{at: 20 * ms, sent: 15 * ms, throttle: true, bare: true, want: 160},
+			{at: 30 * ms, sent: 25 * ms, want: 160},
+			{at: 40 * ms, sent: 35 * ms, throttle: true, bare: true, want: 80},
 		}},
 		{"more 429s than successes since the cut: halve", []step{
 			{at: 0, sent: 0, throttle: true, sendRate: 200, want: 160},
@@ -114,7 +127,7 @@ func TestAIMDSteps(t *testing.T) {
 					if admitted == 0 {
 						admitted = math.Inf(1)
 					}
-					a.throttled(at(s.at), at(s.sent), s.sendRate, admitted)
+					a.throttled(at(s.at), at(s.sent), s.sendRate, admitted, s.bare)
 				default:
 					a.succeeded(at(s.at), at(s.sent), s.limited)
 				}
@@ -127,11 +140,11 @@ func TestAIMDSteps(t *testing.T) {
 func TestAIMDFloorAndForget(t *testing.T) {
 	t0 := time.Now()
 	var a aimd
-	a.throttled(t0, t0, 0.01, 0)
+	a.throttled(t0, t0, 0.01, 0, false)
 	assert.Equal(t, AIMDMinRate, a.rate, "never below the floor")
 
 	var b aimd
-	b.throttled(t0, t0, 20, 0) // 16/s, the first ceiling
+	b.throttled(t0, t0, 20, 0, true) // 16/s, the first ceiling
 	now := t0
 	for b.rate > 0 && now.Sub(t0) < time.Hour {
 		now = now.Add(time.Second)

@@ -132,7 +132,7 @@ func (p *pacer) learn(now time.Time, sig signal, throttled, success bool, pacedA
 		if p.sparse(now, sig, alone) {
 			break
 		}
-		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan), p.admittedRate(now)) {
+		if p.aimd.throttled(now, pacedAt, p.sent.rate(now, aimdSpan), p.admittedRate(now), sig.pause == 0) {
 			p.metering.Store(false)
 			p.apply(now)
 		}

@@ -5,7 +5,8 @@
 // fields, GitHub's X-RateLimit-*, Retry-After alone, a bare 429); 16
 // callers offer it 300 requests/s for 30 s, open loop, through each
 // tailguard arm side by side (a plain client, the retry stage alone, and
-// the recommended pipeline with the throttle); it prints per arm the
+// the recommended pipeline with the throttle, learning the quota or given
+// it by hand); it prints per arm the
 // goodput against the quota, 429s per 1,000 requests sent, latency of
 // successes, failures, requests sent per success and the burst released
 // after each pause, and checks the throttle arm against the throttle
@@ -25,4 +26,6 @@ import (
 
 func main() { lab.RunMain("quota", run) }
 
-var run = quota.Command("quota", func(quota.Options) []lab.Arm { return quota.TailguardArms() })
+var run = quota.Command("quota", func(o quota.Options) []lab.Arm {
+	return append(quota.TailguardArms(), quota.ThrottleAtQuotaArm(o.Limit.Rate))
+})

@@ -3,6 +3,8 @@ package quota
 import (
 	"net/http"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tailguard/tailguard/breaker"
 	"github.com/tailguard/tailguard/examples/lab"
 	"github.com/tailguard/tailguard/hedge"
@@ -35,4 +37,21 @@ func TailguardArms() []lab.Arm {
 				throttle.New(throttle.Config{}), breaker.New(breaker.Config{}))
 		}},
 	}
+}
+
+// ArmThrottleAtQuota is the recommended pipeline with the throttle given
+// the quota by hand (see [ThrottleAtQuotaArm]).
+const ArmThrottleAtQuota = "tailguard throttle at the quota"
+
+// ThrottleAtQuotaArm is the recommended pipeline with the throttle set to
+// the quota by hand, perSecond requests a second spaced evenly
+// (throttle.Config{Rate: perSecond}), as a user who knows the quota would
+// write it: the like of failsafe-go's limiter set to the quota, which the
+// learning arm ([ArmThrottle]) cannot match on a host that does not
+// announce its quota, since it finds the quota only by exceeding it.
+func ThrottleAtQuotaArm(perSecond int) lab.Arm {
+	return lab.Arm{Name: ArmThrottleAtQuota, Wrap: func(base http.RoundTripper) http.RoundTripper {
+		return pipeline.NewWithBase(base, hedge.New(hedge.Config{}), retry.New(retry.Config{}),
+			throttle.New(throttle.Config{Rate: rate.Limit(perSecond)}), breaker.New(breaker.Config{}))
+	}}
 }

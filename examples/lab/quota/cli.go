@@ -126,27 +126,25 @@ func Main(ctx context.Context, o Options, name string, arms []lab.Arm, stdout, s
 	return runs, nil
 }
 
-// writeVerdicts prints the throttle issue's targets for the throttle arm,
-// if the run has one, against the other libraries' arms (every arm but
-// tailguard's and the plain client).
+// writeVerdicts prints the throttle issue's targets for each throttle arm
+// the run has (learning the quota, and given it by hand), against the
+// other libraries' arms (every arm but tailguard's and the plain client).
 func writeVerdicts(w io.Writer, res []Result) {
-	var th *Result
-	var peers []Result
-	for i, r := range res {
+	var throttles, peers []Result
+	for _, r := range res {
 		switch r.Name {
-		case ArmThrottle:
-			th = &res[i]
+		case ArmThrottle, ArmThrottleAtQuota:
+			throttles = append(throttles, r)
 		case ArmPlain, ArmRetry:
 		default:
 			peers = append(peers, r)
 		}
 	}
-	if th == nil {
-		return
-	}
-	fmt.Fprintf(w, "targets for %s:\n", th.Name)
-	for _, v := range Targets(*th, peers) {
-		fmt.Fprintf(w, "  %v\n", v)
+	for _, th := range throttles {
+		fmt.Fprintf(w, "targets for %s:\n", th.Name)
+		for _, v := range Targets(th, peers) {
+			fmt.Fprintf(w, "  %v\n", v)
+		}
 	}
 }
 

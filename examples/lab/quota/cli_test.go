@@ -66,4 +66,15 @@ func TestWriteVerdicts(t *testing.T) {
 	if strings.Contains(out, "plain") {
 		t.Errorf("plain compared as a peer:\n%s", out)
 	}
+
+	// Given the quota by hand, the throttle is judged too, and it is no
+	// peer of the learning arm.
+	buf.Reset()
+	writeVerdicts(&buf, []Result{{Name: ArmThrottle, Dialect: Bare, Quota: 100, Goodput: 0.95},
+		{Name: ArmThrottleAtQuota, Dialect: Bare, Quota: 100, Goodput: 1}})
+	out = buf.String()
+	if !strings.Contains(out, "targets for "+ArmThrottleAtQuota+":") || strings.Contains(out, "vs "+ArmThrottleAtQuota) ||
+		strings.Contains(out, "vs "+ArmThrottle) {
+		t.Errorf("at-quota arm not judged apart:\n%s", out)
+	}
 }

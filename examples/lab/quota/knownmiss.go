@@ -1,33 +1,41 @@
 package quota
 
-// Why the throttle arm misses some of its targets today, as the fake-clock
-// lab measures it (numbers in docs/throttle.md). Each is
-// a bug or a design question for the throttle stage, not a lowered bar.
+// Why the learning throttle arm misses some of its targets on the fake
+// clock (numbers in docs/throttle.md). Neither is a lowered bar: both are
+// targets that no client which learns the quota can meet against a host
+// that does not announce it, as the bounds below show; given the quota by
+// hand ([ThrottleAtQuotaArm]), as failsafe-go's limiter is, the throttle
+// meets every target in every dialect, and the bench module's fake-clock
+// test enforces that.
 const (
-	// whyProbes: without quota headers AIMD finds the quota by exceeding
-	// it: it climbs past the rate of its last 429 about every 20 s, and
-	// with Retry-After each such probe closes the gate for a rounded-up
-	// second; with bare 429s each cut leaves the rate 10% low for seconds.
-	whyProbes = "AIMD finds the quota by exceeding it: a probe past it every ~20 s costs a 1 s gate (Retry-After: 1) or a 10% cut climbed back slowly (bare)"
-	// whyNoHeaders: without quota headers the only way to learn the quota
-	// is to exceed it, so a learning client cannot match a limiter set to
-	// the quota by hand, which receives no 429.
+	// whyPause: a client that learns the quota must exceed it once to
+	// see a 429, and the issue requires that 429's Retry-After (1 s here:
+	// the wait rounded up to whole seconds) to close the gate for every
+	// request to the host. While it is closed the quota refills only up
+	// to its burst, so of the run's 3,010 (100/s for 30 s, plus the burst
+	// of 10 at the start) the client can collect at most 10 + 10 + 100 ×
+	// 29 = 2,920, 97.3% of the quota, below the 99.8% that "no worse than
+	// the peers" asks: go-retryablehttp reaches 100.3% by sending on into
+	// the pause (902 429s per 1,000 sent).
+	whyPause = "a learning client's first 429 closes the gate for Retry-After's rounded-up second, which caps its goodput at 97.3% (2,920 of 3,010); the peers' 100.3% comes from sending into the pause"
+	// whyNoHeaders: without quota headers the only way to learn the
+	// quota is to exceed it, so a learning client receives at least one
+	// 429 and cannot match a limiter set to the quota by hand, which
+	// receives none.
 	whyNoHeaders = "without quota headers a 429 is the only teacher, so a learning client cannot match a limiter given the quota by hand (0 429s)"
 )
 
 // ThrottleKnownMisses are the throttle issue's targets ([Targets]) that
-// the tailguard throttle arm misses on the fake clock today, for
-// [CheckTargets]: only the comparisons with the peers for a host that
-// announces no quota (Retry-After only, bare 429s), where the peers'
-// best arm is a limiter given the quota by hand. Every other target is
-// enforced: the IETF and GitHub dialects meet all of theirs since the
-// new-host debut (no first 429, no second lost to its pause), and
-// Retry-After only its goodput ≥ 90% (91.8%). Remove an entry once the
-// throttle meets it run after run
-// (go test -count 10 -run TestFakeClockLab -v ./examples/quota).
+// the learning throttle arm ([ArmThrottle]) misses on the fake clock: only
+// comparisons with the peers for a host that announces no quota, where the
+// peers' best arm is a limiter given the quota by hand. Every other target
+// is enforced: the IETF and GitHub dialects meet all of theirs since the
+// new-host debut, Retry-After only its goodput ≥ 90% (91.8%), and bare
+// 429s goodput no worse than the peers (100.0%) since a bare 429 cuts the
+// rate by AIMDBareDecrease. Remove an entry once the throttle meets it run
+// after run (go test -count 10 -run TestFakeClockLab -v ./examples/quota).
 var ThrottleKnownMisses = []KnownMiss{
-	{Dialect: RetryAfterOnly, Target: "goodput no worse", Why: whyProbes},
+	{Dialect: RetryAfterOnly, Target: "goodput no worse", Why: whyPause},
 	{Dialect: RetryAfterOnly, Target: "no more 429s", Why: whyNoHeaders},
-	{Dialect: Bare, Target: "goodput no worse", Why: whyProbes},
 	{Dialect: Bare, Target: "no more 429s", Why: whyNoHeaders},
 }
