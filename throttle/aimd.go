@@ -26,7 +26,7 @@ const (
 	// 2 points of goodput (98.1%) while the rate climbed back, a thirtieth
 	// off costs none (100.0%) for 4 429s per 1,000 requests sent, against
 	// 1.6. The same cut cost the Retry-After host 5 points (a 1 s pause
-	// every 8 s instead of every 20 s).
+	// every 6 s instead of every 20 s).
 	AIMDBareDecrease = 0.97
 	// AIMDBackoff multiplies the rate on a 429 when more requests were
 	// throttled than succeeded since the last cut: the rate is still
