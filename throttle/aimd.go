@@ -18,15 +18,20 @@ const (
 	// header-less host 8 points of goodput while the rate crawled back.
 	AIMDDecrease = 0.9
 	// AIMDBareDecrease replaces AIMDDecrease for a 429 that asks for no
-	// pause (a bare 429, as nginx's limit_req sends). What a cut should
-	// save is what the next probe past the limit costs: after a 429 that
-	// closes the gate, a second with nothing sent; after a bare one, the
-	// one request it refused. So the rate stays close below a bare host's
-	// limit and probes it more often: in the quota lab a tenth off cost
-	// 2 points of goodput (98.1%) while the rate climbed back, a thirtieth
-	// off costs none (100.0%) for 4 429s per 1,000 requests sent, against
-	// 1.6. The same cut cost the Retry-After host 5 points (a 1 s pause
-	// every 6 s instead of every 20 s).
+	// pause (a bare 429, as nginx's limit_req sends) and comes after at
+	// least a second's worth of successes at the current rate: a probe
+	// past a limit that the rate had met. What a cut should save is what
+	// the next probe costs: after a 429 that closes the gate, a second
+	// with nothing sent; after a bare one, the one request it refused. So
+	// the rate stays close below a bare host's limit and probes it more
+	// often: in the quota lab 10% off cost 2 points of goodput (98.1%)
+	// while the rate climbed back, 3% off costs none (100.0%) for 4 429s
+	// per 1,000 requests sent, against 1.6. The same cut cost the
+	// Retry-After host 5 points (a 1 s pause every 6 s instead of every
+	// 20 s). A bare 429 sooner than that says the last cut was not enough
+	// (a first estimate above the limit): it cuts by AIMDDecrease, and
+	// over loopback reached the quota lab's limit in a second instead of
+	// 20 s of 429s.
 	AIMDBareDecrease = 0.97
 	// AIMDBackoff multiplies the rate on a 429 when more requests were
 	// throttled than succeeded since the last cut: the rate is still
@@ -103,7 +108,7 @@ type aimd struct {
 // sendRate, the host's recent send rate, is read only for the first cut;
 // admitted, the host's successes over the last second, when pauses took
 // most of the time since the last cut. bare says the response asked for no
-// pause (see AIMDBareDecrease).
+// pause (see AIMDBareDecrease for when that matters).
 //
 // A response to a request that took its turn before the last cut says
 // nothing about the new rate: it was scheduled at the old one, even if it
@@ -131,7 +136,7 @@ func (a *aimd) throttled(now, pacedAt time.Time, sendRate, admitted float64, bar
 		}
 	}
 	base, factor := a.rate, AIMDDecrease
-	if bare {
+	if bare && float64(a.successes) >= a.rate {
 		factor = AIMDBareDecrease
 	}
 	if a.throttles > a.successes {

@@ -48,10 +48,10 @@ func TestAIMDSteps(t *testing.T) {
 			{at: 10 * ms, sent: 5 * ms, want: 160},
 			{at: 20 * ms, sent: 15 * ms, throttle: true, want: 144},
 		}},
-		{"after successes, a bare 429 cuts by AIMDBareDecrease", []step{
+		{"a bare 429 before a second's worth of successes: the cut was not enough, cut by AIMDDecrease", []step{
 			{at: 0, sent: 0, throttle: true, sendRate: 200, bare: true, want: 160},
 			{at: 10 * ms, sent: 5 * ms, want: 160},
-			{at: 20 * ms, sent: 15 * ms, throttle: true, bare: true, want: 155.2},
+			{at: 20 * ms, sent: 15 * ms, throttle: true, bare: true, want: 144},
 		}},
 		{"more bare 429s than successes since the cut: halve", []step{
 			{at: 0, sent: 0, throttle: true, sendRate: 200, bare: true, want: 160},
@@ -134,6 +134,30 @@ func TestAIMDSteps(t *testing.T) {
 				assert.InDelta(t, s.want, a.rate, 1e-9, "step %d", i)
 			}
 		})
+	}
+}
+
+// TestAIMDBareProbe: a bare 429 after a second's worth of successes at
+// the current rate is a probe past a limit the rate had met, and cuts by
+// AIMDBareDecrease only; one success fewer, and it cuts by AIMDDecrease.
+func TestAIMDBareProbe(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		successes int
+		want      float64
+	}{
+		{80, 80 * AIMDBareDecrease},
+		{79, 80 * AIMDDecrease},
+	} {
+		var a aimd
+		a.throttled(t0, t0, 100, math.Inf(1), true) // the first cut: 80/s
+		now := t0
+		for range tt.successes {
+			now = now.Add(time.Millisecond) // too soon to grow much: 0.5%/s
+			a.succeeded(now, now, false)
+		}
+		a.throttled(now, now, 0, math.Inf(1), true)
+		assert.InDelta(t, tt.want, a.rate, 1e-9, "after %d successes", tt.successes)
 	}
 }
 

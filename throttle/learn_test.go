@@ -185,7 +185,7 @@ func TestCutJudgesByPaceTurn(t *testing.T) {
 			wg.Go(func() { send(context.Background(), rt, "http://a.test/") })
 		}
 		wg.Wait()
-		got, once := float64(th.Snapshot()[0].Rate), float64(first)*AIMDBareDecrease
+		got, once := float64(th.Snapshot()[0].Rate), float64(first)*AIMDDecrease
 		assert.True(t, got >= once && got < once*1.01,
 			"one cut (to %v, and a little growth since) for the queue's 429s, got %v: the success and the 429 after it were paced at the old rate", once, got)
 	})

@@ -378,7 +378,8 @@ func TestLoneBare429s(t *testing.T) {
 		})
 	}
 
-	// Once paced, a lone bare 429 cuts like any other bare one.
+	// Once paced, a lone bare 429 cuts like any other (soon after the last
+	// cut, by AIMDDecrease: see TestAIMDBareProbe).
 	p := newPacer(t0, 0, 0)
 	p.sentAt(t0)
 	p.learn(t0, signal{}, true, false, t0, false, false)
@@ -387,5 +388,5 @@ func TestLoneBare429s(t *testing.T) {
 	p.learn(t1, signal{}, false, true, t1, false, true)
 	p.learn(t1, signal{}, true, false, t1, false, true)
 	r, _ := p.limits()
-	assert.InDelta(t, float64(cut)*AIMDBareDecrease, float64(r), 1e-9)
+	assert.InDelta(t, float64(cut)*AIMDDecrease, float64(r), 1e-9)
 }
