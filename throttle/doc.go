@@ -99,7 +99,8 @@
 // limit_req sends, or a 429 with only Retry-After) is paced by AIMD, as TCP
 // paces a path: the first 429 cuts the rate the client was sending at by
 // [AIMDFirstDecrease], later ones cut the rate by [AIMDDecrease] (by
-// [AIMDBareDecrease] when the 429 asked for no pause), or halve it
+// [AIMDBareDecrease] when the 429 asked for no pause and came after a
+// second's worth of successes at the current rate), or halve it
 // ([AIMDBackoff]) when more requests were throttled than succeeded since
 // the last cut, and a burst of 429s costs one cut, not one per 429. When
 // the host's pauses (Retry-After) took most of the time since the last cut,

@@ -12,12 +12,12 @@ const (
 	// see a 429, and the issue requires that 429's Retry-After (1 s here:
 	// the wait rounded up to whole seconds) to close the gate for every
 	// request to the host. While it is closed the quota refills only up
-	// to its burst, so of the run's 3,010 (100/s for 30 s, plus the burst
-	// of 10 at the start) the client can collect at most 10 + 10 + 100 ×
-	// 29 = 2,920, 97.3% of the quota, below the 99.8% that "no worse than
-	// the peers" asks: go-retryablehttp reaches 100.3% by sending on into
-	// the pause (902 429s per 1,000 sent).
-	whyPause = "a learning client's first 429 closes the gate for Retry-After's rounded-up second, which caps its goodput at 97.3% (2,920 of 3,010); the peers' 100.3% comes from sending into the pause"
+	// to its burst, so the client can collect at most 10 + 10 + 100 × 29
+	// = 2,920 requests, 97.3% of the 3,000 the quota allows in 30 s (the
+	// peers' 100.3% is 3,010: the burst at the start on top), below the
+	// 99.8% that "no worse than the peers" asks: go-retryablehttp reaches
+	// 100.3% by sending on into the pause (902 429s per 1,000 sent).
+	whyPause = "a learning client's first 429 closes the gate for Retry-After's rounded-up second, which caps its goodput at 97.3% (2,920 requests in 30 s at 100/s); the peers' 100.3% comes from sending into the pause"
 	// whyNoHeaders: without quota headers the only way to learn the
 	// quota is to exceed it, so a learning client receives at least one
 	// 429 and cannot match a limiter set to the quota by hand, which
@@ -31,9 +31,10 @@ const (
 // peers' best arm is a limiter given the quota by hand. Every other target
 // is enforced: the IETF and GitHub dialects meet all of theirs since the
 // new-host debut, Retry-After only its goodput ≥ 90% (91.8%), and bare
-// 429s goodput no worse than the peers (100.0%) since a bare 429 cuts the
-// rate by AIMDBareDecrease. Remove an entry once the throttle meets it run
-// after run (go test -count 10 -run TestFakeClockLab -v ./examples/quota).
+// 429s goodput no worse than the peers (100.0%) since a bare 429 that
+// probes past a limit the rate had met cuts it by AIMDBareDecrease.
+// Remove an entry once the throttle meets it run after run
+// (go test -count 10 -run TestFakeClockLab -v ./examples/quota).
 var ThrottleKnownMisses = []KnownMiss{
 	{Dialect: RetryAfterOnly, Target: "goodput no worse", Why: whyPause},
 	{Dialect: RetryAfterOnly, Target: "no more 429s", Why: whyNoHeaders},
