@@ -6,8 +6,8 @@ package quota
 // that does not announce it, as the bounds below show; given the quota by
 // hand ([ThrottleAtQuotaArm]), as failsafe-go's limiter is, the throttle
 // meets every target in every dialect, and the bench module's fake-clock
-// test enforces that. The third, Retry-After only's goodput ≥ 90%, the
-// throttle meets only when its first guess at the quota lands under it.
+// test enforces that. The others the throttle meets only when its first
+// guess at the quota lands well.
 const (
 	// whyPause: a client that learns the quota must exceed it once to
 	// see a 429, and the issue requires that 429's Retry-After (1 s here:
@@ -35,6 +35,12 @@ const (
 	// runs of the throttle arm alone, most runs over loopback (83.8%, where
 	// a second 429 right after the pause also halves the rate).
 	whyFirstGuess = "AIMD's first estimate from the moment of the first 429 is a guess: under the quota 91.8%, over it (in 2 of 60 full fake-clock runs, half the runs of the arm alone, most over loopback) an extra 1 s pause leaves 88.7% (83.8% over loopback)"
+	// whyBareClimb: against bare 429s the throttle makes 100.0% in most
+	// runs, but when the first estimate lands a little lower (94/s rather
+	// than 96/s) the climb to the quota at AIMDIncrease takes a few
+	// seconds longer and the run makes 99.1%, 1.2 points under the peers'
+	// 100.3% (2 runs in 40).
+	whyBareClimb = "100.0% in most runs; when AIMD's first estimate lands a little lower (94/s, not 96/s) the slow climb to the quota leaves 99.1% (2 runs in 40)"
 )
 
 // ThrottleKnownMisses are the throttle issue's targets ([Targets]) that
@@ -42,10 +48,12 @@ const (
 // comparisons with the peers for a host that announces no quota, where the
 // peers' best arm is a limiter given the quota by hand. Every other target
 // is enforced: the IETF and GitHub dialects meet all of theirs since the
-// new-host debut, and bare 429s goodput no worse than the peers (100.0%)
-// since a bare 429 that probes past a limit the rate had met cuts it by
-// AIMDBareDecrease. Retry-After only also misses its own goodput ≥ 90%
-// in some runs: listed, so that CI does not pass or fail on the jitter.
+// new-host debut. Two more depend on AIMD's first estimate, a guess, and
+// are missed in some runs: Retry-After only's own goodput ≥ 90%, and bare
+// 429s' goodput no worse than the peers (met in most runs since a bare
+// 429 that probes past a limit the rate had met cuts it by
+// AIMDBareDecrease). They are listed so that CI neither passes nor fails
+// on the jitter.
 // Remove an entry once the throttle meets it run after run
 // (go test -count 10 -run TestFakeClockLab -v ./examples/quota).
 var ThrottleKnownMisses = []KnownMiss{
@@ -53,4 +61,5 @@ var ThrottleKnownMisses = []KnownMiss{
 	{Dialect: RetryAfterOnly, Target: "goodput no worse", Why: whyPause},
 	{Dialect: RetryAfterOnly, Target: "no more 429s", Why: whyNoHeaders},
 	{Dialect: Bare, Target: "no more 429s", Why: whyNoHeaders},
+	{Dialect: Bare, Target: "goodput no worse", Why: whyBareClimb},
 }
