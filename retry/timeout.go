@@ -27,9 +27,8 @@ type timeoutCtx struct {
 
 	mu      sync.Mutex // guards the fields below
 	timer   *time.Timer
-	waiting int  // waits in progress (copies of the request may wait at once)
-	held    bool // a wait stopped the timer before it fired
-	fired   bool // the timer fired: the attempt is canceled
+	waiting int  // waits in progress (copies of the request may wait at once); the timer is stopped meanwhile
+	fired   bool // the timer fired: the attempt is canceled (never during a wait)
 	ended   bool // the attempt's wait for headers is over: the timer stays stopped
 }
 
@@ -55,7 +54,7 @@ func (c *timeoutCtx) Value(key any) any {
 
 func (c *timeoutCtx) fire() {
 	c.mu.Lock()
-	if c.held || c.ended {
+	if c.waiting > 0 || c.ended {
 		// Stopped by a wait or by end after the timer's goroutine was
 		// started: Stop could not tell, and the timer did not fire.
 		c.mu.Unlock()
@@ -73,7 +72,6 @@ func (c *timeoutCtx) WaitBegin() {
 	c.waiting++
 	if c.waiting == 1 && !c.fired && !c.ended {
 		c.timer.Stop()
-		c.held = true
 	}
 	c.mu.Unlock()
 	attempt.WaitBegin(c.Context) // the Waiter this one shadows hears of every wait too
@@ -84,8 +82,7 @@ func (c *timeoutCtx) WaitBegin() {
 func (c *timeoutCtx) WaitEnd() {
 	c.mu.Lock()
 	c.waiting--
-	if c.waiting == 0 && c.held && !c.ended {
-		c.held = false
+	if c.waiting == 0 && !c.fired && !c.ended {
 		c.timer.Reset(c.d)
 	}
 	c.mu.Unlock()
