@@ -42,9 +42,8 @@ func (a *attemptCtx) WaitEnd() {
 	r.mu.Lock()
 	if r.holds--; r.holds == 0 {
 		r.held += now.Sub(r.start) - r.heldAt
-		s := &r.t.h.cfg.sched
-		if k := len(r.hedges) + 1; r.timer != nil && !r.decided && !r.stopped && k <= s.hedges {
-			r.timer.t.Reset(max(s.at(k, r.unit)-r.runLocked(now), 0))
+		if k := len(r.hedges) + 1; r.timer != nil && !r.decided && !r.stopped && k <= r.t.h.cfg.sched.hedges {
+			r.armLocked(k, now)
 		}
 	}
 	r.mu.Unlock()

@@ -289,8 +289,15 @@ func (r *race) fireLocked(st *step, reason Reason, now time.Time) {
 	case r.timer != nil:
 		// Later hedges keep their offsets from the start, even when this
 		// one fired early.
-		r.timer.t.Reset(max(s.at(k+1, r.unit)-r.runLocked(now), 0))
+		r.armLocked(k+1, now)
 	}
+}
+
+// armLocked sets the timer for hedge k: its offset from the start, less
+// the time the race has run (waits excluded), at once if that has passed.
+// r.mu must be held and r.timer set.
+func (r *race) armLocked(k int, now time.Time) {
+	r.timer.t.Reset(max(r.t.h.cfg.sched.at(k, r.unit)-r.runLocked(now), 0))
 }
 
 // onTimer fires the hedge whose delay has elapsed. It runs on the timer's
