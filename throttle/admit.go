@@ -287,6 +287,14 @@ func (t *Throttle) passGate(w *waiter) (probe bool, err error) {
 }
 
 // passSlots takes a concurrency slot, waiting for one if allowed.
+// acquireSlot waits for a concurrency slot, reporting the wait to the
+// stages outside (a wait before sending, as in sleep).
+func (w *waiter) acquireSlot() error {
+	attempt.WaitBegin(w.ctx)
+	defer attempt.WaitEnd(w.ctx)
+	return w.h.slots.acquire(w.ctx, w.unknownEnd())
+}
+
 func (t *Throttle) passSlots(w *waiter) error {
 	if w.h.slots.tryAcquire() {
 		return nil
@@ -296,9 +304,7 @@ func (t *Throttle) passSlots(w *waiter) error {
 		return t.reject(w, Concurrency, time.Time{})
 	}
 	w.blocked = true
-	attempt.WaitBegin(w.ctx) // a wait before sending, as in sleep
-	err := w.h.slots.acquire(w.ctx, w.unknownEnd())
-	attempt.WaitEnd(w.ctx)
+	err := w.acquireSlot()
 	w.waits[Concurrency] += time.Since(now)
 	if err == errSlotTimeout {
 		return t.reject(w, Concurrency, time.Time{})
