@@ -67,10 +67,11 @@ func (h *health) failed(start, end int64, span time.Duration) bool {
 			break
 		}
 	}
-	if h.failures.Add(1) == 1 {
+	n := h.failures.Add(1)
+	if n == 1 {
 		h.firstFail.Store(end)
 	}
-	return h.failures.Load() >= downAfter && end-h.firstFail.Load() >= int64(span)
+	return n >= downAfter && end-h.firstFail.Load() >= int64(span)
 }
 
 // do runs fn against Redis, bounded by Config.Timeout, unless Redis is

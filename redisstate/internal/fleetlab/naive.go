@@ -34,13 +34,9 @@ func (n *naive) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.Cancel()
 		return nil, errNaiveRefused
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-req.Context().Done():
+	if err := sleepUntil(req.Context(), time.Now().Add(d)); err != nil {
 		r.Cancel()
-		return nil, req.Context().Err()
+		return nil, err
 	}
 	return n.next.RoundTrip(req)
 }
