@@ -133,7 +133,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.ServeHTTP
 // a server process descheduled for a moment would otherwise take the
 // requests queued meanwhile, sent evenly, for one burst.
 func (s *Server) ServeHTTPAt(w http.ResponseWriter, r *http.Request, now time.Time) {
-	dec := s.decide(r.Header.Get(KeyHeader), now)
+	s.Answer(w, r, s.Judge(r, now), now)
+}
+
+// Judge runs the quota for r's client key as if r had arrived at now, and
+// logs the arrival: the first half of ServeHTTPAt, for a caller that must
+// judge requests in an order it keeps under its own lock and answer them
+// outside it (the answer may wait out the latency).
+func (s *Server) Judge(r *http.Request, now time.Time) Decision {
+	return s.decide(r.Header.Get(KeyHeader), now)
+}
+
+// Answer writes the response for dec, a Decision Judge made at now: the
+// second half of ServeHTTPAt.
+func (s *Server) Answer(w http.ResponseWriter, r *http.Request, dec Decision, now time.Time) {
 	s.dialect.write(w.Header(), s.limit, dec, now)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !dec.Allowed {

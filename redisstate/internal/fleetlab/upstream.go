@@ -170,8 +170,9 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u.judged[a.Group] = a.At
-	u.quota.ServeHTTPAt(sw, r, a.At)
+	dec := u.quota.Judge(r, a.At)
 	u.mu.Unlock()
+	u.quota.Answer(sw, r, dec, a.At) // outside the lock: the answer may wait out the latency
 	a.Status = sw.status
 	a.Pause = askedPause(w.Header())
 	u.record(a)
